@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, everything secretbroker needs to build,
+# run and test. Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config clang-format
+  libssl-dev libevent-dev libjansson-dev libiniparser-dev
+  libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
+  postgresql redis-server
+  nginx-light wrk curl procps util-linux passwd
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: need root to install packages: ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages start no server here (no systemd as PID 1); the tests
+# start their own PostgreSQL and Redis instances in temporary directories.
