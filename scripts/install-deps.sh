@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev libevent-dev libjansson-dev libiniparser-dev
   libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
   postgresql redis-server
+  libcurl4-openssl-dev
   nginx-light wrk curl procps util-linux passwd
 )
 
