@@ -1,8 +1,8 @@
-# sb_add_plugin(KIND NAME SOURCES... [LIBS targets...])
+# sb_add_plugin(KIND NAME SOURCES... [LIBS targets...] [NOINSTALL])
 # Builds PLUGIN_DIR/KIND_NAME.so as a MODULE with only sb_plugin_entry
 # exported, against include/secretbroker/plugin.h alone.
 function(sb_add_plugin kind name)
-  cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(P "NOINSTALL" "" "SOURCES;LIBS" ${ARGN})
   set(target ${kind}_${name})
   add_library(${target} MODULE ${P_SOURCES})
   set_target_properties(${target} PROPERTIES
@@ -18,5 +18,7 @@ function(sb_add_plugin kind name)
   if(NOT SB_SANITIZE)
     target_link_options(${target} PRIVATE -Wl,--no-undefined)
   endif()
-  install(TARGETS ${target} LIBRARY DESTINATION ${SB_PLUGIN_INSTALL_DIR})
+  if(NOT P_NOINSTALL)
+    install(TARGETS ${target} LIBRARY DESTINATION ${SB_PLUGIN_INSTALL_DIR})
+  endif()
 endfunction()

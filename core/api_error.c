@@ -1,0 +1,44 @@
+/* API errors: see api_error.h. */
+#include "api_error.h"
+
+#include "host.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int sb_api_fail(struct sb_api_error *e, int http, const char *code,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	e->http = http;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int sb_api_fail_storage(struct sb_api_error *e, int status,
+			const struct sb_error *err, const char *what)
+{
+	const char *m = err && err->msg[0] ? err->msg : sb_status_name(status);
+
+	switch (status) {
+	case SB_EUNAVAIL:
+	case SB_ETIMEOUT:
+		return sb_api_fail(e, 503, "storage_unavailable",
+				   "SSO database unavailable while %s: %s",
+				   what, m);
+	case SB_EFENCED:
+		return sb_api_fail(e, 409, "fenced",
+				   "write refused while %s: a newer master secret server holds the fencing epoch (%s)",
+				   what, m);
+	case SB_ECONFLICT:
+		return sb_api_fail(e, 409, "conflict",
+				   "concurrent change while %s: %s", what, m);
+	default:
+		return sb_api_fail(e, 500, "storage_error",
+				   "SSO database error while %s: %s", what, m);
+	}
+}

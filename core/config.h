@@ -1,0 +1,85 @@
+/*
+ * The daemon's configuration: one INI file (iniparser), a section per part.
+ * sb_conf_load parses and validates a whole file and either returns a
+ * complete struct sb_conf or every error found, each naming file, section
+ * and key. It has no side effects: plugins are loaded and opened by
+ * generation.c, which turns a struct sb_conf into a running generation.
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <secretbroker/plugin.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SB_DEFAULT_CONFIG "/etc/secretbroker/secretbroker.ini"
+#define SB_DEFAULT_SOCKET "/run/secretbroker/secretbroker.sock"
+#define SB_DEFAULT_STATE_DIR "/var/lib/secretbroker"
+
+/* A list of one-line error messages. */
+struct sb_errlist {
+	char **msgs;
+	size_t n, cap;
+};
+
+void sb_errlist_add(struct sb_errlist *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sb_errlist_clear(struct sb_errlist *l);
+
+enum sb_node_role {
+	SB_ROLE_MSS = 0,    /* master secret server candidate */
+	SB_ROLE_MEMBER = 1, /* SSO node: fetches the secret from the MSS */
+};
+
+struct sb_conf {
+	char *file; /* absolute path of the INI file */
+
+	/* [broker] */
+	char *state_dir;
+	char *plugin_dir;
+	char *node_name;
+	int threads;   /* request-serving event loops */
+	int log_level; /* enum sb_log_level */
+	int use_syslog;
+
+	/* [listen] */
+	char *socket_path;
+	mode_t socket_mode;
+	char *socket_group; /* NULL: the daemon's group */
+	gid_t socket_gid;
+	size_t max_body; /* bytes */
+
+	/* [access] */
+	char *sso_admins; /* group name */
+	gid_t sso_admins_gid;
+
+	/* [cluster] */
+	int role; /* enum sb_node_role */
+
+	/* Plugin sections: the whole section, "plugin" key included. */
+	struct sb_config *storage;
+	struct sb_config *crypto;
+	struct sb_config *fencing;
+	const char *storage_plugin; /* point into the sections above */
+	const char *crypto_plugin;
+	const char *fencing_plugin;
+};
+
+/* Parses and validates path. Returns a new struct sb_conf, or NULL with at
+ * least one message in errs. The caller frees it with sb_conf_free. */
+struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs);
+void sb_conf_free(struct sb_conf *conf);
+
+/* Compares a running and a newly loaded configuration. For every key that
+ * cannot change without a restart and differs, adds "section.key" to
+ * changed. Returns how many were added. */
+size_t sb_conf_restart_keys(const struct sb_conf *running,
+			    const struct sb_conf *next,
+			    struct sb_errlist *changed);
+
+/* Copies every restart-only value from running into next, so a reload keeps
+ * them (and says so by name, via sb_conf_restart_keys). */
+int sb_conf_keep_restart_keys(const struct sb_conf *running,
+			      struct sb_conf *next);
+
+#endif

@@ -1,0 +1,529 @@
+/* HTTP API server: see http.h. */
+#define _GNU_SOURCE
+#include "http.h"
+
+#include "jobs.h"
+#include "log.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+struct sb_worker {
+	struct sb_http *h;
+	int index;
+	pthread_t thread;
+	int thread_started;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct event *stop_accept_ev;
+	/* This thread's view of the current generation, refreshed when
+	 * d->gen_seq moves, so requests take no shared lock to find it. */
+	struct sb_generation *gen;
+	uint64_t gen_seq;
+	uint64_t next_req;
+};
+
+struct sb_http {
+	struct sb_daemon *d;
+	int listen_fd;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n_workers;
+	struct sb_worker *workers;
+};
+
+/* ------------------------------------------------------------------ */
+
+static struct sb_generation *worker_gen(struct sb_worker *w)
+{
+	struct sb_daemon *d = w->h->d;
+	uint64_t seq = atomic_load_explicit(&d->gen_seq, memory_order_acquire);
+
+	if (w->gen == NULL || seq != w->gen_seq) {
+		struct sb_generation *g = sb_gen_current(d);
+
+		sb_gen_unref(w->gen);
+		w->gen = g;
+		w->gen_seq = seq;
+	}
+	if (w->gen)
+		sb_gen_ref(w->gen);
+	return w->gen;
+}
+
+static int peer_identity(struct evhttp_request *req, struct sb_caller *c)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	if (conn == NULL)
+		return -1;
+	bev = evhttp_connection_get_bufferevent(conn);
+	fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	len = sizeof(c->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->ngroups = (int)(len / sizeof(gid_t));
+	else
+		c->ngroups = 0; /* too many groups: only the primary counts */
+	snprintf(c->name, sizeof(c->name), "%u", (unsigned)c->uid);
+	return 0;
+}
+
+int sb_caller_in_group(const struct sb_caller *c, gid_t gid)
+{
+	if (gid == (gid_t)-1)
+		return 0;
+	if (c->gid == gid)
+		return 1;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+int sb_caller_is_admin(const struct sb_req *r)
+{
+	return r->caller.uid == 0 ||
+	       sb_caller_in_group(&r->caller, r->gen->conf->sso_admins_gid);
+}
+
+int sb_require_admin(struct sb_req *r)
+{
+	if (sb_caller_is_admin(r))
+		return 1;
+	if (r->gen->conf->sso_admins)
+		sb_reply_error(r, 403, "forbidden",
+			       "this operation requires membership of the SSO administrators group '%s' (uid %u is not a member)",
+			       r->gen->conf->sso_admins,
+			       (unsigned)r->caller.uid);
+	else
+		sb_reply_error(r, 403, "forbidden",
+			       "this operation requires an SSO administrator; no [access] sso_admins group is configured, so only root may (uid %u)",
+			       (unsigned)r->caller.uid);
+	return 0;
+}
+
+const char *sb_body_string(struct sb_req *r, const char *field, int required)
+{
+	json_t *v = r->body ? json_object_get(r->body, field) : NULL;
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			sb_reply_error(r, 400, "bad_request",
+				       "the request body needs a string field \"%s\"",
+				       field);
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "field \"%s\" must be a string", field);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void req_finish(struct sb_req *r)
+{
+	struct sb_daemon *d = r->d;
+
+	sb_gen_unref(r->gen);
+	json_decref(r->body);
+	free(r);
+	atomic_fetch_sub(&d->inflight, 1);
+}
+
+void sb_reply_json(struct sb_req *r, int status, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
+
+	if (body && buf) {
+		char *s = json_dumps(body, JSON_COMPACT);
+
+		if (s) {
+			evbuffer_add(buf, s, strlen(s));
+			evbuffer_add(buf, "\n", 1);
+			free(s);
+		}
+	}
+	json_decref(body);
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "X-Request-Id", r->id);
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
+		 r->path, status);
+	evhttp_send_reply(r->ev, status, NULL, buf);
+	if (buf)
+		evbuffer_free(buf);
+	req_finish(r);
+}
+
+void sb_reply_error(struct sb_req *r, int status, const char *code,
+		    const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status >= 500)
+		sb_warn("request %s %s: %s (%s)", r->id, r->path, msg, code);
+	sb_reply_json(r, status,
+		      json_pack("{s:{s:s, s:s}}", "error", "code", code,
+				"message", msg));
+}
+
+void sb_reply_api_error(struct sb_req *r, const struct sb_api_error *e)
+{
+	sb_reply_error(r, e->http, e->code, "%s", e->msg);
+}
+
+struct deferred {
+	struct sb_req *r;
+	void (*run)(void *);
+	void (*done)(struct sb_req *, void *);
+	void *arg;
+};
+
+static void deferred_run(void *p)
+{
+	struct deferred *df = p;
+
+	df->run(df->arg);
+}
+
+static void deferred_done(void *p)
+{
+	struct deferred *df = p;
+
+	df->done(df->r, df->arg);
+	free(df);
+}
+
+int sb_req_defer(struct sb_req *r, void (*run)(void *arg),
+		 void (*done)(struct sb_req *r, void *arg), void *arg)
+{
+	struct deferred *df = calloc(1, sizeof(*df));
+
+	if (df == NULL) {
+		sb_reply_error(r, 500, "internal", "out of memory");
+		return -1;
+	}
+	df->r = r;
+	df->run = run;
+	df->done = done;
+	df->arg = arg;
+	if (sb_jobs_submit(r->d->jobs, r->worker->base, deferred_run,
+			   deferred_done, df) != 0) {
+		free(df);
+		sb_reply_error(r, 500, "internal", "cannot queue the job");
+		return -1;
+	}
+	return 0;
+}
+
+static void request_cb(struct evhttp_request *ev, void *arg)
+{
+	struct sb_worker *w = arg;
+	struct sb_daemon *d = w->h->d;
+	struct sb_req *r;
+	const struct evhttp_uri *uri;
+	const char *path;
+	struct evbuffer *in;
+	size_t in_len;
+	char *decoded;
+	size_t dlen = 0;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		evhttp_send_error(ev, 500, "out of memory");
+		return;
+	}
+	atomic_fetch_add(&d->inflight, 1);
+	r->ev = ev;
+	r->worker = w;
+	r->d = d;
+	r->method = evhttp_request_get_command(ev);
+	snprintf(r->id, sizeof(r->id), "%02x%014llx", w->index & 0xff,
+		 (unsigned long long)(++w->next_req & 0xffffffffffffffULL));
+	r->gen = worker_gen(w);
+	if (r->gen == NULL) {
+		snprintf(r->path, sizeof(r->path), "?");
+		sb_reply_error(r, 503, "shutting_down", "the daemon is stopping");
+		return;
+	}
+	if (peer_identity(ev, &r->caller) != 0) {
+		snprintf(r->path, sizeof(r->path), "?");
+		sb_reply_error(r, 403, "forbidden",
+			       "cannot identify the caller (SO_PEERCRED)");
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(ev);
+	path = uri ? evhttp_uri_get_path(uri) : NULL;
+	decoded = path ? evhttp_uridecode(path, 0, &dlen) : NULL;
+	if (decoded == NULL || dlen >= sizeof(r->path) ||
+	    strlen(decoded) != dlen) {
+		free(decoded);
+		snprintf(r->path, sizeof(r->path), "?");
+		sb_reply_error(r, 400, "bad_request",
+			       "the request path is missing, too long or holds a NUL byte");
+		return;
+	}
+	memcpy(r->path, decoded, dlen + 1);
+	free(decoded);
+
+	in = evhttp_request_get_input_buffer(ev);
+	in_len = in ? evbuffer_get_length(in) : 0;
+	if (in_len > 0) {
+		json_error_t jerr;
+		const char *data = (const char *)evbuffer_pullup(in, -1);
+
+		r->body = json_loadb(data, in_len, JSON_REJECT_DUPLICATES, &jerr);
+		/* The body may hold a password: wipe libevent's copy. */
+		explicit_bzero((void *)data, in_len);
+		if (r->body == NULL) {
+			sb_reply_error(r, 400, "bad_request",
+				       "the request body is not valid JSON: %s at line %d column %d",
+				       jerr.text, jerr.line, jerr.column);
+			return;
+		}
+		if (!json_is_object(r->body)) {
+			sb_reply_error(r, 400, "bad_request",
+				       "the request body must be a JSON object");
+			return;
+		}
+	}
+	sb_api_dispatch(r);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
+		       size_t msglen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(msg, msglen, "socket path %s is too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(msg, msglen, "%s exists and is not a socket; not replacing it",
+				 path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			snprintf(msg, msglen, "another daemon is already listening on %s",
+				 path);
+			return -1;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale socket of a daemon that died */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(msg, msglen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(msg, msglen, "cannot bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, mode) != 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
+		snprintf(msg, msglen, "cannot set mode/group of %s: %s", path,
+			 strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (listen(fd, 1024) != 0) {
+		snprintf(msg, msglen, "listen on %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+static void stop_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sb_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->bound) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct sb_worker *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
+{
+	struct sb_generation *g = sb_gen_current(d);
+	const struct sb_conf *conf = g->conf;
+	struct sb_http *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		sb_gen_unref(g);
+		return NULL;
+	}
+	h->d = d;
+	h->listen_fd = listen_unix(conf->socket_path, conf->socket_mode,
+				   conf->socket_gid, msg, msglen);
+	if (h->listen_fd < 0)
+		goto fail;
+	snprintf(h->socket_path, sizeof(h->socket_path), "%s",
+		 conf->socket_path);
+	h->n_workers = conf->threads;
+	h->workers = calloc((size_t)h->n_workers, sizeof(*h->workers));
+	if (h->workers == NULL)
+		goto fail_oom;
+	for (int i = 0; i < h->n_workers; i++) {
+		struct sb_worker *w = &h->workers[i];
+		int fd;
+
+		w->h = h;
+		w->index = i;
+		w->base = event_base_new();
+		w->http = w->base ? evhttp_new(w->base) : NULL;
+		if (w->http == NULL)
+			goto fail_oom;
+		evhttp_set_gencb(w->http, request_cb, w);
+		evhttp_set_max_body_size(w->http, (ev_ssize_t)conf->max_body);
+		evhttp_set_max_headers_size(w->http, 8192);
+		evhttp_set_timeout(w->http, 60);
+		evhttp_set_allowed_methods(w->http,
+					   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+						   EVHTTP_REQ_PUT |
+						   EVHTTP_REQ_DELETE |
+						   EVHTTP_REQ_PATCH);
+		fd = dup(h->listen_fd); /* each listener closes its own */
+		if (fd < 0)
+			goto fail_oom;
+		evutil_make_socket_closeonexec(fd);
+		w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+		if (w->bound == NULL) {
+			close(fd);
+			snprintf(msg, msglen, "cannot accept on %s", h->socket_path);
+			goto fail;
+		}
+		w->stop_accept_ev = event_new(w->base, -1, 0, stop_accept_cb, w);
+		if (w->stop_accept_ev == NULL)
+			goto fail_oom;
+	}
+	for (int i = 0; i < h->n_workers; i++) {
+		if (pthread_create(&h->workers[i].thread, NULL, worker_main,
+				   &h->workers[i]) != 0) {
+			snprintf(msg, msglen, "cannot start worker threads");
+			goto fail;
+		}
+		h->workers[i].thread_started = 1;
+	}
+	sb_gen_unref(g);
+	return h;
+fail_oom:
+	snprintf(msg, msglen, "out of memory starting the HTTP workers");
+fail:
+	sb_gen_unref(g);
+	sb_http_stop_accepting(h);
+	sb_http_free(h);
+	return NULL;
+}
+
+void sb_http_stop_accepting(struct sb_http *h)
+{
+	if (h == NULL)
+		return;
+	for (int i = 0; h->workers && i < h->n_workers; i++) {
+		struct sb_worker *w = &h->workers[i];
+
+		if (w->thread_started && w->stop_accept_ev)
+			event_active(w->stop_accept_ev, EV_READ, 0);
+		else if (w->http && w->bound)
+			stop_accept_cb(-1, 0, w);
+	}
+	if (h->listen_fd >= 0) {
+		close(h->listen_fd);
+		h->listen_fd = -1;
+		if (h->socket_path[0])
+			unlink(h->socket_path);
+	}
+}
+
+void sb_http_free(struct sb_http *h)
+{
+	if (h == NULL)
+		return;
+	for (int i = 0; h->workers && i < h->n_workers; i++) {
+		struct sb_worker *w = &h->workers[i];
+
+		if (w->thread_started) {
+			event_base_loopexit(w->base, NULL);
+			pthread_join(w->thread, NULL);
+		}
+	}
+	for (int i = 0; h->workers && i < h->n_workers; i++) {
+		struct sb_worker *w = &h->workers[i];
+
+		if (w->stop_accept_ev)
+			event_free(w->stop_accept_ev);
+		if (w->http)
+			evhttp_free(w->http);
+		if (w->base)
+			event_base_free(w->base);
+		sb_gen_unref(w->gen);
+	}
+	free(h->workers);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	free(h);
+}

@@ -1,0 +1,79 @@
+/*
+ * The HTTP/1.1 + JSON API on the Unix socket (libevent evhttp, jansson).
+ * Several worker threads each run their own event loop and evhttp on the
+ * same listening socket, so requests are served on more than one core with
+ * no lock shared on the request path.
+ */
+#ifndef SB_HTTP_H
+#define SB_HTTP_H
+
+#include "api_error.h"
+#include "daemon.h"
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <sys/types.h>
+
+#define SB_MAX_GROUPS 256
+
+/* Who is calling, from SO_PEERCRED and SO_PEERGROUPS. */
+struct sb_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int ngroups;
+	gid_t groups[SB_MAX_GROUPS];
+	char name[64]; /* user name, or the uid in decimal */
+};
+
+struct sb_worker;
+
+/* One request, from arrival to reply. Owns a generation reference. */
+struct sb_req {
+	struct evhttp_request *ev;
+	struct sb_worker *worker;
+	struct sb_daemon *d;
+	struct sb_generation *gen;
+	struct sb_caller caller;
+	int method; /* enum evhttp_cmd_type */
+	char path[1024];
+	json_t *body; /* parsed JSON body, or NULL when empty */
+	char id[17];  /* request id, also in logs */
+};
+
+/* Opens the listening socket from d's current configuration and starts the
+ * worker threads. Returns NULL with msg on failure. */
+struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen);
+/* Stops accepting new connections (the socket file is removed). */
+void sb_http_stop_accepting(struct sb_http *h);
+/* Stops the loops and joins the workers; call once inflight is 0. */
+void sb_http_free(struct sb_http *h);
+
+/* Sends status with body (taken over, may be NULL) and ends the request. */
+void sb_reply_json(struct sb_req *r, int status, json_t *body);
+/* Sends {"error": {"code", "message"}} and ends the request. */
+void sb_reply_error(struct sb_req *r, int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sb_reply_api_error(struct sb_req *r, const struct sb_api_error *e);
+
+/* Runs run(arg) on a job thread and then done(r, arg) on r's worker thread,
+ * which must reply. Returns 0, or -1 (already replied 500). */
+int sb_req_defer(struct sb_req *r, void (*run)(void *arg),
+		 void (*done)(struct sb_req *r, void *arg), void *arg);
+
+/* 1 when the caller may manage the master secret: root or a member of the
+ * [access] sso_admins group. */
+int sb_caller_is_admin(const struct sb_req *r);
+int sb_caller_in_group(const struct sb_caller *c, gid_t gid);
+
+/* Replies 403 and returns 0 unless the caller is an SSO administrator. */
+int sb_require_admin(struct sb_req *r);
+
+/* Reads a string member of the body: returns it, or NULL after replying 400
+ * naming the field (required) / NULL silently (optional, absent). */
+const char *sb_body_string(struct sb_req *r, const char *field, int required);
+
+/* The API's routes (api.c). */
+void sb_api_dispatch(struct sb_req *r);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * secretbrokerd: the master secret server and credential store daemon.
+ *
+ *   secretbrokerd [-c FILE]      run in the foreground, log to stderr
+ *   secretbrokerd [-c FILE] -t   check FILE and exit
+ *
+ * The main thread owns start, SIGHUP reload and SIGTERM shutdown; worker
+ * threads serve the API (http.c); job threads run slow work (jobs.c).
+ */
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include "host.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "secure_mem.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SHUTDOWN_GRACE_MS 30000
+
+/* JSON documents and HTTP buffers may hold passwords and blobs: wipe every
+ * block jansson and libevent free. */
+static void wiping_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	q = malloc(n ? n : 1);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wiping_free(p);
+	return q;
+}
+
+/* Creates dir 0700 if missing; refuses one that group or others may use or
+ * that another user owns, since it holds the sealed secret and key file. */
+static int state_dir_ensure(const char *dir, struct sb_errlist *errs)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		sb_errlist_add(errs, "[broker] state_dir: cannot create %s: %s",
+			       dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sb_errlist_add(errs, "[broker] state_dir: %s is not a directory",
+			       dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		sb_errlist_add(errs, "[broker] state_dir: %s is owned by uid %u, not by the daemon's uid %u",
+			       dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		sb_errlist_add(errs, "[broker] state_dir: %s has mode %04o; group and others must have no access (chmod 700)",
+			       dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+static void print_errors(const char *file, const struct sb_errlist *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "secretbrokerd: %s\n", errs->msgs[i]);
+	fprintf(stderr, "secretbrokerd: config file %s has errors\n", file);
+}
+
+/* -t: the same path as a start or reload, then everything closed again. */
+static int config_test(struct sb_daemon *d, const char *path)
+{
+	struct sb_errlist errs = {0};
+	struct sb_conf *conf = sb_conf_load(path, &errs);
+	struct sb_generation *g = NULL;
+	char msg[1024];
+	int ret = 1;
+
+	if (conf && state_dir_ensure(conf->state_dir, &errs) == 0) {
+		g = sb_gen_build(d, conf, NULL, &errs);
+		conf = NULL;
+		if (g && sb_secret_check_unseal(g, msg, sizeof(msg)) != 0)
+			sb_errlist_add(&errs, "[crypto] %s", msg);
+	}
+	sb_conf_free(conf);
+	sb_gen_unref(g);
+	if (errs.n == 0) {
+		printf("configuration OK\n");
+		ret = 0;
+	} else {
+		print_errors(path, &errs);
+	}
+	sb_errlist_clear(&errs);
+	return ret;
+}
+
+static void reload(struct sb_daemon *d)
+{
+	struct sb_errlist errs = {0}, restart = {0};
+	struct sb_generation *cur = sb_gen_current(d), *g = NULL;
+	struct sb_conf *conf;
+	char msg[1024];
+	int log_level = -1, use_syslog = 0;
+
+	sb_info("SIGHUP: reloading %s", d->config_path);
+	conf = sb_conf_load(d->config_path, &errs);
+	if (conf) {
+		sb_conf_restart_keys(cur->conf, conf, &restart);
+		if (sb_conf_keep_restart_keys(cur->conf, conf) != 0)
+			sb_errlist_add(&errs, "out of memory");
+		log_level = conf->log_level;
+		use_syslog = conf->use_syslog;
+		g = sb_gen_build(d, conf, cur, &errs);
+	}
+	if (g && sb_secret_check_unseal(g, msg, sizeof(msg)) != 0) {
+		sb_errlist_add(&errs, "[crypto] %s", msg);
+		sb_gen_unref(g);
+		g = NULL;
+	}
+	if (g && errs.n == 0 && sb_gen_install(d, g, &errs) != 0)
+		g = NULL; /* install dropped it; the old one runs on */
+	else if (g && errs.n > 0) {
+		sb_gen_unref(g);
+		g = NULL;
+	}
+
+	if (errs.n > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			sb_err("%s", errs.msgs[i]);
+		sb_err("config file %s has errors, not reloading (generation %llu keeps running)",
+		       d->config_path, (unsigned long long)cur->number);
+	} else {
+		sb_log_setup(log_level, use_syslog, "secretbrokerd");
+		for (size_t i = 0; i < restart.n; i++)
+			sb_warn("%s changed in %s: it needs a restart; keeping the running value",
+				restart.msgs[i], d->config_path);
+		sb_info("configuration reloaded: generation %llu",
+			(unsigned long long)d->next_gen_number);
+	}
+	pthread_mutex_lock(&d->lock);
+	sb_errlist_clear(&d->last_reload.errors);
+	sb_errlist_clear(&d->last_reload.restart_required);
+	d->last_reload.attempted = 1;
+	d->last_reload.at = time(NULL);
+	d->last_reload.ok = errs.n == 0;
+	d->last_reload.errors = errs;
+	d->last_reload.restart_required = restart;
+	pthread_mutex_unlock(&d->lock);
+	sb_gen_unref(cur);
+}
+
+struct main_loop {
+	struct sb_daemon *d;
+	struct event_base *base;
+	struct event *wait_ev;
+	uint64_t deadline;
+};
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_loop *m = arg;
+	int n = atomic_load(&m->d->inflight);
+
+	(void)fd;
+	(void)what;
+	if (n == 0 || sb_mono_ms() >= m->deadline) {
+		if (n > 0)
+			sb_warn("stopping with %d requests still unanswered after %d ms",
+				n, SHUTDOWN_GRACE_MS);
+		event_base_loopbreak(m->base);
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_loop *m = arg;
+	struct timeval tick = {0, 10000};
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (!atomic_load(&m->d->stopping))
+			reload(m->d);
+		return;
+	}
+	if (atomic_exchange(&m->d->stopping, 1))
+		return;
+	sb_info("%s: stopping: no new connections, finishing %d requests in flight",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		atomic_load(&m->d->inflight));
+	sb_http_stop_accepting(m->d->http);
+	m->deadline = sb_mono_ms() + SHUTDOWN_GRACE_MS;
+	m->wait_ev = event_new(m->base, -1, EV_PERSIST, drain_cb, m);
+	if (m->wait_ev)
+		event_add(m->wait_ev, &tick);
+	else
+		event_base_loopbreak(m->base);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: secretbrokerd [-c FILE] [-t] [-V]\n"
+		   "  -c FILE  configuration file (default %s)\n"
+		   "  -t       check the configuration (loads and opens its plugins) and exit\n"
+		   "  -V       print the version and exit\n",
+		SB_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sb_daemon daemon_state;
+	struct sb_daemon *d = &daemon_state;
+	struct sb_errlist errs = {0};
+	struct main_loop m = {0};
+	struct event *sigs[4] = {0};
+	const int signums[4] = {SIGHUP, SIGTERM, SIGINT, 0};
+	const char *path = SB_DEFAULT_CONFIG;
+	struct sb_generation *g = NULL;
+	struct sb_conf *conf;
+	char msg[1024];
+	int test = 0, opt, ret = 1;
+
+	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': test = 1; break;
+		case 'V': printf("secretbrokerd %s (plugin ABI %d.%d)\n",
+				 SB_VERSION, SB_PLUGIN_ABI_MAJOR,
+				 SB_PLUGIN_ABI_MINOR);
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sb_process_harden() != 0) {
+		fprintf(stderr, "secretbrokerd: cannot disable core dumps: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(malloc, wiping_free);
+	event_set_mem_functions(malloc, wiping_realloc, wiping_free);
+	if (evthread_use_pthreads() != 0) {
+		fprintf(stderr, "secretbrokerd: libevent has no thread support\n");
+		return 1;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->fence_lock, NULL);
+	d->started_at = time(NULL);
+	d->started_mono_ms = sb_mono_ms();
+	d->config_path = strdup(path);
+
+	if (test)
+		return config_test(d, path);
+
+	conf = sb_conf_load(path, &errs);
+	if (conf == NULL) {
+		print_errors(path, &errs);
+		goto done;
+	}
+	sb_log_setup(conf->log_level, conf->use_syslog, "secretbrokerd");
+	if (state_dir_ensure(conf->state_dir, &errs) != 0) {
+		sb_conf_free(conf);
+		print_errors(path, &errs);
+		goto done;
+	}
+	if (sb_secret_state_init(&d->secret) != 0) {
+		fprintf(stderr, "secretbrokerd: cannot lock memory for the master secret (mlock: %s); raise RLIMIT_MEMLOCK\n",
+			strerror(errno));
+		goto done;
+	}
+	g = sb_gen_build(d, conf, NULL, &errs);
+	if (g == NULL || sb_gen_install(d, g, &errs) != 0) {
+		print_errors(path, &errs);
+		goto done;
+	}
+	g = sb_gen_current(d);
+	if (sb_secret_load(&d->secret, g, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "secretbrokerd: %s\n", msg);
+		goto done;
+	}
+	d->jobs = sb_jobs_start(2);
+	if (d->jobs == NULL) {
+		fprintf(stderr, "secretbrokerd: cannot start job threads\n");
+		goto done;
+	}
+	d->http = sb_http_start(d, msg, sizeof(msg));
+	if (d->http == NULL) {
+		fprintf(stderr, "secretbrokerd: [listen] %s\n", msg);
+		goto done;
+	}
+	{
+		char msid[SB_MSID_MAX + 1];
+
+		if (sb_secret_current_msid(&d->secret, msid) == 0)
+			sb_info("master secret %s loaded from %s/%s", msid,
+				g->conf->state_dir, SB_SECRET_FILE);
+		else
+			sb_warn("no master secret on this node yet: run 'sbctl secret generate' or 'sbctl secret restore FILE'");
+	}
+	sb_info("secretbrokerd %s ready on %s (node %s, storage %s, crypto %s, fencing %s, generation %llu)",
+		SB_VERSION, g->conf->socket_path, g->conf->node_name,
+		g->conf->storage_plugin, g->conf->crypto_plugin,
+		g->conf->fencing_plugin, (unsigned long long)g->number);
+	sb_gen_unref(g);
+	g = NULL;
+
+	m.d = d;
+	m.base = event_base_new();
+	if (m.base == NULL)
+		goto done;
+	for (int i = 0; signums[i]; i++) {
+		sigs[i] = evsignal_new(m.base, signums[i], signal_cb, &m);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
+			goto done;
+	}
+	event_base_dispatch(m.base);
+	ret = 0;
+	sb_info("stopped");
+done:
+	sb_gen_unref(g);
+	if (d->http) {
+		sb_http_stop_accepting(d->http);
+		sb_http_free(d->http);
+	}
+	sb_jobs_stop(d->jobs);
+	sb_gen_shutdown(d);
+	for (int i = 0; i < 4; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (m.wait_ev)
+		event_free(m.wait_ev);
+	if (m.base)
+		event_base_free(m.base);
+	sb_secret_state_destroy(&d->secret);
+	pthread_mutex_lock(&d->lock);
+	sb_errlist_clear(&d->last_reload.errors);
+	sb_errlist_clear(&d->last_reload.restart_required);
+	pthread_mutex_unlock(&d->lock);
+	sb_errlist_clear(&errs);
+	free(d->config_path);
+	return ret;
+}
