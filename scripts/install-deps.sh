@@ -9,7 +9,7 @@ PKGS=(
   libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
   postgresql redis-server
   libcurl4-openssl-dev
-  nginx-light wrk curl procps util-linux passwd
+  nginx-light wrk curl jq socat procps util-linux passwd
 )
 
 missing=()
