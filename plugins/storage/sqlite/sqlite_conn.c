@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* SQL of each enum sq_stmt_id. Keys are stored and bound as BLOBs so that
  * SQLite compares them with memcmp(): bytewise order, whatever the bytes. */
@@ -117,6 +118,28 @@ done:
 	return ret;
 }
 
+/* Switches c's file to WAL. On a new file several processes may try at
+ * once; each needs the exclusive lock, and SQLite answers a would-be
+ * deadlock with SQLITE_BUSY at once, without its busy handler. So retry
+ * here, for as long as the busy timeout allows. */
+static int set_wal(const struct sq_store *s, struct sq_conn *c,
+		   struct sb_error *err)
+{
+	uint64_t deadline = s->host->mono_ms() + (uint64_t)s->busy_timeout_ms;
+	unsigned pause_ms = 1;
+	int ret;
+
+	for (;;) {
+		ret = run_pragma(s, c, "PRAGMA journal_mode=WAL", "wal", err);
+		if (ret != SB_ETIMEOUT || s->host->mono_ms() >= deadline)
+			return ret;
+		/* Back off a little, differently in each process. */
+		usleep((pause_ms + (unsigned)getpid() % 3) * 1000);
+		if (pause_ms < 20)
+			pause_ms *= 2;
+	}
+}
+
 int sq_conn_open(const struct sq_store *s, int reader, struct sq_conn **out,
 		 struct sb_error *err)
 {
@@ -148,7 +171,7 @@ int sq_conn_open(const struct sq_store *s, int reader, struct sq_conn **out,
 	/* WAL: readers never block the writer nor the other way round, and
 	 * a commit is one append plus one fsync. The mode is stored in the
 	 * file; asking again on an existing WAL file is a cheap no-op. */
-	ret = run_pragma(s, c, "PRAGMA journal_mode=WAL", "wal", err);
+	ret = set_wal(s, c, err);
 	if (ret != SB_OK)
 		goto done;
 	/* FULL: a commit that returned is on disk, even after power loss. */
