@@ -8,6 +8,7 @@
  * Usage: test_backup_format [cmocka test filter]
  */
 #define _GNU_SOURCE
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -582,6 +583,74 @@ static void encode_refuses_bad_input(void **state)
 #undef REFUSED
 }
 
+/* Writes a backup with known content to path, for spec_decoder.py (which
+ * decodes it from docs/backup-format.md alone). Returns 0 or 1. */
+static int write_sample(const char *path)
+{
+	struct sb_plugin plugin;
+	const struct sb_crypto_ops *ops;
+	struct sb_backup_secret s[2];
+	struct sb_backup_kdf_params params = {12, 8, 1};
+	struct sb_host *host = NULL;
+	struct sb_error err = {{0}};
+	char lerr[512], dir[] = "/tmp/sbsample.XXXXXX";
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	void *inst = NULL;
+	FILE *f = NULL;
+	int ret = 1;
+
+	memset(s, 0, sizeof(s));
+	snprintf(s[0].msid, sizeof(s[0].msid),
+		 "6f1c2a9e-4b7d-4c1e-9a55-3e2f8d7c6b10");
+	s[0].created_at_ms = 1767225600123ull;
+	snprintf(s[1].msid, sizeof(s[1].msid), "x");
+	s[1].created_at_ms = 1735689600000ull;
+	for (int i = 0; i < 32; i++) {
+		s[0].key[i] = (uint8_t)i;
+		s[1].key[i] = (uint8_t)(0xff - i);
+	}
+	if (sb_plugin_load(SB_PLUGIN_BUILD_DIR, SB_PLUGIN_CRYPTO, "openssl",
+			   &plugin, lerr, sizeof(lerr)) != 0) {
+		fprintf(stderr, "%s\n", lerr);
+		return 1;
+	}
+	ops = sb_plugin_crypto(&plugin);
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		goto done;
+	}
+	host = sb_host_new("crypto", "openssl", dir, "sample");
+	if (host == NULL || ops->open(host, NULL, &inst, &err) != SB_OK) {
+		fprintf(stderr, "crypto open: %s\n", err.msg);
+		goto done;
+	}
+	if (sb_backup_encode(ops, inst, "hunter2 \xe2\x9c\x93", 11,
+			     "pr\xc3\xa9nom du chat", &params, s, 2, &blob,
+			     &len, &err) != SB_BACKUP_OK) {
+		fprintf(stderr, "encode: %s\n", err.msg);
+		goto done;
+	}
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(blob, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		f = NULL;
+		goto done;
+	}
+	f = NULL;
+	ret = 0;
+done:
+	if (f != NULL)
+		fclose(f);
+	free(blob);
+	if (inst != NULL)
+		ops->close(inst);
+	sb_host_free(host);
+	tf_remove_tree(dir);
+	sb_plugin_unload(&plugin);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,7 +683,19 @@ int main(int argc, char **argv)
 						teardown),
 	};
 
-	if (argc > 1)
+	if (argc > 2 && strcmp(argv[1], "--write-sample") == 0)
+		return write_sample(argv[2]);
+	if (argc > 1) {
+		/* A filter that matches nothing would "pass" silently. */
+		size_t matched = 0;
+
+		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			matched += fnmatch(argv[1], tests[i].name, 0) == 0;
+		if (matched == 0) {
+			fprintf(stderr, "no test matches \"%s\"\n", argv[1]);
+			return 1;
+		}
 		cmocka_set_test_filter(argv[1]);
+	}
 	return cmocka_run_group_tests_name("backup_format", tests, NULL, NULL);
 }

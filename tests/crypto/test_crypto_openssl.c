@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -758,7 +759,17 @@ int main(int argc, char **argv)
 						setup, teardown),
 	};
 
-	if (argc > 1)
+	if (argc > 1) {
+		/* A filter that matches nothing would "pass" silently. */
+		size_t matched = 0;
+
+		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			matched += fnmatch(argv[1], tests[i].name, 0) == 0;
+		if (matched == 0) {
+			fprintf(stderr, "no test matches \"%s\"\n", argv[1]);
+			return 1;
+		}
 		cmocka_set_test_filter(argv[1]);
+	}
 	return cmocka_run_group_tests_name("crypto_openssl", tests, NULL, NULL);
 }
