@@ -9,7 +9,9 @@
  *   busy_timeout_ms  how long to wait for another process's lock on the
  *                    file before failing with SB_ETIMEOUT (default 5000).
  *   pool_size        read connections kept open for parallel lookups
- *                    (default 4).
+ *                    (default 4). When more threads read at once, extra
+ *                    connections are opened for them and closed after
+ *                    use, so size it to the number of reading threads.
  *
  * This file: the descriptor, settings, and opening and closing an
  * instance. See sqlite_store.h for how the parts fit.
