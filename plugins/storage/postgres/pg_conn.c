@@ -70,6 +70,9 @@ static void one_line(char *dst, size_t n, const char *src)
 				dst[o++] = ';';
 				dst[o++] = ' ';
 			}
+			/* libpq indents continuation lines with a tab. */
+			while (src[1] == '\t' || src[1] == ' ')
+				src++;
 			continue;
 		}
 		dst[o++] = *src == '\t' ? ' ' : *src;
@@ -258,8 +261,9 @@ static int timed_out(struct pg_op *op, struct sb_error *err)
 			       op->st->set.op_timeout_ms);
 	return pg_fail(op, err, SB_ETIMEOUT,
 		       "no answer within %lld ms (op_timeout_ms); connection "
-		       "closed, nothing was committed",
-		       op->st->set.op_timeout_ms);
+		       "closed%s",
+		       op->st->set.op_timeout_ms,
+		       op->in_txn ? ", nothing was committed" : "");
 }
 
 /* Reports a lost connection (msg: libpq's reason). Before COMMIT was sent
@@ -280,8 +284,8 @@ static int conn_lost(struct pg_op *op, const char *msg, struct sb_error *err)
 			       line);
 	}
 	op->retry = 1;
-	return pg_fail(op, err, SB_EUNAVAIL,
-		       "connection lost (%s); nothing was committed", line);
+	return pg_fail(op, err, SB_EUNAVAIL, "connection lost (%s)%s", line,
+		       op->in_txn ? "; nothing was committed" : "");
 }
 
 static int wait_sock(struct pg_op *op, short events, short *revents,
@@ -468,6 +472,7 @@ int pg_begin(struct pg_op *op, const char *mode, struct sb_error *err)
 
 	snprintf(sql, sizeof(sql), "BEGIN%s%s", mode ? " " : "",
 		 mode ? mode : "");
+	op->in_txn = 1;
 	return pg_exec_sql(op, sql, NULL, err);
 }
 
@@ -479,6 +484,7 @@ int pg_commit(struct pg_op *op, struct sb_error *err)
 	op->in_commit = 1;
 	ret = pg_exec_sql(op, "COMMIT", &res, err);
 	op->in_commit = 0;
+	op->in_txn = 0;
 	if (ret != SB_OK)
 		return ret;
 	/* COMMIT of a transaction that failed answers ROLLBACK. */
@@ -639,6 +645,7 @@ int pg_run(struct pg_store *st, const char *what, pg_attempt_fn attempt,
 		return ret;
 	for (;;) {
 		op.retry = 0;
+		op.in_txn = 0;
 		op.in_commit = 0;
 		if (op.slot->conn && !conn_looks_alive(op.slot->conn)) {
 			st->host->log(st->host, SB_LOG_INFO,

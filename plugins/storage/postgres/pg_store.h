@@ -103,6 +103,7 @@ struct pg_op {
 	struct pg_slot *slot;
 	const char *what;  /* operation name for messages, e.g. "get" */
 	uint64_t deadline; /* monotonic ms */
+	int in_txn;	   /* inside BEGIN ... COMMIT or ROLLBACK */
 	int in_commit;	   /* COMMIT was sent: a lost answer is "unknown" */
 	int retry;	   /* the last failure may be retried from scratch */
 	int drop;	   /* the connection must not be reused */
