@@ -80,7 +80,7 @@ LOADER=$!
 
 sbctl_in "$A" secret generate >/dev/null
 cp "$T/good.ini" "$INI"
-printf '[storage]\nplugin = nosuch\n[broker]\nthreads = 0\n' >>"$INI"
+printf '[storage]\nplugin = nosuch\n' >>"$INI"
 kill -HUP "$(broker_pid "$A")"
 wait_until 10 bash -c "$SBCTL -s $A/sb.sock --json status | jq -e '.last_reload.result == \"failed\"'"
 js=$(sbctl_in "$A" --json status)

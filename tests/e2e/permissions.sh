@@ -25,8 +25,12 @@ broker_config "$A" "
 sso_admins = sbtest_admins"
 broker_start "$A" || exit 1
 printf 'correct horse battery\n' >"$T/pw"
-chmod 644 "$T/pw" # readable by the test users
+chmod 600 "$T/pw"
 mkdir -m 777 "$T/out"
+# Each user has their own private copy of the password file.
+for u in sbtest_admin sbtest_user; do
+	install -m 600 -o "$u" "$T/pw" "$T/out/pw.$u"
+done
 
 as() { local u=$1; shift; runuser -u "$u" -- "$SBCTL" -s "$A/sb.sock" "$@"; }
 
@@ -41,7 +45,7 @@ check "root generates the first secret" "$SBCTL" -s "$A/sb.sock" secret generate
 "$SBCTL" -s "$A/sb.sock" secret backup "$T/root.sbk" --password-file "$T/pw" >/dev/null
 chmod 644 "$T/root.sbk"
 
-for cmd in "secret status" "secret generate" "secret backup $T/out/u.sbk --password-file $T/pw" "secret restore $T/root.sbk --password-file $T/pw"; do
+for cmd in "secret status" "secret generate" "secret backup $T/out/u.sbk --password-file $T/out/pw.sbtest_user" "secret restore $T/root.sbk --password-file $T/out/pw.sbtest_user"; do
 	# shellcheck disable=SC2086
 	check "non-admin refused: $cmd" refused sbtest_user $cmd
 done
@@ -58,7 +62,7 @@ check "non-admin may read a hint" as sbtest_user secret hint "$T/root.sbk"
 
 # Members of the group may.
 check "admin group member: secret status" as sbtest_admin secret status
-check "admin group member: backup" as sbtest_admin secret backup "$T/out/a.sbk" --password-file "$T/pw"
+check "admin group member: backup" as sbtest_admin secret backup "$T/out/a.sbk" --password-file "$T/out/pw.sbtest_admin"
 check "admin's backup file is 0600 and theirs" test "$(stat -c '%a %U' "$T/out/a.sbk")" = "600 sbtest_admin"
-check "admin group member: restore" as sbtest_admin secret restore "$T/out/a.sbk" --password-file "$T/pw"
+check "admin group member: restore" as sbtest_admin secret restore "$T/out/a.sbk" --password-file "$T/out/pw.sbtest_admin"
 finish
