@@ -1,0 +1,401 @@
+/*
+ * sbctl: the administration CLI of secretbrokerd. A thin client of the API
+ * (docs/api.md): every command is one or two requests through
+ * libsecretbroker; the only local work is prompting for passwords and
+ * reading and writing backup files, which the daemon never does for a
+ * client.
+ *
+ * Exit status: 0 success, 1 the daemon refused or another error, 2 usage,
+ * 3 cannot connect to the daemon.
+ */
+#define _GNU_SOURCE
+#include <secretbroker/client.h>
+
+#include "base64.h"
+#include "fileio.h"
+#include "password.h"
+#include "sbctl_args.h"
+#include "sbctl_output.h"
+
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SB_VERSION
+#define SB_VERSION "0"
+#endif
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE   2
+#define EXIT_CONNECT 3
+
+/* A backup file is a few hundred bytes; anything far larger is the wrong
+ * file, and would not fit the API's 64 KiB request limit once encoded. */
+#define BACKUP_FILE_MAX ((size_t)1 << 20)
+
+struct ctx {
+	const struct sbctl_args *args;
+	struct sb_client *client;
+};
+
+typedef int (*command_fn)(struct ctx *);
+
+/*
+ * jansson's allocator for the whole process: every block is wiped before it
+ * is freed, so the copies jansson makes of a password (in the request
+ * object) leave nothing behind.
+ */
+static void *wiping_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void wiping_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * One API call. Returns 0 with *reply set (the caller json_decref's it), or
+ * the exit status after printing `sbctl: <message> (<code>)` and, with
+ * --json, the daemon's error body on stdout.
+ */
+static int call(struct ctx *x, const char *method, const char *path,
+		const json_t *body, json_t **reply)
+{
+	struct sb_client_error e;
+	int r;
+
+	r = sb_client_call(x->client, method, path, body, reply, &e);
+	if (r == SB_CLIENT_OK)
+		return 0;
+	if (r == SB_CLIENT_ESERVER && x->args->json && *reply != NULL)
+		sbctl_print_json(stdout, *reply);
+	json_decref(*reply);
+	*reply = NULL;
+	fputs("sbctl: ", stderr);
+	sbctl_put_safe(stderr, e.message);
+	if (e.code[0] != '\0') {
+		fputs(" (", stderr);
+		sbctl_put_safe(stderr, e.code);
+		fputc(')', stderr);
+	} else if (e.http_status != 0) {
+		fprintf(stderr, " (HTTP %ld)", e.http_status);
+	}
+	fputc('\n', stderr);
+	return r == SB_CLIENT_ECONNECT ? EXIT_CONNECT : EXIT_REFUSED;
+}
+
+/* Gets the password for cmd into pw: from --password-file, else from the
+ * terminal (twice when confirm). Returns 0 or prints why and returns -1. */
+static int get_password(struct ctx *x, int confirm, char *pw, size_t pwlen)
+{
+	char err[512];
+	int r;
+
+	if (x->args->password_file != NULL)
+		r = sbctl_password_from_file(x->args->password_file, pw, pwlen,
+					     err, sizeof(err));
+	else
+		r = sbctl_password_prompt("Backup password: ",
+					  confirm ? "Backup password again: "
+						  : NULL,
+					  pw, pwlen, err, sizeof(err));
+	if (r != 0)
+		errorf("%s", err);
+	return r;
+}
+
+/* Reads the backup file named on the command line and returns its base64
+ * encoding (the caller frees it), or NULL after saying why. */
+static char *read_backup_b64(const char *path)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	char err[512], *b64 = NULL;
+
+	if (sbctl_read_file("backup file", path, BACKUP_FILE_MAX, &data, &len,
+			    err, sizeof(err)) == -1) {
+		errorf("%s", err);
+		return NULL;
+	}
+	if (len == 0)
+		errorf("backup file %s is empty", path);
+	else if ((b64 = sbctl_b64_encode(data, len)) == NULL)
+		errorf("cannot encode backup file %s: out of memory", path);
+	free(data);
+	return b64;
+}
+
+static int cmd_status(struct ctx *x)
+{
+	json_t *reply = NULL;
+	int ret;
+
+	if ((ret = call(x, "GET", "/v1/status", NULL, &reply)) != 0)
+		return ret;
+	if (x->args->json)
+		sbctl_print_json(stdout, reply);
+	else
+		sbctl_print_status(stdout, reply);
+	json_decref(reply);
+	return 0;
+}
+
+static int cmd_secret_status(struct ctx *x)
+{
+	json_t *reply = NULL;
+	int ret;
+
+	if ((ret = call(x, "GET", "/v1/secret", NULL, &reply)) != 0)
+		return ret;
+	if (x->args->json)
+		sbctl_print_json(stdout, reply);
+	else
+		sbctl_print_secret(stdout, reply);
+	json_decref(reply);
+	return 0;
+}
+
+static int cmd_secret_generate(struct ctx *x)
+{
+	json_t *body = NULL, *reply = NULL;
+	int ret = EXIT_REFUSED;
+
+	if ((body = json_object()) == NULL) {
+		errorf("out of memory");
+		goto done;
+	}
+	if ((ret = call(x, "POST", "/v1/secret/generate", body, &reply)) != 0)
+		goto done;
+	if (x->args->json) {
+		sbctl_print_json(stdout, reply);
+	} else {
+		fputs("generated master secret ", stdout);
+		sbctl_put_safe(stdout, json_string_value(
+					       json_object_get(reply, "msid")));
+		fputs("\nWARNING: no backup of it exists yet; run 'sbctl "
+		      "secret "
+		      "backup FILE' now\n",
+		      stdout);
+	}
+	ret = 0;
+done:
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+static int cmd_secret_backup(struct ctx *x)
+{
+	const struct sbctl_args *a = x->args;
+	struct sbctl_atomic_file af = {.fd = -1};
+	int ret = EXIT_REFUSED, opened = 0;
+	char pw[SBCTL_PASSWORD_MAX], err[512], *where = NULL;
+	json_t *body = NULL, *reply = NULL;
+	unsigned char *blob = NULL;
+	size_t blob_len = 0;
+	const char *b64, *msid;
+
+	/* The temp file first: a FILE that exists or a directory we cannot
+	 * write is reported before any password is typed, and before the
+	 * daemon records a backup that would never reach the disk. */
+	if (sbctl_atomic_open(&af, a->file, a->force, err, sizeof(err)) == -1) {
+		errorf("%s", err);
+		goto done;
+	}
+	opened = 1;
+	if (get_password(x, 1, pw, sizeof(pw)) == -1)
+		goto done;
+	body = json_pack("{s:s}", "password", pw);
+	explicit_bzero(pw, sizeof(pw));
+	if (body == NULL ||
+	    (a->hint != NULL &&
+	     json_object_set_new(body, "hint", json_string(a->hint)) == -1)) {
+		errorf("cannot build the request (out of memory, or a hint "
+		       "that is not UTF-8)");
+		goto done;
+	}
+	if ((ret = call(x, "POST", "/v1/secret/backup", body, &reply)) != 0)
+		goto done;
+	ret = EXIT_REFUSED;
+	b64 = json_string_value(json_object_get(reply, "blob"));
+	msid = json_string_value(json_object_get(reply, "msid"));
+	if (b64 == NULL || sbctl_b64_decode(b64, &blob, &blob_len) == -1 ||
+	    blob_len == 0) {
+		errorf("secretbrokerd at %s sent a backup reply without a "
+		       "valid base64 \"blob\"; nothing was written to %s",
+		       sb_client_socket_path(x->client), a->file);
+		goto done;
+	}
+	if (sbctl_atomic_commit(&af, blob, blob_len, err, sizeof(err)) == -1) {
+		errorf("%s", err);
+		goto done;
+	}
+	where = realpath(a->file, NULL);
+	if (a->json) {
+		json_object_del(reply, "blob");
+		json_object_set_new(reply, "file",
+				    json_string(where ? where : a->file));
+		sbctl_print_json(stdout, reply);
+	} else {
+		fputs("wrote the backup of master secret ", stdout);
+		sbctl_put_safe(stdout, msid);
+		fputs(" to ", stdout);
+		sbctl_put_safe(stdout, where ? where : a->file);
+		fputc('\n', stdout);
+	}
+	ret = 0;
+done:
+	explicit_bzero(pw, sizeof(pw));
+	if (opened)
+		sbctl_atomic_abort(&af);
+	json_decref(body);
+	json_decref(reply);
+	free(blob);
+	free(where);
+	return ret;
+}
+
+static int cmd_secret_hint(struct ctx *x)
+{
+	json_t *body = NULL, *reply = NULL;
+	char *b64;
+	const char *hint;
+	int ret = EXIT_REFUSED;
+
+	if ((b64 = read_backup_b64(x->args->file)) == NULL)
+		return EXIT_REFUSED;
+	if ((body = json_pack("{s:s}", "blob", b64)) == NULL) {
+		errorf("out of memory");
+		goto done;
+	}
+	if ((ret = call(x, "POST", "/v1/secret/hint", body, &reply)) != 0)
+		goto done;
+	hint = json_string_value(json_object_get(reply, "hint"));
+	if (x->args->json) {
+		sbctl_print_json(stdout, reply);
+	} else if (hint == NULL || hint[0] == '\0') {
+		fprintf(stderr, "sbctl: backup file ");
+		sbctl_put_safe(stderr, x->args->file);
+		fprintf(stderr, " has no hint\n");
+	} else {
+		sbctl_put_safe(stdout, hint);
+		fputc('\n', stdout);
+	}
+	ret = 0;
+done:
+	free(b64);
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+static int cmd_secret_restore(struct ctx *x)
+{
+	json_t *body = NULL, *reply = NULL;
+	char *b64, pw[SBCTL_PASSWORD_MAX];
+	const char *prev;
+	int ret = EXIT_REFUSED;
+
+	explicit_bzero(pw, sizeof(pw));
+	if ((b64 = read_backup_b64(x->args->file)) == NULL)
+		return EXIT_REFUSED;
+	if (get_password(x, 0, pw, sizeof(pw)) == -1)
+		goto done;
+	body = json_pack("{s:s, s:s}", "blob", b64, "password", pw);
+	explicit_bzero(pw, sizeof(pw));
+	if (body == NULL) {
+		errorf("out of memory");
+		goto done;
+	}
+	if ((ret = call(x, "POST", "/v1/secret/restore", body, &reply)) != 0)
+		goto done;
+	if (x->args->json) {
+		sbctl_print_json(stdout, reply);
+	} else {
+		prev = json_string_value(
+			json_object_get(reply, "previous_msid"));
+		fputs("restored master secret ", stdout);
+		sbctl_put_safe(stdout, json_string_value(
+					       json_object_get(reply, "msid")));
+		fputs(" on this node", stdout);
+		if (prev != NULL) {
+			fputs(" (previous MSID ", stdout);
+			sbctl_put_safe(stdout, prev);
+			fputc(')', stdout);
+		}
+		fputc('\n', stdout);
+	}
+	ret = 0;
+done:
+	explicit_bzero(pw, sizeof(pw));
+	free(b64);
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+static const command_fn handlers[SBCTL_CMD_COUNT] = {
+	[SBCTL_CMD_STATUS] = cmd_status,
+	[SBCTL_CMD_SECRET_GENERATE] = cmd_secret_generate,
+	[SBCTL_CMD_SECRET_STATUS] = cmd_secret_status,
+	[SBCTL_CMD_SECRET_BACKUP] = cmd_secret_backup,
+	[SBCTL_CMD_SECRET_HINT] = cmd_secret_hint,
+	[SBCTL_CMD_SECRET_RESTORE] = cmd_secret_restore,
+};
+
+int main(int argc, char **argv)
+{
+	struct sbctl_args a;
+	struct sb_client_error e;
+	struct ctx x = {.args = &a};
+	char err[512];
+	int ret;
+
+	json_set_alloc_funcs(wiping_malloc, wiping_free);
+	if (sbctl_args_parse(argc, argv, &a, err, sizeof(err)) == -1) {
+		errorf("%s", err);
+		sbctl_print_usage(stderr, &a);
+		fprintf(stderr, "Try 'sbctl --help'.\n");
+		return EXIT_USAGE;
+	}
+	if (a.version) {
+		printf("sbctl %s\n", SB_VERSION);
+		return 0;
+	}
+	if (a.help) {
+		sbctl_print_help(stdout, &a);
+		return 0;
+	}
+	if ((x.client = sb_client_new(a.socket, &e)) == NULL) {
+		errorf("%s", e.message);
+		return EXIT_USAGE;
+	}
+	ret = handlers[a.cmd->id](&x);
+	sb_client_free(x.client);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		errorf("cannot write the output: %m");
+		if (ret == 0)
+			ret = EXIT_REFUSED;
+	}
+	return ret;
+}

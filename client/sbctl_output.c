@@ -1,0 +1,282 @@
+/* Human-readable output for sbctl: see sbctl_output.h. */
+#include "sbctl_output.h"
+
+#include <string.h>
+
+/* Width of the "label:" column. */
+#define LABEL_WIDTH 15
+
+const char *sbctl_format_duration(long long s, char *buf, size_t n)
+{
+	long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60,
+		  sec = s % 60;
+
+	if (s < 0)
+		snprintf(buf, n, "?");
+	else if (d > 0)
+		snprintf(buf, n, "%lldd %lldh %lldm", d, h, m);
+	else if (h > 0)
+		snprintf(buf, n, "%lldh %lldm %llds", h, m, sec);
+	else if (m > 0)
+		snprintf(buf, n, "%lldm %llds", m, sec);
+	else
+		snprintf(buf, n, "%llds", sec);
+	return buf;
+}
+
+void sbctl_put_safe(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputc('?', f);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+void sbctl_print_json(FILE *f, const json_t *j)
+{
+	json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	fputc('\n', f);
+}
+
+/* The string member key of o, or NULL when absent or not a string. */
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Sets *v to the integer member key of o; returns 0 when it is not one. */
+static int jint(const json_t *o, const char *key, long long *v)
+{
+	const json_t *j = json_object_get(o, key);
+
+	if (!json_is_integer(j))
+		return 0;
+	*v = (long long)json_integer_value(j);
+	return 1;
+}
+
+static void label(FILE *f, const char *name)
+{
+	fprintf(f, "%-*s", LABEL_WIDTH, name);
+}
+
+static void indent(FILE *f)
+{
+	fprintf(f, "%-*s", LABEL_WIDTH, "");
+}
+
+static void print_fencing(FILE *f, const json_t *fen)
+{
+	long long v;
+	const char *detail = jstr(fen, "detail");
+
+	label(f, "fencing:");
+	if (!json_is_object(fen)) {
+		fputs("?\n", f);
+		return;
+	}
+	sbctl_put_safe(f, jstr(fen, "plugin"));
+	fputs(", ", f);
+	sbctl_put_safe(f, jstr(fen, "state"));
+	if (jint(fen, "epoch", &v))
+		fprintf(f, ", epoch %lld", v);
+	/* A negative lease means the plugin has none (e.g. "none"). */
+	if (jint(fen, "lease_left_ms", &v) && v >= 0)
+		fprintf(f, ", lease left %lld.%03llds", v / 1000, v % 1000);
+	if (detail != NULL && detail[0] != '\0') {
+		fputs(" (", f);
+		sbctl_put_safe(f, detail);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+}
+
+static void print_plugins(FILE *f, const json_t *plugins)
+{
+	size_t i;
+	const json_t *p;
+
+	label(f, "plugins:");
+	if (!json_is_array(plugins) || json_array_size(plugins) == 0) {
+		fputs(json_is_array(plugins) ? "none\n" : "?\n", f);
+		return;
+	}
+	json_array_foreach(plugins, i, p)
+	{
+		const char *path = jstr(p, "path");
+
+		if (i > 0)
+			indent(f);
+		fprintf(f, "%-8s ", jstr(p, "kind") ? jstr(p, "kind") : "?");
+		sbctl_put_safe(f, jstr(p, "name"));
+		fputc(' ', f);
+		sbctl_put_safe(f, jstr(p, "version"));
+		if (path != NULL) {
+			fputs("  ", f);
+			sbctl_put_safe(f, path);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_config(FILE *f, const json_t *cfg)
+{
+	long long v;
+	const char *at = jstr(cfg, "loaded_at");
+
+	label(f, "config:");
+	if (!json_is_object(cfg)) {
+		fputs("?\n", f);
+		return;
+	}
+	sbctl_put_safe(f, jstr(cfg, "file"));
+	if (jint(cfg, "generation", &v))
+		fprintf(f, ", generation %lld", v);
+	if (at != NULL) {
+		fputs(", loaded at ", f);
+		sbctl_put_safe(f, at);
+	}
+	fputc('\n', f);
+}
+
+/* Prints each string of arr on its own indented line after prefix. */
+static void print_string_list(FILE *f, const char *prefix, const json_t *arr)
+{
+	size_t i;
+	const json_t *s;
+
+	json_array_foreach(arr, i, s)
+	{
+		indent(f);
+		fputs(prefix, f);
+		sbctl_put_safe(f, json_string_value(s));
+		fputc('\n', f);
+	}
+}
+
+static void print_last_reload(FILE *f, const json_t *r)
+{
+	const char *result = jstr(r, "result"), *at = jstr(r, "at");
+	const json_t *restart = json_object_get(r, "restart_required");
+
+	label(f, "last reload:");
+	if (r == NULL || json_is_null(r)) {
+		fputs("none since start\n", f);
+		return;
+	}
+	if (result != NULL && strcmp(result, "failed") == 0)
+		fputs("FAILED, the previous configuration is still in use", f);
+	else
+		sbctl_put_safe(f, result);
+	if (at != NULL) {
+		fputs(" (at ", f);
+		sbctl_put_safe(f, at);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+	print_string_list(f, "error: ", json_object_get(r, "errors"));
+	if (json_array_size(restart) > 0) {
+		size_t i;
+		const json_t *k;
+
+		indent(f);
+		fputs("restart required for:", f);
+		json_array_foreach(restart, i, k)
+		{
+			fputc(' ', f);
+			sbctl_put_safe(f, json_string_value(k));
+		}
+		fputc('\n', f);
+	}
+}
+
+void sbctl_print_status(FILE *f, const json_t *st)
+{
+	long long up;
+	char dur[64];
+	const json_t *secret = json_object_get(st, "secret");
+
+	label(f, "secretbrokerd:");
+	sbctl_put_safe(f, jstr(st, "version"));
+	if (jint(st, "uptime_s", &up))
+		fprintf(f, ", up %s",
+			sbctl_format_duration(up, dur, sizeof(dur)));
+	fputc('\n', f);
+	label(f, "node:");
+	sbctl_put_safe(f, jstr(st, "node"));
+	fputc('\n', f);
+	label(f, "role:");
+	sbctl_put_safe(f, jstr(st, "role"));
+	fputc('\n', f);
+	print_fencing(f, json_object_get(st, "fencing"));
+	print_plugins(f, json_object_get(st, "plugins"));
+	print_config(f, json_object_get(st, "config"));
+	print_last_reload(f, json_object_get(st, "last_reload"));
+	label(f, "secret:");
+	if (json_is_true(json_object_get(secret, "present"))) {
+		fputs("MSID ", f);
+		sbctl_put_safe(f, jstr(secret, "msid"));
+		fputc('\n', f);
+	} else if (json_is_object(secret)) {
+		fputs("none on this node\n", f);
+	} else {
+		fputs("?\n", f);
+	}
+}
+
+void sbctl_print_secret(FILE *f, const json_t *s)
+{
+	long long v;
+	char dur[64];
+	const char *prev = jstr(s, "previous_msid"), *last;
+	const char *warning = jstr(s, "warning");
+
+	label(f, "MSID:");
+	sbctl_put_safe(f, jstr(s, "msid"));
+	fputc('\n', f);
+	label(f, "created at:");
+	sbctl_put_safe(f, jstr(s, "created_at"));
+	if (jint(s, "age_s", &v))
+		fprintf(f, " (age %s)",
+			sbctl_format_duration(v, dur, sizeof(dur)));
+	fputc('\n', f);
+	label(f, "backup:");
+	if (json_is_true(json_object_get(s, "backup_made"))) {
+		fputs("made", f);
+		if ((last = jstr(s, "last_backup_at")) != NULL) {
+			fputs(", last at ", f);
+			sbctl_put_safe(f, last);
+		}
+		fputc('\n', f);
+	} else if (json_is_false(json_object_get(s, "backup_made"))) {
+		fputs("none made\n", f);
+	} else {
+		fputs("?\n", f);
+	}
+	if (prev != NULL) {
+		label(f, "previous MSID:");
+		sbctl_put_safe(f, prev);
+		fputc('\n', f);
+	}
+	label(f, "role:");
+	sbctl_put_safe(f, jstr(s, "role"));
+	if (jstr(s, "fencing_state") != NULL) {
+		fputs(" (fencing ", f);
+		sbctl_put_safe(f, jstr(s, "fencing_state"));
+		if (jint(s, "epoch", &v))
+			fprintf(f, ", epoch %lld", v);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+	if (warning != NULL) {
+		fputs("WARNING: ", f);
+		sbctl_put_safe(f, warning);
+		fputs("; run 'sbctl secret backup FILE'\n", f);
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * sbctl's human-readable output of API replies. Tolerant by design: a field
+ * the daemon does not send (older or newer daemon) is shown as "?" or left
+ * out, never a crash. Strings from the daemon are printed with control
+ * characters escaped, so a hostile hint or node name cannot drive the
+ * terminal.
+ */
+#ifndef SBCTL_OUTPUT_H
+#define SBCTL_OUTPUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* Formats a number of seconds as "3d 4h 5m", "4h 5m 6s", "5m 6s" or "6s"
+ * into buf (n bytes); "?" when negative. Returns buf. */
+const char *sbctl_format_duration(long long seconds, char *buf, size_t n);
+
+/* Prints s with bytes below 0x20 (but tab) and 0x7f written as \xNN. */
+void sbctl_put_safe(FILE *f, const char *s);
+
+/* The reply of GET /v1/status, as `sbctl status` shows it. */
+void sbctl_print_status(FILE *f, const json_t *status);
+
+/* The reply of GET /v1/secret, as `sbctl secret status` shows it. */
+void sbctl_print_secret(FILE *f, const json_t *secret);
+
+/* Pretty JSON (2-space indent) and a newline: what --json prints. */
+void sbctl_print_json(FILE *f, const json_t *j);
+
+#endif

@@ -1,0 +1,259 @@
+/* unit.client.args: sbctl's command-line parser (client/sbctl_args.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbctl_args.h"
+
+#define MAX_ARGS 16
+
+/* getopt permutes argv and the parser keeps pointers into it, so each case
+ * gets its own writable copy that lives until the next parse. */
+static char *argv_copy[MAX_ARGS + 1];
+static char err[256];
+
+static int parse(struct sbctl_args *a, ...)
+{
+	va_list ap;
+	int argc = 0;
+	const char *s;
+
+	for (int i = 0; i < MAX_ARGS; i++) {
+		free(argv_copy[i]);
+		argv_copy[i] = NULL;
+	}
+	argv_copy[argc++] = strdup("sbctl");
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)) != NULL && argc < MAX_ARGS)
+		argv_copy[argc++] = strdup(s);
+	va_end(ap);
+	argv_copy[argc] = NULL;
+	err[0] = '\0';
+	return sbctl_args_parse(argc, argv_copy, a, err, sizeof(err));
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < MAX_ARGS; i++) {
+		free(argv_copy[i]);
+		argv_copy[i] = NULL;
+	}
+	return 0;
+}
+
+static void test_status_plain(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "status", NULL), 0);
+	assert_non_null(a.cmd);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_STATUS);
+	assert_null(a.socket);
+	assert_int_equal(a.json, 0);
+	assert_int_equal(a.help, 0);
+}
+
+static void test_global_options_before_and_after(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(
+		parse(&a, "-s", "/tmp/x.sock", "--json", "status", NULL), 0);
+	assert_string_equal(a.socket, "/tmp/x.sock");
+	assert_int_equal(a.json, 1);
+	assert_int_equal(parse(&a, "secret", "status", "--json", "--socket",
+			       "/tmp/y.sock", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_STATUS);
+	assert_string_equal(a.socket, "/tmp/y.sock");
+	assert_int_equal(a.json, 1);
+	assert_int_equal(parse(&a, "--socket=/tmp/z.sock", "status", NULL), 0);
+	assert_string_equal(a.socket, "/tmp/z.sock");
+}
+
+static void test_backup_full(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "secret", "backup", "/tmp/b.sbk",
+			       "--password-file", "/tmp/pw", "--hint",
+			       "the usual, reversed", "--force", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_BACKUP);
+	assert_string_equal(a.file, "/tmp/b.sbk");
+	assert_string_equal(a.password_file, "/tmp/pw");
+	assert_string_equal(a.hint, "the usual, reversed");
+	assert_int_equal(a.force, 1);
+	/* An empty hint is a hint the user chose to leave empty. */
+	assert_int_equal(parse(&a, "secret", "backup", "f", "--hint", "", NULL),
+			 0);
+	assert_string_equal(a.hint, "");
+	/* A value that looks like an option is still the value. */
+	assert_int_equal(
+		parse(&a, "secret", "backup", "f", "--hint", "-x", NULL), 0);
+	assert_string_equal(a.hint, "-x");
+	/* "--" ends the options: a file named like one. */
+	assert_int_equal(parse(&a, "secret", "backup", "--", "--force", NULL),
+			 0);
+	assert_string_equal(a.file, "--force");
+	assert_int_equal(a.force, 0);
+}
+
+static void test_hint_restore_generate(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "secret", "hint", "b.sbk", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_HINT);
+	assert_string_equal(a.file, "b.sbk");
+	assert_int_equal(parse(&a, "secret", "restore", "b.sbk",
+			       "--password-file", "pw", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_RESTORE);
+	assert_string_equal(a.password_file, "pw");
+	assert_int_equal(parse(&a, "secret", "generate", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_GENERATE);
+	assert_null(a.file);
+}
+
+static void test_help_forms(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--help", NULL), 0);
+	assert_int_equal(a.help, 1);
+	assert_null(a.cmd);
+	assert_null(a.group);
+	assert_int_equal(parse(&a, "secret", "-h", NULL), 0);
+	assert_int_equal(a.help, 1);
+	assert_null(a.cmd);
+	assert_string_equal(a.group, "secret");
+	/* Help on a command needs none of its arguments. */
+	assert_int_equal(parse(&a, "secret", "backup", "--help", NULL), 0);
+	assert_int_equal(a.help, 1);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_BACKUP);
+	assert_int_equal(parse(&a, "help", "secret", "restore", NULL), 0);
+	assert_int_equal(a.help, 1);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_SECRET_RESTORE);
+	assert_int_equal(parse(&a, "help", NULL), 0);
+	assert_int_equal(a.help, 1);
+	assert_int_equal(parse(&a, "-V", NULL), 0);
+	assert_int_equal(a.version, 1);
+}
+
+/* Each usage error fails with a message naming what is wrong. */
+static void expect_error(const char *needle, int rc)
+{
+	assert_int_equal(rc, -1);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void test_usage_errors(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	expect_error("no command", parse(&a, NULL));
+	expect_error("no command", parse(&a, "--json", NULL));
+	expect_error("unknown command 'frobnicate'",
+		     parse(&a, "frobnicate", NULL));
+	expect_error("'secret' needs a command", parse(&a, "secret", NULL));
+	expect_error("unknown command 'secret rotate'",
+		     parse(&a, "secret", "rotate", NULL));
+	expect_error("needs FILE", parse(&a, "secret", "backup", NULL));
+	expect_error("needs FILE", parse(&a, "secret", "hint", NULL));
+	expect_error("needs FILE", parse(&a, "secret", "restore", "", NULL));
+	expect_error("too many arguments",
+		     parse(&a, "secret", "hint", "a", "b", NULL));
+	expect_error("too many arguments for 'status': 'extra'",
+		     parse(&a, "status", "extra", NULL));
+	expect_error("--force does not apply to 'secret restore'",
+		     parse(&a, "secret", "restore", "f", "--force", NULL));
+	expect_error("--hint does not apply to 'secret restore'",
+		     parse(&a, "secret", "restore", "f", "--hint", "h", NULL));
+	expect_error(
+		"--password-file does not apply to 'secret hint'",
+		parse(&a, "secret", "hint", "f", "--password-file", "p", NULL));
+	expect_error("--password-file does not apply to 'status'",
+		     parse(&a, "status", "--password-file", "p", NULL));
+	expect_error("--password-file needs a file name",
+		     parse(&a, "secret", "restore", "f", "--password-file", "",
+			   NULL));
+	expect_error("unknown option --bogus",
+		     parse(&a, "status", "--bogus", NULL));
+	expect_error("unknown option -x", parse(&a, "-x", "status", NULL));
+	expect_error("option -s needs a value",
+		     parse(&a, "status", "-s", NULL));
+	expect_error("option --hint needs a value",
+		     parse(&a, "secret", "backup", "f", "--hint", NULL));
+	expect_error("empty string", parse(&a, "-s", "", "status", NULL));
+	/* Longer than sun_path: refused here, not as a connect failure. */
+	{
+		char longpath[200];
+
+		memset(longpath, 'a', sizeof(longpath) - 1);
+		longpath[0] = '/';
+		longpath[sizeof(longpath) - 1] = '\0';
+		expect_error("longer than",
+			     parse(&a, "-s", longpath, "status", NULL));
+	}
+}
+
+/* Help text fits 80 columns and lists every command of the table. */
+static void test_help_text(void **state)
+{
+	struct sbctl_args a;
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--help", NULL), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	sbctl_print_help(f, &a);
+	for (size_t i = 0; i < sbctl_ncommands; i++) {
+		struct sbctl_args one = {.cmd = &sbctl_commands[i], .help = 1};
+
+		sbctl_print_help(f, &one);
+	}
+	fclose(f);
+	assert_non_null(strstr(buf, "secret backup FILE"));
+	assert_non_null(strstr(buf, "secret restore FILE"));
+	assert_non_null(strstr(buf, "--password-file F"));
+	assert_non_null(strstr(buf, "Exit status"));
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strlen(line) > 80)
+			fail_msg("help line over 80 columns: %s", line);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_status_plain, teardown),
+		cmocka_unit_test_teardown(test_global_options_before_and_after,
+					  teardown),
+		cmocka_unit_test_teardown(test_backup_full, teardown),
+		cmocka_unit_test_teardown(test_hint_restore_generate, teardown),
+		cmocka_unit_test_teardown(test_help_forms, teardown),
+		cmocka_unit_test_teardown(test_usage_errors, teardown),
+		cmocka_unit_test_teardown(test_help_text, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

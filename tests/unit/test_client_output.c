@@ -1,0 +1,214 @@
+/*
+ * unit.client.output: how sbctl shows /v1/status and /v1/secret replies
+ * (client/sbctl_output.c), from replies shaped as docs/api.md documents
+ * them, and with fields missing or of the wrong type.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbctl_output.h"
+
+static char *out;
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(out);
+	out = NULL;
+	return 0;
+}
+
+/* Renders the reply json_text with fn into out. */
+static const char *render(void (*fn)(FILE *, const json_t *),
+			  const char *json_text)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(json_text, 0, &jerr);
+	size_t len;
+	FILE *f;
+
+	if (j == NULL)
+		fail_msg("bad test JSON: %s", jerr.text);
+	free(out);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	fn(f, j);
+	fclose(f);
+	json_decref(j);
+	return out;
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	if (strstr(text, needle) == NULL)
+		fail_msg("output lacks \"%s\":\n%s", needle, text);
+}
+
+static void test_duration(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(sbctl_format_duration(0, b, sizeof(b)), "0s");
+	assert_string_equal(sbctl_format_duration(59, b, sizeof(b)), "59s");
+	assert_string_equal(sbctl_format_duration(61, b, sizeof(b)), "1m 1s");
+	assert_string_equal(sbctl_format_duration(3725, b, sizeof(b)),
+			    "1h 2m 5s");
+	assert_string_equal(
+		sbctl_format_duration(2 * 86400 + 3 * 3600 + 240, b, sizeof(b)),
+		"2d 3h 4m");
+	assert_string_equal(sbctl_format_duration(-1, b, sizeof(b)), "?");
+}
+
+static void test_put_safe(void **state)
+{
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	free(out);
+	f = open_memstream(&out, &len);
+	sbctl_put_safe(f, "ok\ttab \x1b[31mred\x7f caf\xc3\xa9");
+	sbctl_put_safe(f, NULL);
+	fclose(f);
+	assert_string_equal(out, "ok\ttab \\x1b[31mred\\x7f caf\xc3\xa9?");
+}
+
+static void test_status_full(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(
+		sbctl_print_status,
+		"{\"version\":\"0.1.0\",\"node\":\"node1\",\"uptime_s\":3725,"
+		"\"role\":\"mss\","
+		"\"fencing\":{\"plugin\":\"none\",\"state\":\"active\","
+		"\"epoch\":12,\"lease_left_ms\":-1,\"detail\":\"single "
+		"node\"},"
+		"\"plugins\":[{\"kind\":\"storage\",\"name\":\"sqlite\","
+		"\"version\":\"0.1.0\",\"path\":\"/p/storage_sqlite.so\"},"
+		"{\"kind\":\"crypto\",\"name\":\"openssl\",\"version\":"
+		"\"0.1.0\"}],"
+		"\"config\":{\"file\":\"/etc/secretbroker/"
+		"secretbroker.ini\",\"generation\":2,\"loaded_at\":"
+		"\"2026-11-25T14:00:00Z\"},"
+		"\"last_reload\":{\"at\":\"2026-11-25T14:00:00Z\","
+		"\"result\":\"failed\",\"errors\":[\"[storage] path: "
+		"cannot open /nope\"],\"restart_required\":[\"listen."
+		"socket\",\"broker.state_dir\"]},"
+		"\"secret\":{\"msid\":\"MS-1\",\"present\":true}}");
+	assert_has(o, "0.1.0, up 1h 2m 5s\n");
+	assert_has(o, "node1\n");
+	assert_has(o, "mss\n");
+	assert_has(o, "none, active, epoch 12 (single node)\n");
+	assert_null(strstr(o, "lease left"));
+	assert_has(o, "storage  sqlite 0.1.0  /p/storage_sqlite.so\n");
+	assert_has(o, "crypto   openssl 0.1.0\n");
+	assert_has(o, "secretbroker.ini, generation 2, loaded at "
+		      "2026-11-25T14:00:00Z\n");
+	assert_has(o, "FAILED");
+	assert_has(o, "error: [storage] path: cannot open /nope\n");
+	assert_has(o, "restart required for: listen.socket broker.state_dir\n");
+	assert_has(o, "MSID MS-1\n");
+}
+
+static void test_status_lease_no_reload_no_secret(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_status,
+		   "{\"version\":\"0.1.0\",\"fencing\":{\"plugin\":\"lease\","
+		   "\"state\":\"standby\",\"epoch\":3,\"lease_left_ms\":2500},"
+		   "\"last_reload\":null,\"secret\":{\"present\":false}}");
+	assert_has(o, "lease, standby, epoch 3, lease left 2.500s\n");
+	assert_has(o, "none since start\n");
+	assert_has(o, "none on this node\n");
+}
+
+/* A reply with fields missing or mistyped is shown with "?", not a crash. */
+static void test_status_tolerant(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_status,
+		   "{\"version\":7,\"plugins\":{},\"fencing\":[],\"config\":1,"
+		   "\"last_reload\":{\"errors\":\"x\"}}");
+	assert_has(o, "secretbrokerd: ?\n");
+	assert_has(o, "plugins:       ?\n");
+	o = render(sbctl_print_status, "{}");
+	assert_has(o, "node:          ?\n");
+	assert_has(o, "secret:        ?\n");
+}
+
+static void test_secret_with_warning(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_secret,
+		   "{\"msid\":\"MS-2\",\"created_at\":\"2026-11-25T14:00:00Z\","
+		   "\"age_s\":90000,\"backup_made\":false,"
+		   "\"last_backup_at\":null,\"previous_msid\":null,"
+		   "\"role\":\"mss\",\"fencing_state\":\"active\","
+		   "\"epoch\":4,\"warning\":\"no backup of this master "
+		   "secret has been made\"}");
+	assert_has(o, "MSID:          MS-2\n");
+	assert_has(o, "2026-11-25T14:00:00Z (age 1d 1h 0m)\n");
+	assert_has(o, "backup:        none made\n");
+	assert_null(strstr(o, "previous MSID"));
+	assert_has(o, "role:          mss (fencing active, epoch 4)\n");
+	assert_has(o, "WARNING: no backup of this master secret has been made");
+}
+
+static void test_secret_backed_up(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_secret,
+		   "{\"msid\":\"MS-3\",\"created_at\":\"t0\",\"age_s\":5,"
+		   "\"backup_made\":true,\"last_backup_at\":\"t1\","
+		   "\"previous_msid\":\"MS-2\",\"role\":\"mss\"}");
+	assert_has(o, "backup:        made, last at t1\n");
+	assert_has(o, "previous MSID: MS-2\n");
+	assert_has(o, "role:          mss\n");
+	assert_null(strstr(o, "WARNING"));
+}
+
+static void test_json_pretty(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_json, "{\"a\":1,\"b\":[true]}");
+	assert_string_equal(o,
+			    "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test_teardown(test_put_safe, teardown),
+		cmocka_unit_test_teardown(test_status_full, teardown),
+		cmocka_unit_test_teardown(test_status_lease_no_reload_no_secret,
+					  teardown),
+		cmocka_unit_test_teardown(test_status_tolerant, teardown),
+		cmocka_unit_test_teardown(test_secret_with_warning, teardown),
+		cmocka_unit_test_teardown(test_secret_backed_up, teardown),
+		cmocka_unit_test_teardown(test_json_pretty, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
