@@ -433,6 +433,25 @@ done:
 	return ret;
 }
 
+/* A few words for an error status that came without the API's error body
+ * (one the HTTP layer sent itself, or a peer that is not secretbrokerd). */
+static const char *status_words(long status)
+{
+	switch (status) {
+	case 400: return "bad request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not found";
+	case 405: return "method not allowed";
+	case 408: return "request timeout";
+	case 413: return "request too large";
+	case 431: return "request headers too large";
+	case 500: return "internal error";
+	case 503: return "service unavailable";
+	default: return status >= 500 ? "server error" : "client error";
+	}
+}
+
 /* Reads {"error": {"code", "message"}} from an error reply into err. */
 static int server_error(const struct sb_client *c, const char *method,
 			const char *path, long status, const json_t *body,
@@ -446,8 +465,10 @@ static int server_error(const struct sb_client *c, const char *method,
 		return set_error(err, SB_CLIENT_ESERVER, status, code, "%s",
 				 msg);
 	return set_error(err, SB_CLIENT_ESERVER, status, code,
-			 "secretbrokerd at %s answered %s %s with HTTP %ld",
-			 c->socket_path, method, path, status);
+			 "secretbrokerd at %s answered %s %s with HTTP %ld "
+			 "(%s)",
+			 c->socket_path, method, path, status,
+			 status_words(status));
 }
 
 int sb_client_call(struct sb_client *c, const char *method, const char *path,

@@ -211,6 +211,7 @@ int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 			  char *pw, size_t pwlen, char *err, size_t errlen)
 {
 	int ret = -1, fd = -1, tty_changed = 0, handlers_set = 0;
+	int midline = 0; /* a prompt is showing, its line not ended */
 	struct termios saved, quiet;
 	struct sigaction sa, old_sa[N_TTY_SIGNALS];
 	sigset_t block, saved_mask;
@@ -255,19 +256,23 @@ int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 	tty_changed = 1;
 
 	tty_write(fd, prompt);
+	midline = 1;
 	if (tty_read_line(fd, &saved_mask, pw, pwlen, err, errlen) == -1)
 		goto done;
 	tty_write(fd, "\n");
+	midline = 0;
 	if (confirm_prompt != NULL) {
 		if ((again = malloc(pwlen)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto done;
 		}
 		tty_write(fd, confirm_prompt);
+		midline = 1;
 		if (tty_read_line(fd, &saved_mask, again, pwlen, err, errlen) ==
 		    -1)
 			goto done;
 		tty_write(fd, "\n");
+		midline = 0;
 		if (strcmp(pw, again) != 0) {
 			snprintf(err, errlen, "the passwords do not match");
 			goto done;
@@ -283,7 +288,9 @@ done:
 		again = NULL;
 	}
 	if (tty_changed) {
-		if (ret != 0)
+		/* Echo was off, so the user's Enter showed nothing: end
+		 * the prompt's line before the error is printed. */
+		if (midline)
 			tty_write(fd, "\n");
 		tcsetattr(fd, TCSAFLUSH, &saved);
 	}

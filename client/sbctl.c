@@ -31,9 +31,9 @@
 #define EXIT_USAGE   2
 #define EXIT_CONNECT 3
 
-/* A backup file is a few hundred bytes; anything far larger is the wrong
- * file, and would not fit the API's 64 KiB request limit once encoded. */
-#define BACKUP_FILE_MAX ((size_t)1 << 20)
+/* A backup file is a few hundred bytes and the daemon takes none over
+ * 64 KiB: a larger file is the wrong file, said here rather than by a 413. */
+#define BACKUP_FILE_MAX ((size_t)64 << 10)
 
 struct ctx {
 	const struct sbctl_args *args;
@@ -97,8 +97,6 @@ static int call(struct ctx *x, const char *method, const char *path,
 		fputs(" (", stderr);
 		sbctl_put_safe(stderr, e.code);
 		fputc(')', stderr);
-	} else if (e.http_status != 0) {
-		fprintf(stderr, " (HTTP %ld)", e.http_status);
 	}
 	fputc('\n', stderr);
 	return r == SB_CLIENT_ECONNECT ? EXIT_CONNECT : EXIT_REFUSED;

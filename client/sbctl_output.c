@@ -235,7 +235,8 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 	long long v;
 	char dur[64];
 	const char *prev = jstr(s, "previous_msid"), *last;
-	const char *warning = jstr(s, "warning");
+	const char *warning = jstr(s, "warning"), *error = jstr(s, "error");
+	const char *check = jstr(s, "check");
 
 	label(f, "MSID:");
 	sbctl_put_safe(f, jstr(s, "msid"));
@@ -274,9 +275,28 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 		fputc(')', f);
 	}
 	fputc('\n', f);
+	if (check != NULL) {
+		label(f, "check value:");
+		if (strcmp(check, "ok") == 0)
+			fputs("ok, matches the SSO database\n", f);
+		else if (strcmp(check, "missing") == 0)
+			fputs("none in the SSO database yet\n", f);
+		else if (strcmp(check, "mismatch") == 0)
+			fputs("MISMATCH with the SSO database\n", f);
+		else {
+			sbctl_put_safe(f, check);
+			fputc('\n', f);
+		}
+	}
+	/* The daemon's own words for what needs doing. */
+	if (error != NULL) {
+		fputs("ERROR: ", f);
+		sbctl_put_safe(f, error);
+		fputc('\n', f);
+	}
 	if (warning != NULL) {
 		fputs("WARNING: ", f);
 		sbctl_put_safe(f, warning);
-		fputs("; run 'sbctl secret backup FILE'\n", f);
+		fputc('\n', f);
 	}
 }

@@ -431,7 +431,7 @@ static void test_error_replies(void **state)
 	assert_null(r);
 	assert_int_equal(e.http_status, 404);
 	assert_string_equal(e.code, "");
-	assert_non_null(strstr(e.message, "HTTP 404"));
+	assert_non_null(strstr(e.message, "HTTP 404 (not found)"));
 	assert_non_null(strstr(e.message, "GET /html404"));
 	assert_non_null(strstr(e.message, sock_path));
 	sb_client_free(c);

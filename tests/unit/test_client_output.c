@@ -161,14 +161,34 @@ static void test_secret_with_warning(void **state)
 		   "\"age_s\":90000,\"backup_made\":false,"
 		   "\"last_backup_at\":null,\"previous_msid\":null,"
 		   "\"role\":\"mss\",\"fencing_state\":\"active\","
-		   "\"epoch\":4,\"warning\":\"no backup of this master "
-		   "secret has been made\"}");
+		   "\"epoch\":4,\"check\":\"ok\",\"warning\":\"no backup of "
+		   "this master secret has been made: run 'sbctl secret "
+		   "backup FILE'\"}");
 	assert_has(o, "MSID:          MS-2\n");
 	assert_has(o, "2026-11-25T14:00:00Z (age 1d 1h 0m)\n");
 	assert_has(o, "backup:        none made\n");
 	assert_null(strstr(o, "previous MSID"));
 	assert_has(o, "role:          mss (fencing active, epoch 4)\n");
-	assert_has(o, "WARNING: no backup of this master secret has been made");
+	assert_has(o, "check value:   ok, matches the SSO database\n");
+	assert_has(o, "WARNING: no backup of this master secret has been made: "
+		      "run 'sbctl secret backup FILE'\n");
+	assert_null(strstr(o, "ERROR"));
+}
+
+/* A node whose secret does not match the database says so loudly. */
+static void test_secret_mismatch(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_secret,
+		   "{\"msid\":\"MS-4\",\"check\":\"mismatch\",\"error\":"
+		   "\"restore the right backup\",\"backup_made\":true}");
+	assert_has(o, "check value:   MISMATCH with the SSO database\n");
+	assert_has(o, "ERROR: restore the right backup\n");
+	o = render(sbctl_print_secret,
+		   "{\"msid\":\"MS-4\",\"check\":\"missing\"}");
+	assert_has(o, "check value:   none in the SSO database yet\n");
 }
 
 static void test_secret_backed_up(void **state)
@@ -206,6 +226,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_status_tolerant, teardown),
 		cmocka_unit_test_teardown(test_secret_with_warning, teardown),
+		cmocka_unit_test_teardown(test_secret_mismatch, teardown),
 		cmocka_unit_test_teardown(test_secret_backed_up, teardown),
 		cmocka_unit_test_teardown(test_json_pretty, teardown),
 	};
