@@ -573,7 +573,25 @@ struct stats {
 	unsigned long long calls, ok, by_status[16];
 	uint64_t max_ms;
 	int last_rc;
+	char last_msg[SB_ERROR_MAX];
 };
+
+/* Do two messages differ other than in their numbers? */
+static int msg_differs(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a >= '0' && *a <= '9')
+			a++;
+		while (*b >= '0' && *b <= '9')
+			b++;
+		if (*a != *b)
+			return 1;
+		if (*a == '\0')
+			return 0;
+		a++;
+		b++;
+	}
+}
 
 static void stats_note(struct stats *s, int rc, uint64_t ms,
 		       const struct sb_error *err, const char *what)
@@ -585,8 +603,12 @@ static void stats_note(struct stats *s, int rc, uint64_t ms,
 		s->by_status[-rc]++;
 	if (ms > s->max_ms)
 		s->max_ms = ms;
-	if (rc != s->last_rc) {
-		/* One line per change of outcome, with the time. */
+	if (rc != s->last_rc ||
+	    (rc != SB_OK && msg_differs(err->msg, s->last_msg))) {
+		/* One line per change of outcome (status, or message apart
+		 * from its numbers), with the time. */
+		snprintf(s->last_msg, sizeof(s->last_msg), "%s",
+			 rc != SB_OK ? err->msg : "");
 		printf("%" PRIu64 " %s %s%s%s\n", sb_wall_ms(), what,
 		       sb_status_name(rc), rc != SB_OK ? ": " : "",
 		       rc != SB_OK ? err->msg : "");

@@ -650,10 +650,12 @@ static int wait_replicas(struct rs_inst *in, struct rs_conn *conn,
 			 set->wait_timeout_ms);
 	saved = errno;
 	if (r == NULL) {
+		int timed_out = io_timed_out(conn->c, saved);
+
 		*drop = 1;
-		return rs_err(err,
-			      io_timed_out(conn->c, saved) ? SB_ETIMEOUT
-							   : SB_EUNAVAIL,
+		if (!timed_out)
+			invalidate(in, conn->gen);
+		return rs_err(err, timed_out ? SB_ETIMEOUT : SB_EUNAVAIL,
 			      "redis %s: %s was written on the primary but "
 			      "waiting for %d replica(s) failed: %s; the write "
 			      "may be lost if %s fails",

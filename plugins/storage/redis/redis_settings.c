@@ -120,6 +120,14 @@ static int parse_sentinels(const struct sb_host *host,
 		}
 		if (parse_endpoint(p, len, &s->sentinels[s->n_sentinels]) !=
 		    0) {
+			/* Quote the entry without its surrounding blanks. */
+			while (len > 0 && (*p == ' ' || *p == '\t')) {
+				p++;
+				len--;
+			}
+			while (len > 0 &&
+			       (p[len - 1] == ' ' || p[len - 1] == '\t'))
+				len--;
 			snprintf(err->msg, sizeof(err->msg),
 				 "[%s] sentinels: \"%.*s\" is not host:port",
 				 host->config_section(cfg), (int)len, p);
