@@ -128,6 +128,8 @@ int pg_pool_init(struct pg_store *st, struct sb_error *err)
 	st->slots = calloc(st->n_slots, sizeof(*st->slots));
 	if (st->slots == NULL)
 		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+	for (size_t i = 0; i < st->n_slots; i++)
+		st->slots[i].st = st;
 	pthread_mutex_init(&st->mu, NULL);
 	/* Slot waits are deadlines on the monotonic clock. */
 	pthread_condattr_init(&ca);
@@ -235,7 +237,8 @@ static int conn_looks_alive(PGconn *c)
 	if (poll(&pfd, 1, 0) > 0) {
 		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
 			return 0;
-		/* Unsolicited data other than notices is unexpected. */
+		/* Notices are consumed (and logged); a hang-up is not
+		 * always visible to libpq until the next read. */
 		if (pfd.revents & (POLLHUP | POLLERR))
 			return 0;
 	}
@@ -496,6 +499,29 @@ int pg_commit(struct pg_op *op, struct sb_error *err)
 	return ret;
 }
 
+/* Server notices and warnings go to the host's log, not to libpq's
+ * default of stderr. A WARNING can matter (e.g. "canceling wait for
+ * synchronous replication": committed locally only), so it is logged as a
+ * warning; the rest at debug level. */
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	const struct pg_slot *slot = arg;
+	const struct sb_host *h = slot->st->host;
+	const char *sev =
+		PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char line[SB_ERROR_MAX];
+	int warn;
+
+	if (sev == NULL)
+		sev = "NOTICE";
+	warn = strcmp(sev, "WARNING") == 0 || strcmp(sev, "FATAL") == 0 ||
+	       strcmp(sev, "PANIC") == 0 || strcmp(sev, "ERROR") == 0;
+	one_line(line, sizeof(line), msg ? msg : PQresultErrorMessage(res));
+	h->log(h, warn ? SB_LOG_WARNING : SB_LOG_DEBUG, "server %s: %s: %s",
+	       slot->where, sev, line);
+}
+
 /* Sets the session's server-side limits on a new connection. */
 static int session_setup(struct pg_op *op, struct sb_error *err)
 {
@@ -557,6 +583,7 @@ static int slot_connect(struct pg_op *op, struct sb_error *err)
 			op->slot->prepared = 0;
 			snprintf(op->slot->where, sizeof(op->slot->where),
 				 "%s:%s", PQhost(c), PQport(c));
+			PQsetNoticeReceiver(c, notice_receiver, op->slot);
 			if (PQsetnonblocking(c, 1) != 0) {
 				ret = pg_fail(op, err, SB_ERR,
 					      "cannot make the connection "

@@ -72,6 +72,7 @@ struct pg_stmt_def {
 
 /* One pool slot. conn is NULL when not connected. */
 struct pg_slot {
+	struct pg_store *st; /* owner, for the notice receiver */
 	PGconn *conn;
 	int busy;	   /* checked out by an operation */
 	uint32_t prepared; /* bit i: statement i is prepared on conn */
