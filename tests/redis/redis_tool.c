@@ -326,6 +326,21 @@ static redisContext *admin_connect(struct tool *t)
 	return c;
 }
 
+/* The server's used_memory from INFO memory, 0 if unknown. */
+static long long used_memory(redisContext *c)
+{
+	redisReply *r = redisCommand(c, "INFO memory");
+	long long n = 0;
+	const char *p;
+
+	if (r != NULL && r->type == REDIS_REPLY_STRING &&
+	    (p = strstr(r->str, "used_memory:")) != NULL)
+		n = atoll(p + strlen("used_memory:"));
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}
+
 struct hammer {
 	struct tool *t;
 	void *inst;
@@ -520,6 +535,56 @@ static int cmd_features(struct tool *t)
 			good("index entry has score 0");
 		else
 			bad(t, "index entry for s/00042 missing or not 0");
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+
+	/* Out of memory: a batch is refused whole before it starts (the
+	 * scripts' shebang), reads go on. */
+	if (adm != NULL) {
+		static char v[64 * 1024];
+		struct sb_batch_op o[8];
+		char k[8][32];
+		int round, failed = 0;
+
+		memset(v, 'm', sizeof(v));
+		r = redisCommand(adm, "CONFIG SET maxmemory %lld",
+				 used_memory(adm) + 2 * 1024 * 1024);
+		if (r != NULL)
+			freeReplyObject(r);
+		for (round = 0; round < 200 && !failed; round++) {
+			for (int i = 0; i < 8; i++) {
+				snprintf(k[i], sizeof(k[i]), "oom/%03d/%d",
+					 round, i);
+				o[i] = put_op(k[i], v, sizeof(v), SB_PRE_NONE,
+					      0);
+			}
+			rc = apply(t, inst, o, 8, 0, &err);
+			if (rc != SB_OK)
+				failed = 1;
+		}
+		if (failed && strstr(err.msg, "OOM") != NULL) {
+			int any = 0;
+
+			for (int i = 0; i < 8; i++)
+				any |= get(t, inst, k[i], NULL, NULL, NULL) !=
+				       SB_ENOTFOUND;
+			if (!any)
+				good("over maxmemory: batch refused whole (%s: "
+				     "%s)",
+				     sb_status_name(rc), err.msg);
+			else
+				bad(t, "over maxmemory: part of the batch was "
+				       "applied");
+			if (has(t, inst, "s/00001", "s/00001", 1))
+				good("reads still work over maxmemory");
+			else
+				bad(t, "get over maxmemory failed");
+		} else {
+			bad(t, "no OOM refusal after %d rounds: %s", round,
+			    failed ? err.msg : "all writes accepted");
+		}
+		r = redisCommand(adm, "CONFIG SET maxmemory 0");
 		if (r != NULL)
 			freeReplyObject(r);
 	}

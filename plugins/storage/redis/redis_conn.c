@@ -16,9 +16,11 @@
  *     with a zero-timeout poll() before use and reopened, so the first
  *     command after a server restart does not fail needlessly;
  *   - a failed connection attempt starts a backoff (RS_BACKOFF_MIN_MS
- *     doubling to RS_BACKOFF_MAX_MS); during it operations fail at once
- *     with SB_EUNAVAIL and the last error, so a dead server never makes
- *     callers queue behind connect timeouts;
+ *     doubling up to reconnect_backoff_max_ms); an operation that needs a
+ *     connection waits for the next attempt when it comes within
+ *     op_timeout_ms, and otherwise fails at once with SB_EUNAVAIL and the
+ *     last error, so a dead server never makes callers queue behind
+ *     connect timeouts;
  *   - a lost connection bumps the generation (and, with Sentinel, forgets
  *     the primary), so the next use rediscovers and reconnects;
  *   - read-only scripts are retried once on a fresh connection after a
@@ -102,6 +104,15 @@ static void sigpipe_restore(struct sigpipe_guard *g)
 	if (!g->was_pending && sigismember(&pend, SIGPIPE))
 		sigtimedwait(&s, NULL, &zero);
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000),
+			      (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /* A failed read or write: did the socket timeout (SO_RCVTIMEO) expire? */
@@ -457,8 +468,8 @@ static void note_failure(struct rs_inst *in, uint64_t gen,
 	if (in->fail_count < 16)
 		in->fail_count++;
 	backoff = (uint64_t)RS_BACKOFF_MIN_MS << (in->fail_count - 1);
-	if (backoff > RS_BACKOFF_MAX_MS)
-		backoff = RS_BACKOFF_MAX_MS;
+	if (backoff > (uint64_t)in->set.reconnect_backoff_max_ms)
+		backoff = (uint64_t)in->set.reconnect_backoff_max_ms;
 	in->retry_at_ms = in->host->mono_ms() + backoff;
 	snprintf(in->last_err, sizeof(in->last_err), "%s", err->msg);
 	if (gen == in->gen) {
@@ -497,12 +508,21 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 	pthread_mutex_lock(&in->mu);
 	now = in->host->mono_ms();
 	if (now < in->retry_at_ms) {
-		rc = rs_err(err, SB_EUNAVAIL,
-			    "%s (next reconnect attempt in %llu ms)",
-			    in->last_err,
-			    (unsigned long long)(in->retry_at_ms - now));
+		uint64_t wait = in->retry_at_ms - now;
+
+		if (wait > (uint64_t)set->op_timeout_ms) {
+			/* Too far off: fail now rather than hold the
+			 * caller. */
+			rc = rs_err(err, SB_EUNAVAIL,
+				    "%s (next reconnect attempt in %llu ms)",
+				    in->last_err, (unsigned long long)wait);
+			pthread_mutex_unlock(&in->mu);
+			return rc;
+		}
+		/* Within this operation's time: wait for the attempt. */
 		pthread_mutex_unlock(&in->mu);
-		return rc;
+		sleep_ms(wait);
+		pthread_mutex_lock(&in->mu);
 	}
 	gen = in->gen;
 	have = in->have_primary;

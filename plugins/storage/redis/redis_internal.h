@@ -36,10 +36,8 @@
 
 /* Reconnect backoff after a failed connection attempt: the first retry may
  * happen after RS_BACKOFF_MIN_MS, doubling on each further failure up to
- * RS_BACKOFF_MAX_MS. Operations during the backoff fail at once with
- * SB_EUNAVAIL instead of piling up on a dead server. */
+ * reconnect_backoff_max_ms. */
 #define RS_BACKOFF_MIN_MS 50
-#define RS_BACKOFF_MAX_MS 1000
 
 struct rs_endpoint {
 	char host[RS_HOST_MAX];
@@ -67,6 +65,7 @@ struct rs_settings {
 	int wait_replicas;
 	int wait_timeout_ms;
 	int pool_size;
+	int reconnect_backoff_max_ms;
 };
 
 /* Parses and checks the settings; on success the caller must call

@@ -22,14 +22,22 @@
  * to); any other value means nothing was written.
  *
  * Time: redis.call('TIME') is the server's clock. Redis 7 replicates script
- * effects, not the script, so reading TIME before a write is allowed; the
- * replicate_commands() call makes Redis 3.2-4 do the same.
+ * effects, not the script, so reading TIME before a write is allowed.
+ *
+ * Every script starts with a Redis 7 shebang line (so Redis 7.0 or later is
+ * required). Without flags a script may write, and Redis refuses it with
+ * OOM *before it starts* when the server is over maxmemory instead of
+ * failing a write half-way (a script is not rolled back). "no-writes"
+ * marks the read-only scripts, which still run when memory is full.
  */
 #include "redis_internal.h"
 
+/* First lines: a script that may write, or one that only reads. */
+#define LUA_RW "#!lua\n"
+#define LUA_RO "#!lua flags=no-writes\n"
+
 /* "now" in milliseconds from the server's TIME. */
 #define LUA_NOW                                                                \
-	"if redis.replicate_commands then redis.replicate_commands() end\n"    \
 	"local t = redis.call('TIME')\n"                                       \
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / "     \
 	"1000)\n"
@@ -37,19 +45,19 @@
 /* KEYS: data, ver. ARGV: key, want_value ("1"/"0").
  * Reply: nil when absent, else {version, value} or {version}. */
 static const char get_lua[] =
-	"local n = redis.call('HGET', KEYS[2], ARGV[1])\n"
-	"if not n then return false end\n"
-	"if ARGV[2] == '1' then\n"
-	"  return {n, redis.call('HGET', KEYS[1], ARGV[1]) or ''}\n"
-	"end\n"
-	"return {n}\n";
+	LUA_RO "local n = redis.call('HGET', KEYS[2], ARGV[1])\n"
+	       "if not n then return false end\n"
+	       "if ARGV[2] == '1' then\n"
+	       "  return {n, redis.call('HGET', KEYS[1], ARGV[1]) or ''}\n"
+	       "end\n"
+	       "return {n}\n";
 
 /* KEYS: idx, data, ver. ARGV: min, max (ZRANGEBYLEX bounds, built by the
  * caller from prefix and after), limit ("0" = none).
  * Reply: flat array key1, value1, version1, key2, ... in key order, all
  * read in one atomic step (a consistent snapshot). HMGET is called in
  * chunks because unpack() of thousands of values overflows Lua's stack. */
-static const char scan_lua[] =
+static const char scan_lua[] = LUA_RO
 	"local m\n"
 	"if ARGV[3] == '0' then\n"
 	"  m = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2])\n"
@@ -79,7 +87,7 @@ static const char scan_lua[] =
  * when fenced, {2, index_of_failed_op} (0-based) on a precondition failure.
  * All checks run before the first write, against the state the earlier ops
  * of the same batch would leave, so either every op applies or none. */
-static const char batch_lua[] =
+static const char batch_lua[] = LUA_RW
 	"if ARGV[1] ~= '0' then\n"
 	"  local cur = redis.call('GET', KEYS[4]) or '0'\n"
 	"  if cur ~= ARGV[1] then return {1, cur} end\n"
@@ -123,24 +131,24 @@ static const char batch_lua[] =
 
 /* KEYS: lease, epoch. ARGV: holder, ttl_ms.
  * Reply: {0, new_epoch} or {1, holder, ms_left ("-1": no expiry)}. */
-static const char lease_acquire_lua[] =
-	LUA_NOW "local h = redis.call('HMGET', KEYS[1], 'holder', 'expires')\n"
-		"if h[1] and h[1] ~= '' then\n"
-		"  local exp = tonumber(h[2] or '0')\n"
-		"  if exp == 0 then return {1, h[1], '-1'} end\n"
-		"  if exp > now then\n"
-		"    return {1, h[1], string.format('%d', exp - now)}\n"
-		"  end\n"
-		"end\n"
-		"local e = redis.call('INCR', KEYS[2])\n"
-		"redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'expires', "
-		"string.format('%d', now + tonumber(ARGV[2])))\n"
-		"return {0, e}\n";
+static const char lease_acquire_lua[] = LUA_RW LUA_NOW
+	"local h = redis.call('HMGET', KEYS[1], 'holder', 'expires')\n"
+	"if h[1] and h[1] ~= '' then\n"
+	"  local exp = tonumber(h[2] or '0')\n"
+	"  if exp == 0 then return {1, h[1], '-1'} end\n"
+	"  if exp > now then\n"
+	"    return {1, h[1], string.format('%d', exp - now)}\n"
+	"  end\n"
+	"end\n"
+	"local e = redis.call('INCR', KEYS[2])\n"
+	"redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'expires', "
+	"string.format('%d', now + tonumber(ARGV[2])))\n"
+	"return {0, e}\n";
 
 /* KEYS: lease, epoch. ARGV: holder, epoch, ttl_ms.
  * Reply: {0} renewed, {1, holder, current_epoch} fenced (holder or epoch
  * differ, or no lease), {2, ms_since_expiry} expired. */
-static const char lease_renew_lua[] = LUA_NOW
+static const char lease_renew_lua[] = LUA_RW LUA_NOW
 	"local h = redis.call('HMGET', KEYS[1], 'holder', 'expires')\n"
 	"local cur = redis.call('GET', KEYS[2]) or '0'\n"
 	"if not h[1] or h[1] ~= ARGV[1] or cur ~= ARGV[2] then\n"
@@ -158,24 +166,24 @@ static const char lease_renew_lua[] = LUA_NOW
  * Reply: {0} released (the epoch counter is kept), {1, holder, epoch}
  * fenced. */
 static const char lease_release_lua[] =
-	"local h = redis.call('HGET', KEYS[1], 'holder')\n"
-	"local cur = redis.call('GET', KEYS[2]) or '0'\n"
-	"if not h or h ~= ARGV[1] or cur ~= ARGV[2] then\n"
-	"  return {1, h or '', cur}\n"
-	"end\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"return {0}\n";
+	LUA_RW "local h = redis.call('HGET', KEYS[1], 'holder')\n"
+	       "local cur = redis.call('GET', KEYS[2]) or '0'\n"
+	       "if not h or h ~= ARGV[1] or cur ~= ARGV[2] then\n"
+	       "  return {1, h or '', cur}\n"
+	       "end\n"
+	       "redis.call('DEL', KEYS[1])\n"
+	       "return {0}\n";
 
 /* KEYS: lease, epoch. Reply: {holder ("" if none), epoch, expires ("0":
  * no expiry, "" if no lease), now} as strings. */
-static const char lease_read_lua[] = LUA_NOW
+static const char lease_read_lua[] = LUA_RO LUA_NOW
 	"local h = redis.call('HMGET', KEYS[1], 'holder', 'expires')\n"
 	"local cur = redis.call('GET', KEYS[2]) or '0'\n"
 	"return {h[1] or '', cur, h[2] or '', string.format('%d', now)}\n";
 
 /* KEYS: lease, epoch. ARGV: holder, ttl_ms ("0": no expiry).
  * Reply: {0, new_epoch}. */
-static const char fence_takeover_lua[] = LUA_NOW
+static const char fence_takeover_lua[] = LUA_RW LUA_NOW
 	"local e = redis.call('INCR', KEYS[2])\n"
 	"local exp = '0'\n"
 	"if ARGV[2] ~= '0' then\n"

@@ -22,6 +22,7 @@
 #define DEFAULT_OP_TIMEOUT_MS	   2000
 #define DEFAULT_WAIT_TIMEOUT_MS	   1000
 #define DEFAULT_POOL_SIZE	   4
+#define DEFAULT_BACKOFF_MAX_MS	   1000
 
 /* Reads an integer setting and checks it lies in [min, max]. Returns SB_OK
  * or SB_EINVAL with err naming section and key. */
@@ -347,6 +348,10 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 			  RS_POOL_MAX, &n, err) != SB_OK)
 		goto done;
 	s->pool_size = (int)n;
+	if (get_int_range(host, cfg, "reconnect_backoff_max_ms",
+			  DEFAULT_BACKOFF_MAX_MS, 10, 600000, &n, err) != SB_OK)
+		goto done;
+	s->reconnect_backoff_max_ms = (int)n;
 
 	/* Last, so no earlier error leaves a password to wipe. */
 	if (s->password_file != NULL &&
