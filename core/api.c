@@ -441,6 +441,13 @@ void sb_api_dispatch(struct sb_req *r)
 			return;
 		}
 	}
+	if (!path_known) {
+		int rc = sb_api_store_dispatch(r);
+
+		if (rc == 1)
+			return;
+		path_known = rc == -1;
+	}
 	if (path_known)
 		sb_reply_error(r, 405, "method_not_allowed",
 			       "method not allowed on %s", r->path);

@@ -98,7 +98,11 @@ static const char *const broker_keys[] = {"state_dir", "plugin_dir",
 					  "log_level", "syslog", NULL};
 static const char *const listen_keys[] = {"socket", "socket_mode",
 					  "socket_group", "max_body", NULL};
-static const char *const access_keys[] = {"sso_admins", NULL};
+static const char *const access_keys[] = {"sso_admins",
+					  "sso_affiliate_admins", NULL};
+static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
+static const char *const audit_keys[] = {"file", "positive_level",
+					 "negative_level", NULL};
 static const char *const cluster_keys[] = {"role", NULL};
 
 static const struct {
@@ -107,6 +111,7 @@ static const struct {
 } known_sections[] = {
 	{"broker", broker_keys},   {"listen", listen_keys},
 	{"access", access_keys},   {"cluster", cluster_keys},
+	{"cache", cache_keys},     {"audit", audit_keys},
 	{"storage", NULL},         {"crypto", NULL},
 	{"fencing", NULL},
 };
@@ -368,6 +373,46 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 				       abspath, v);
 	}
 
+	conf->sso_affiliate_admins_gid = (gid_t)-1;
+	v = get(d, "access", "sso_affiliate_admins", NULL);
+	if (v && *v) {
+		conf->sso_affiliate_admins = strdup(v);
+		if (lookup_group(v, &conf->sso_affiliate_admins_gid) != 0)
+			sb_errlist_add(errs, "%s: [access] sso_affiliate_admins: group \"%s\" does not exist",
+				       abspath, v);
+	}
+
+	/* [cache] */
+	v = get(d, "cache", "timeout_s", "60");
+	if (parse_long(v, 0, 86400, 10, &n) != 0)
+		sb_errlist_add(errs, "%s: [cache] timeout_s: \"%s\" is not a number of seconds from 0 to 86400",
+			       abspath, v);
+	else
+		conf->cache_timeout_ms = (uint64_t)n * 1000;
+	v = get(d, "cache", "max_entries", "100000");
+	if (parse_long(v, 16, 10000000, 10, &n) != 0)
+		sb_errlist_add(errs, "%s: [cache] max_entries: \"%s\" is not a number from 16 to 10000000",
+			       abspath, v);
+	else
+		conf->cache_max_entries = (size_t)n;
+
+	/* [audit] */
+	v = get(d, "audit", "file", NULL);
+	if (v && *v)
+		conf->audit_file = resolve_path(abspath, v);
+	v = get(d, "audit", "positive_level", "0");
+	if (parse_long(v, 0, 3, 10, &n) != 0)
+		sb_errlist_add(errs, "%s: [audit] positive_level: \"%s\" is not a level from 0 to 3",
+			       abspath, v);
+	else
+		conf->audit_positive = (int)n;
+	v = get(d, "audit", "negative_level", "1");
+	if (parse_long(v, 0, 3, 10, &n) != 0)
+		sb_errlist_add(errs, "%s: [audit] negative_level: \"%s\" is not a level from 0 to 3",
+			       abspath, v);
+	else
+		conf->audit_negative = (int)n;
+
 	/* [cluster] */
 	v = get(d, "cluster", "role", "mss");
 	if (strcmp(v, "mss") == 0)
@@ -415,6 +460,8 @@ void sb_conf_free(struct sb_conf *conf)
 	free(conf->socket_path);
 	free(conf->socket_group);
 	free(conf->sso_admins);
+	free(conf->sso_affiliate_admins);
+	free(conf->audit_file);
 	sb_config_free(conf->storage);
 	sb_config_free(conf->crypto);
 	sb_config_free(conf->fencing);
@@ -450,6 +497,10 @@ size_t sb_conf_restart_keys(const struct sb_conf *running,
 		sb_errlist_add(changed, "listen.max_body");
 	if (running->role != next->role)
 		sb_errlist_add(changed, "cluster.role");
+	if (running->cache_max_entries != next->cache_max_entries)
+		sb_errlist_add(changed, "cache.max_entries");
+	if (str_differs(running->audit_file, next->audit_file))
+		sb_errlist_add(changed, "audit.file");
 	return changed->n - before;
 }
 
@@ -470,8 +521,10 @@ int sb_conf_keep_restart_keys(const struct sb_conf *running,
 	if (replace_str(&next->state_dir, running->state_dir) ||
 	    replace_str(&next->node_name, running->node_name) ||
 	    replace_str(&next->socket_path, running->socket_path) ||
-	    replace_str(&next->socket_group, running->socket_group))
+	    replace_str(&next->socket_group, running->socket_group) ||
+	    replace_str(&next->audit_file, running->audit_file))
 		return -1;
+	next->cache_max_entries = running->cache_max_entries;
 	next->threads = running->threads;
 	next->socket_mode = running->socket_mode;
 	next->socket_gid = running->socket_gid;

@@ -10,6 +10,7 @@
 
 #include <secretbroker/plugin.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SB_DEFAULT_CONFIG "/etc/secretbroker/secretbroker.ini"
@@ -52,6 +53,17 @@ struct sb_conf {
 	/* [access] */
 	char *sso_admins; /* group name */
 	gid_t sso_admins_gid;
+	char *sso_affiliate_admins;
+	gid_t sso_affiliate_admins_gid;
+
+	/* [cache] */
+	uint64_t cache_timeout_ms; /* 0: no caching */
+	size_t cache_max_entries;
+
+	/* [audit] */
+	char *audit_file; /* NULL: no audit file */
+	int audit_positive;
+	int audit_negative;
 
 	/* [cluster] */
 	int role; /* enum sb_node_role */

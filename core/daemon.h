@@ -6,6 +6,7 @@
 #ifndef SB_DAEMON_H
 #define SB_DAEMON_H
 
+#include "cache.h"
 #include "config.h"
 #include "plugin_loader.h"
 #include "secret.h"
@@ -71,6 +72,7 @@ struct sb_daemon {
 	char fence_reason[256];
 
 	struct sb_secret_state secret;
+	struct sb_cache_inval cache_inval;
 
 	atomic_int inflight; /* requests accepted and not yet answered */
 	atomic_int stopping;

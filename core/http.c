@@ -2,8 +2,11 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include "cache.h"
+#include "host.h"
 #include "jobs.h"
 #include "log.h"
+#include "secure_mem.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -11,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,7 +43,10 @@ struct sb_worker {
 	struct sb_generation *gen;
 	uint64_t gen_seq;
 	uint64_t next_req;
+	struct sb_local local;
 };
+
+#define NAME_TTL_MS 30000
 
 struct sb_http {
 	struct sb_daemon *d;
@@ -92,6 +99,82 @@ static int peer_identity(struct evhttp_request *req, struct sb_caller *c)
 		c->ngroups = 0; /* too many groups: only the primary counts */
 	snprintf(c->name, sizeof(c->name), "%u", (unsigned)c->uid);
 	return 0;
+}
+
+const char *sb_caller_name(struct sb_req *r)
+{
+	struct sb_local *l = r->local;
+	uint64_t now = sb_mono_ms();
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	unsigned i;
+
+	if (r->name_resolved)
+		return r->caller.name;
+	r->name_resolved = 1;
+	for (i = 0; i < SB_NAME_CACHE; i++) {
+		if (l->users[i].at_ms && l->users[i].uid == r->caller.uid &&
+		    now - l->users[i].at_ms < NAME_TTL_MS) {
+			memcpy(r->caller.name, l->users[i].name,
+			       sizeof(r->caller.name));
+			return r->caller.name;
+		}
+	}
+	if (getpwuid_r(r->caller.uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(r->caller.name, sizeof(r->caller.name), "%s",
+			 pw.pw_name);
+	i = l->next_user++ % SB_NAME_CACHE;
+	l->users[i].uid = r->caller.uid;
+	memcpy(l->users[i].name, r->caller.name, sizeof(l->users[i].name));
+	l->users[i].at_ms = now;
+	return r->caller.name;
+}
+
+int sb_caller_in_named_group(struct sb_req *r, const char *group)
+{
+	struct sb_local *l = r->local;
+	uint64_t now = sb_mono_ms();
+	struct group gr, *res = NULL;
+	char buf[16384];
+	gid_t gid = (gid_t)-1;
+	unsigned i;
+
+	if (group == NULL || group[0] == '\0')
+		return 0;
+	for (i = 0; i < SB_NAME_CACHE; i++) {
+		if (l->groups[i].at_ms && now - l->groups[i].at_ms < NAME_TTL_MS &&
+		    strcmp(l->groups[i].name, group) == 0)
+			return sb_caller_in_group(&r->caller, l->groups[i].gid);
+	}
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) == 0 && res)
+		gid = gr.gr_gid;
+	i = l->next_group++ % SB_NAME_CACHE;
+	snprintf(l->groups[i].name, sizeof(l->groups[i].name), "%s", group);
+	l->groups[i].gid = gid;
+	l->groups[i].at_ms = now;
+	return sb_caller_in_group(&r->caller, gid);
+}
+
+const struct sb_record_keys *sb_req_record_keys(struct sb_req *r)
+{
+	struct sb_local *l = r->local;
+	uint64_t seq = atomic_load_explicit(&r->d->secret.keys_seq,
+					    memory_order_acquire);
+
+	if (seq != l->rkeys_seq)
+		sb_secret_copy_record_keys(&r->d->secret, l->rkeys,
+					   &l->rkeys_seq);
+	return l->rkeys;
+}
+
+void sb_req_audit(struct sb_req *r, const char *op, int level,
+		  const char *app, const char *target)
+{
+	r->audit.op = op;
+	r->audit.level = level;
+	snprintf(r->audit.app, sizeof(r->audit.app), "%s", app ? app : "");
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s",
+		 target ? target : "");
 }
 
 int sb_caller_in_group(const struct sb_caller *c, gid_t gid)
@@ -270,6 +353,7 @@ static void request_cb(struct evhttp_request *ev, void *arg)
 	atomic_fetch_add(&d->inflight, 1);
 	r->ev = ev;
 	r->worker = w;
+	r->local = &w->local;
 	r->d = d;
 	r->method = evhttp_request_get_command(ev);
 	snprintf(r->id, sizeof(r->id), "%02x%014llx", w->index & 0xff,
@@ -433,6 +517,10 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 
 		w->h = h;
 		w->index = i;
+		w->local.cache = sb_cache_new(conf->cache_max_entries);
+		w->local.rkeys = sb_secure_alloc(sizeof(*w->local.rkeys));
+		if (w->local.cache == NULL || w->local.rkeys == NULL)
+			goto fail_oom;
 		w->base = event_base_new();
 		w->http = w->base ? evhttp_new(w->base) : NULL;
 		if (w->http == NULL)
@@ -521,6 +609,8 @@ void sb_http_free(struct sb_http *h)
 		if (w->base)
 			event_base_free(w->base);
 		sb_gen_unref(w->gen);
+		sb_cache_free(w->local.cache);
+		SB_SECURE_PURGE(&w->local.rkeys, sizeof(*w->local.rkeys));
 	}
 	free(h->workers);
 	if (h->listen_fd >= 0)

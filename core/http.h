@@ -28,6 +28,28 @@ struct sb_caller {
 
 struct sb_worker;
 
+#define SB_NAME_CACHE 64
+
+/* State each request thread keeps for itself, so the request path takes no
+ * lock shared with other threads: its credential cache, its copy of the
+ * record keys, and small caches of user and group names. */
+struct sb_local {
+	struct sb_cache *cache;
+	struct sb_record_keys *rkeys; /* secure memory */
+	uint64_t rkeys_seq;
+	struct {
+		uid_t uid;
+		char name[64];
+		uint64_t at_ms;
+	} users[SB_NAME_CACHE];
+	struct {
+		char name[65];
+		gid_t gid; /* (gid_t)-1: no such group */
+		uint64_t at_ms;
+	} groups[SB_NAME_CACHE];
+	unsigned next_user, next_group;
+};
+
 /* One request, from arrival to reply. Owns a generation reference. */
 struct sb_req {
 	struct evhttp_request *ev;
@@ -39,6 +61,15 @@ struct sb_req {
 	char path[1024];
 	json_t *body; /* parsed JSON body, or NULL when empty */
 	char id[17];  /* request id, also in logs */
+	struct sb_local *local;
+	int name_resolved;
+	/* What the audit record of this request says; set by the handler. */
+	struct {
+		const char *op; /* NULL: not audited */
+		int level;
+		char app[65];
+		char target[129];
+	} audit;
 };
 
 /* Opens the listening socket from d's current configuration and starts the
@@ -66,6 +97,19 @@ int sb_req_defer(struct sb_req *r, void (*run)(void *arg),
 int sb_caller_is_admin(const struct sb_req *r);
 int sb_caller_in_group(const struct sb_caller *c, gid_t gid);
 
+/* The caller's user name (from the thread's cache of the passwd database;
+ * the uid in decimal when it has none). */
+const char *sb_caller_name(struct sb_req *r);
+/* 1 when the caller belongs to the named group (gid looked up through the
+ * thread's cache); 0 for an empty name or a group that does not exist. */
+int sb_caller_in_named_group(struct sb_req *r, const char *group);
+/* The thread's copy of the record keys, refreshed when they changed. */
+const struct sb_record_keys *sb_req_record_keys(struct sb_req *r);
+
+/* Sets what this request's audit record will say. */
+void sb_req_audit(struct sb_req *r, const char *op, int level,
+		  const char *app, const char *target);
+
 /* Replies 403 and returns 0 unless the caller is an SSO administrator. */
 int sb_require_admin(struct sb_req *r);
 
@@ -75,5 +119,8 @@ const char *sb_body_string(struct sb_req *r, const char *field, int required);
 
 /* The API's routes (api.c). */
 void sb_api_dispatch(struct sb_req *r);
+/* The credential store's routes (api_store.c): 1 handled, 0 no such
+ * resource, -1 the resource exists but not with this method. */
+int sb_api_store_dispatch(struct sb_req *r);
 
 #endif

@@ -28,12 +28,15 @@ int sb_secret_state_init(struct sb_secret_state *s)
 	if (pthread_rwlock_init(&s->lock, NULL) != 0)
 		return -1;
 	s->secrets = sb_secure_alloc(SECRETS_BYTES);
-	return s->secrets ? 0 : -1;
+	s->rkeys = sb_secure_alloc(sizeof(*s->rkeys));
+	atomic_init(&s->keys_seq, 1);
+	return s->secrets && s->rkeys ? 0 : -1;
 }
 
 void sb_secret_state_destroy(struct sb_secret_state *s)
 {
 	SB_SECURE_PURGE(&s->secrets, SECRETS_BYTES);
+	SB_SECURE_PURGE(&s->rkeys, sizeof(*s->rkeys));
 	s->n_secrets = 0;
 	pthread_rwlock_destroy(&s->lock);
 }
@@ -175,6 +178,43 @@ done:
 	return ret;
 }
 
+/* Recomputes s->rkeys from s->secrets; call with s->lock held for writing.
+ * Returns 0, or -1 (rkeys then empty: nothing can be encrypted). */
+static int derive_record_keys(struct sb_secret_state *s,
+			      struct sb_generation *g)
+{
+	static const char info[] = "secretbroker/records/v1";
+	struct sb_error err;
+	int ret = 0;
+
+	memset(s->rkeys, 0, sizeof(*s->rkeys));
+	for (size_t i = 0; i < s->n_secrets && i < 2; i++) {
+		if (g->cops->kdf(g->crypto.inst, s->secrets[i].key,
+				 sizeof(s->secrets[i].key), NULL, 0,
+				 (const uint8_t *)info, sizeof(info) - 1,
+				 s->rkeys->key[i], 32, &err) != SB_OK) {
+			sb_err("cannot derive the record key of %s: %s",
+			       s->secrets[i].msid, err.msg);
+			memset(s->rkeys, 0, sizeof(*s->rkeys));
+			ret = -1;
+			break;
+		}
+		memcpy(s->rkeys->msid[i], s->secrets[i].msid, SB_MSID_MAX + 1);
+		s->rkeys->n = i + 1;
+	}
+	atomic_fetch_add(&s->keys_seq, 1);
+	return ret;
+}
+
+void sb_secret_copy_record_keys(struct sb_secret_state *s,
+				struct sb_record_keys *out, uint64_t *seq)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	memcpy(out, s->rkeys, sizeof(*out));
+	*seq = atomic_load(&s->keys_seq);
+	pthread_rwlock_unlock(&s->lock);
+}
+
 int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 		   char *msg, size_t msglen)
 {
@@ -184,6 +224,10 @@ int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 	pthread_rwlock_wrlock(&s->lock);
 	rc = sealed_read(g, s->secrets, &n, msg, msglen);
 	s->n_secrets = rc == 0 ? n : 0;
+	if (rc == 0 && derive_record_keys(s, g) != 0) {
+		snprintf(msg, msglen, "cannot derive the record keys");
+		rc = -1;
+	}
 	pthread_rwlock_unlock(&s->lock);
 	return rc < 0 ? -1 : 0;
 }
@@ -398,6 +442,7 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 	}
 	memcpy(&s->secrets[0], fresh, sizeof(*fresh));
 	s->n_secrets = 1;
+	derive_record_keys(s, g);
 	memcpy(msid, fresh->msid, SB_MSID_MAX + 1);
 	*created_at_ms = fresh->created_at_ms;
 	ret = 0;
@@ -538,6 +583,11 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 	rc = sb_backup_encode(g->cops, g->crypto.inst, password,
 			      strlen(password), hint, NULL, copy, n, blob,
 			      blob_len, &err);
+	if (rc == SB_BACKUP_EINVAL) {
+		sb_api_fail(e, 400, "bad_request", "cannot build the backup: %s",
+			    err.msg);
+		goto done;
+	}
 	if (rc != SB_BACKUP_OK) {
 		sb_api_fail(e, 500, "backup_failed", "cannot build the backup: %s",
 			    err.msg);
@@ -581,6 +631,8 @@ int sb_secret_backup_error(struct sb_api_error *e, int result,
 	case SB_BACKUP_EPASSWORD:
 		return sb_api_fail(e, 401, "backup_wrong_password",
 				   "wrong password for this backup file");
+	case SB_BACKUP_EINVAL:
+		return sb_api_fail(e, 400, "bad_request", "%s", err->msg);
 	case SB_BACKUP_ETAMPERED:
 		return sb_api_fail(e, 400, "backup_tampered",
 				   "the backup file has been altered or damaged (the password is right): %s",
@@ -652,6 +704,7 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	memset(s->secrets, 0, SECRETS_BYTES);
 	memcpy(s->secrets, restored, n * sizeof(*restored));
 	s->n_secrets = n;
+	derive_record_keys(s, g);
 	pthread_rwlock_unlock(&s->lock);
 	memcpy(msid, restored[0].msid, SB_MSID_MAX + 1);
 	if (n > 1)

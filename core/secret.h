@@ -20,6 +20,7 @@
 #include "backup_format.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,12 +30,25 @@
 struct sb_daemon;
 struct sb_generation;
 
+/* Keys that encrypt credential records, derived from each master secret
+ * (HKDF, info "secretbroker/records/v1"): [0] current, [1] previous. */
+struct sb_record_keys {
+	size_t n;
+	char msid[2][SB_MSID_MAX + 1];
+	uint8_t key[2][32];
+};
+
 struct sb_secret_state {
 	pthread_rwlock_t lock;
 	/* [0] current, [1] previous; n_secrets of them valid. Secure memory of
 	 * 2 entries, allocated once at start. */
 	struct sb_backup_secret *secrets;
 	size_t n_secrets;
+	/* Derived from secrets whenever they change (secure memory), and a
+	 * sequence number bumped with them, so request threads can keep their
+	 * own copy and take no lock while it is current. */
+	struct sb_record_keys *rkeys;
+	atomic_uint_fast64_t keys_seq;
 };
 
 int sb_secret_state_init(struct sb_secret_state *s);
@@ -52,6 +66,11 @@ int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen);
 /* Copies the current MSID into msid (SB_MSID_MAX + 1 bytes); returns 0, or
  * -1 when this node holds no secret. */
 int sb_secret_current_msid(struct sb_secret_state *s, char *msid);
+
+/* Copies the record keys into out (secure memory of the caller's) and
+ * their sequence number into *seq. */
+void sb_secret_copy_record_keys(struct sb_secret_state *s,
+				struct sb_record_keys *out, uint64_t *seq);
 
 /* Generates the first master secret: refused with 409 secret_exists when
  * this node or the SSO database already has one. Seals it locally, then
