@@ -13,6 +13,7 @@
  *             status change and, at the end, counts and the slowest call
  *   open      opens once and prints the status and message (for settings
  *             checks)
+ *   bench     single-thread latency of get and a one-put batch (figures)
  *
  * Common options: --plugin-dir DIR --set key=value... ; the admin options
  * --admin-port P (a plain hiredis connection for SCRIPT FLUSH etc.).
@@ -887,14 +888,80 @@ static int cmd_open(struct tool *t)
 	return rc == SB_OK ? 0 : 1;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* bench: single-thread latency of get and of a one-put batch (200-byte
+ * values), n calls each; prints p50/p99 in microseconds. A figure for the
+ * report, not a test. */
+static int cmd_bench(struct tool *t)
+{
+	enum { N = 5000 };
+	static uint64_t lat[N];
+	static char v[200];
+	void *inst = NULL;
+	struct sb_error err;
+	char key[32];
+	int rc;
+
+	memset(v, 'b', sizeof(v));
+	if ((rc = open_inst(t, &inst, &err)) != SB_OK) {
+		printf("bench: open: %s\n", err.msg);
+		return 1;
+	}
+	for (int i = 0; i < N; i++) {
+		struct sb_batch_op o;
+		uint64_t t0 = mono_us();
+
+		snprintf(key, sizeof(key), "b/%05d", i);
+		o = put_op(key, v, sizeof(v), SB_PRE_NONE, 0);
+		if (apply(t, inst, &o, 1, 0, &err) != SB_OK) {
+			printf("bench: put: %s\n", err.msg);
+			return 1;
+		}
+		lat[i] = mono_us() - t0;
+	}
+	qsort(lat, N, sizeof(lat[0]), cmp_u64);
+	printf("bench: batch_apply (1 put, 200 B): p50 %" PRIu64
+	       " us, p99 %" PRIu64 " us\n",
+	       lat[N / 2], lat[N * 99 / 100]);
+	for (int i = 0; i < N; i++) {
+		uint64_t t0 = mono_us();
+
+		snprintf(key, sizeof(key), "b/%05d", i);
+		if (get(t, inst, key, NULL, NULL, NULL) != SB_OK) {
+			printf("bench: get failed\n");
+			return 1;
+		}
+		lat[i] = mono_us() - t0;
+	}
+	qsort(lat, N, sizeof(lat[0]), cmp_u64);
+	printf("bench: get (200 B): p50 %" PRIu64 " us, p99 %" PRIu64 " us\n",
+	       lat[N / 2], lat[N * 99 / 100]);
+	t->ops->close(inst);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: sb-redis-tool fence|features|writer|verify|loop|open "
-		"--plugin-dir DIR [--set key=value]... [--acks FILE] "
-		"[--batch N] [--admin-port P]\n");
+	fprintf(stderr, "usage: sb-redis-tool "
+			"fence|features|writer|verify|loop|open|bench "
+			"--plugin-dir DIR [--set key=value]... [--acks FILE] "
+			"[--batch N] [--admin-port P]\n");
 }
 
 int main(int argc, char **argv)
@@ -978,6 +1045,8 @@ int main(int argc, char **argv)
 		ret = cmd_loop(&t);
 	else if (strcmp(cmd, "open") == 0)
 		ret = cmd_open(&t);
+	else if (strcmp(cmd, "bench") == 0)
+		ret = cmd_bench(&t);
 	else
 		usage();
 done:
