@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include "cluster.h"
 #include "host.h"
 #include "log.h"
 #include "secure_mem.h"
@@ -39,15 +40,28 @@ static json_t *strlist_json(const struct sb_errlist *l)
  * active. Replies 503 not_active and returns -1 on a standby node. */
 static int active_epoch(struct sb_req *r, uint64_t *epoch)
 {
-	int state;
+	int state, st;
+	json_t *mss;
 
 	sb_fence_view(r->d, &state, epoch);
-	if (state != SB_FENCE_ACTIVE) {
+	if (state == SB_FENCE_ACTIVE)
+		return 0;
+	/* Refuse, naming the active node, rather than forward: the caller
+	 * then knows where its administrative command belongs. */
+	mss = sb_cluster_active_mss(r->gen, &st);
+	if (mss)
 		sb_reply_error(r, 503, "not_active",
-			       "this node is not the active master secret server");
-		return -1;
-	}
-	return 0;
+			       "this node (%s) is a standby; the active master secret server is %s (%s, epoch %lld): send this command there",
+			       r->gen->conf->node_name,
+			       json_string_value(json_object_get(mss, "node")),
+			       json_string_value(json_object_get(mss, "address")),
+			       (long long)json_integer_value(json_object_get(mss, "epoch")));
+	else
+		sb_reply_error(r, 503, "not_active",
+			       "this node (%s) is not the active master secret server, and no active one is recorded",
+			       r->gen->conf->node_name);
+	json_decref(mss);
+	return -1;
 }
 
 /* GET /v1/health: no authentication, never touches storage. */
@@ -58,13 +72,20 @@ static void handle_health(struct sb_req *r)
 	uint64_t epoch;
 	json_t *j;
 
+	struct sb_fence_status fs = {0};
+
 	sb_fence_view(r->d, &state, &epoch);
+	fs.lease_left_ms = -1;
+	/* In memory only: a fencing plugin's status never touches storage. */
+	if (r->gen->fencing_owned && r->gen->fops && r->gen->fops->status)
+		r->gen->fops->status(r->gen->fencing.inst, &fs);
 	has_secret = sb_secret_current_msid(&r->d->secret, msid) == 0;
-	j = json_pack("{s:s, s:s, s:b, s:I, s:I}", "status",
+	j = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "status",
 		      !has_secret ? "no_secret" :
 		      state == SB_FENCE_ACTIVE ? "active" : "standby",
-		      "role", "mss", "secret", has_secret, "epoch",
-		      (json_int_t)epoch, "lease_left_ms", (json_int_t)-1);
+		      "node", r->gen->conf->node_name, "role", "mss", "secret",
+		      has_secret, "epoch", (json_int_t)epoch, "lease_left_ms",
+		      (json_int_t)fs.lease_left_ms);
 	/* Codes in the manner of Vault's sys/health: 200 active, 429
 	 * standby, 503 no secret. */
 	sb_reply_json(r, !has_secret ? 503 : state == SB_FENCE_ACTIVE ? 200 : 429,
@@ -142,6 +163,7 @@ static void handle_secret_status(struct sb_req *r)
 	struct sb_api_error e;
 	json_t *j;
 
+	sb_req_audit(r, "secret.status", 3, NULL, NULL);
 	if (!sb_require_admin(r))
 		return;
 	j = sb_secret_status_json(r->d, r->gen, &e);
@@ -158,12 +180,14 @@ static void handle_secret_generate(struct sb_req *r)
 	struct sb_api_error e;
 	uint64_t epoch, created;
 
+	sb_req_audit(r, "secret.generate", 1, NULL, NULL);
 	if (!sb_require_admin(r) || active_epoch(r, &epoch) != 0)
 		return;
 	if (sb_secret_generate(r->d, r->gen, epoch, msid, &created, &e) != 0) {
 		sb_reply_api_error(r, &e);
 		return;
 	}
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s", msid);
 	sb_info("request %s: uid %u generated master secret %s", r->id,
 		(unsigned)r->caller.uid, msid);
 	iso_time((time_t)(created / 1000), when, sizeof(when));
@@ -240,6 +264,7 @@ static void backup_done(struct sb_req *r, void *arg)
 		goto done;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, j->blob, (int)j->blob_len);
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s", j->msid);
 	sb_info("request %s: uid %u made a backup of master secret %s", r->id,
 		(unsigned)j->uid, j->msid);
 	sb_reply_json(r, 200, json_pack("{s:s, s:s}", "msid", j->msid, "blob", b64));
@@ -256,6 +281,7 @@ static void handle_secret_backup(struct sb_req *r)
 	uint64_t epoch = 0;
 	int state;
 
+	sb_req_audit(r, "secret.backup", 1, NULL, NULL);
 	if (!sb_require_admin(r))
 		return;
 	if ((password = sb_body_string(r, "password", 1)) == NULL)
@@ -373,6 +399,7 @@ static void restore_done(struct sb_req *r, void *arg)
 			(unsigned)j->uid, j->e.msg, j->e.code);
 		sb_reply_api_error(r, &j->e);
 	} else {
+		snprintf(r->audit.target, sizeof(r->audit.target), "%s", j->msid);
 		sb_info("request %s: uid %u restored master secret %s", r->id,
 			(unsigned)j->uid, j->msid);
 		sb_reply_json(r, 200,
@@ -393,6 +420,7 @@ static void handle_secret_restore(struct sb_req *r)
 	uint64_t epoch = 0;
 	int state;
 
+	sb_req_audit(r, "secret.restore", 1, NULL, NULL);
 	if (!sb_require_admin(r))
 		return;
 	if ((password = sb_body_string(r, "password", 1)) == NULL)
@@ -412,6 +440,87 @@ static void handle_secret_restore(struct sb_req *r)
 		secret_job_free(j);
 }
 
+/* GET /v1/cluster: this node, the active MSS recorded in the database,
+ * the lease, and every node that has reported in. */
+static void handle_cluster(struct sb_req *r)
+{
+	char msg[SB_ERROR_MAX - 8];
+	struct sb_api_error e;
+	struct sb_error err;
+	json_t *j;
+	int st;
+
+	j = sb_cluster_view(r->d, r->gen, &st, msg, sizeof(msg));
+	if (j == NULL) {
+		snprintf(err.msg, sizeof(err.msg), "%s", msg);
+		sb_api_fail_storage(&e, st, &err, "reading the cluster state");
+		sb_reply_api_error(r, &e);
+		return;
+	}
+	sb_reply_json(r, 200, j);
+}
+
+/* POST /v1/cluster/designate {"node"}: ENTSSO's "designate a new master
+ * secret server", run on the node to designate. Promotes it through the
+ * fencing plugin when the plugin takes orders (promote); a node that is
+ * already active just records itself as the MSS again. */
+static void handle_cluster_designate(struct sb_req *r)
+{
+	struct sb_generation *g = r->gen;
+	const char *node;
+	char msg[SB_ERROR_MAX];
+	struct sb_error err = {{0}};
+	uint64_t epoch;
+	int state, rc;
+
+	sb_req_audit(r, "cluster.designate", 1, NULL, NULL);
+	if (!sb_require_admin(r))
+		return;
+	if ((node = sb_body_string(r, "node", 1)) == NULL)
+		return;
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s", node);
+	if (strcmp(node, g->conf->node_name) != 0) {
+		sb_reply_error(r, 400, "wrong_node",
+			       "this is node %s: run the designation on node %s itself",
+			       g->conf->node_name, node);
+		return;
+	}
+	sb_fence_view(r->d, &state, &epoch);
+	if (state != SB_FENCE_ACTIVE) {
+		if (!g->fencing_owned || g->fops->promote == NULL) {
+			sb_reply_error(r, 409, "automatic_failover",
+				       "fencing plugin %s elects the master secret server by itself; manual designation is for clusters without automatic failover",
+				       g->fencing.plugin.desc->name);
+			return;
+		}
+		rc = g->fops->promote(g->fencing.inst, &err);
+		if (rc != SB_OK) {
+			sb_reply_error(r, 409, "promote_failed",
+				       "cannot promote %s: %s", node, err.msg);
+			return;
+		}
+		sb_fence_view(r->d, &state, &epoch);
+	}
+	if (state != SB_FENCE_ACTIVE) {
+		sb_reply_error(r, 409, "promote_failed",
+			       "node %s did not become active", node);
+		return;
+	}
+	rc = sb_cluster_write_mss(r->d, g, epoch, msg, sizeof(msg));
+	if (rc != SB_OK) {
+		struct sb_api_error e;
+
+		snprintf(err.msg, sizeof(err.msg), "%s", msg);
+		sb_api_fail_storage(&e, rc, &err, "recording the master secret server");
+		sb_reply_api_error(r, &e);
+		return;
+	}
+	sb_info("request %s: uid %u designated %s as the master secret server (epoch %llu)",
+		r->id, (unsigned)r->caller.uid, node, (unsigned long long)epoch);
+	sb_reply_json(r, 200, json_pack("{s:s, s:I}", "active", node, "epoch",
+					(json_int_t)epoch));
+}
+
 struct route {
 	int method;
 	const char *path;
@@ -426,6 +535,8 @@ static const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/secret/backup", handle_secret_backup},
 	{EVHTTP_REQ_POST, "/v1/secret/hint", handle_secret_hint},
 	{EVHTTP_REQ_POST, "/v1/secret/restore", handle_secret_restore},
+	{EVHTTP_REQ_GET, "/v1/cluster", handle_cluster},
+	{EVHTTP_REQ_POST, "/v1/cluster/designate", handle_cluster_designate},
 };
 
 void sb_api_dispatch(struct sb_req *r)

@@ -103,7 +103,7 @@ static const char *const access_keys[] = {"sso_admins",
 static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
-static const char *const cluster_keys[] = {"role", NULL};
+static const char *const cluster_keys[] = {"role", "address", NULL};
 
 static const struct {
 	const char *name;
@@ -424,6 +424,10 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		sb_errlist_add(errs, "%s: [cluster] role: \"%s\" is not one of mss, member",
 			       abspath, v);
 
+	v = get(d, "cluster", "address", NULL);
+	if (v && *v)
+		conf->cluster_address = strdup(v);
+
 	/* Plugin sections. */
 	conf->storage = plugin_section(d, "storage", "sqlite");
 	conf->crypto = plugin_section(d, "crypto", "openssl");
@@ -462,6 +466,7 @@ void sb_conf_free(struct sb_conf *conf)
 	free(conf->sso_admins);
 	free(conf->sso_affiliate_admins);
 	free(conf->audit_file);
+	free(conf->cluster_address);
 	sb_config_free(conf->storage);
 	sb_config_free(conf->crypto);
 	sb_config_free(conf->fencing);

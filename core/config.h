@@ -67,6 +67,7 @@ struct sb_conf {
 
 	/* [cluster] */
 	int role; /* enum sb_node_role */
+	char *cluster_address; /* advertised HOST:PORT, NULL when none */
 
 	/* Plugin sections: the whole section, "plugin" key included. */
 	struct sb_config *storage;

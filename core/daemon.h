@@ -78,6 +78,7 @@ struct sb_daemon {
 	atomic_int stopping;
 	struct sb_http *http;
 	struct sb_jobs *jobs;
+	struct sb_audit *audit;
 };
 
 /* Takes a reference on the current generation; never NULL while running. */

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
+#include "cluster.h"
 #include "host.h"
 #include "log.h"
 
@@ -186,6 +187,7 @@ static void hook_state_changed(void *arg, int state, uint64_t epoch,
 	snprintf(d->fence_reason, sizeof(d->fence_reason), "%s",
 		 reason ? reason : "");
 	pthread_mutex_unlock(&d->fence_lock);
+	sb_cluster_notify(d);
 	if (old != state || state == SB_FENCE_ACTIVE)
 		sb_info("fencing: now %s%s (epoch %llu): %s",
 			state == SB_FENCE_ACTIVE ? "active" : "standby",

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "http.h"
 
+#include "audit.h"
 #include "cache.h"
 #include "host.h"
 #include "jobs.h"
@@ -242,10 +243,46 @@ static void req_finish(struct sb_req *r)
 	atomic_fetch_sub(&d->inflight, 1);
 }
 
+/* Writes the request's audit record. When it cannot be written, a
+ * success becomes 500 audit_failed (fail closed: a lookup's values are
+ * withheld; a change has already been made, and the reply says so). */
+static void audit_reply(struct sb_req *r, int *status, json_t **body)
+{
+	struct sb_audit_event ev = {0};
+	char msg[1024];
+
+	if (r->audit.op == NULL || r->d->audit == NULL)
+		return;
+	ev.operation = r->audit.op;
+	ev.level = r->audit.level;
+	ev.success = *status < 400;
+	ev.uid = r->caller.uid;
+	ev.user = sb_caller_name(r);
+	ev.app = r->audit.app[0] ? r->audit.app : NULL;
+	ev.target = r->audit.target[0] ? r->audit.target : NULL;
+	ev.result = *status < 400 ? "ok" : r->error_code ? r->error_code : "error";
+	ev.http_status = *status;
+	ev.request_id = r->id;
+	if (sb_audit_write(r->d->audit, &ev, msg, sizeof(msg)) == 0)
+		return;
+	sb_err("request %s: %s", r->id, msg);
+	if (*status >= 400)
+		return;
+	json_decref(*body);
+	*body = json_pack("{s:{s:s, s:s}}", "error", "code", "audit_failed",
+			  "message",
+			  r->method == EVHTTP_REQ_GET ?
+				  "the audit record could not be written, so the answer is withheld" :
+				  "the change was made, but its audit record could not be written");
+	*status = 500;
+}
+
 void sb_reply_json(struct sb_req *r, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
+
+	audit_reply(r, &status, &body);
 
 	if (body && buf) {
 		char *s = json_dumps(body, JSON_COMPACT);
@@ -279,6 +316,7 @@ void sb_reply_error(struct sb_req *r, int status, const char *code,
 	va_end(ap);
 	if (status >= 500)
 		sb_warn("request %s %s: %s (%s)", r->id, r->path, msg, code);
+	r->error_code = code;
 	sb_reply_json(r, status,
 		      json_pack("{s:{s:s, s:s}}", "error", "code", code,
 				"message", msg));

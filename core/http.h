@@ -63,6 +63,7 @@ struct sb_req {
 	char id[17];  /* request id, also in logs */
 	struct sb_local *local;
 	int name_resolved;
+	const char *error_code; /* of the reply, for the audit record */
 	/* What the audit record of this request says; set by the handler. */
 	struct {
 		const char *op; /* NULL: not audited */

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
+#include "audit.h"
+#include "cluster.h"
 #include "host.h"
 #include "http.h"
 #include "jobs.h"
@@ -129,6 +131,9 @@ static void reload(struct sb_daemon *d)
 	int log_level = -1, use_syslog = 0;
 
 	sb_info("SIGHUP: reloading %s", d->config_path);
+	/* Log rotation: reopen the audit file whatever the config says. */
+	if (d->audit && sb_audit_reopen(d->audit, msg, sizeof(msg)) != 0)
+		sb_err("audit: %s (still writing to the old file)", msg);
 	conf = sb_conf_load(d->config_path, &errs);
 	if (conf) {
 		sb_conf_restart_keys(cur->conf, conf, &restart);
@@ -157,6 +162,13 @@ static void reload(struct sb_daemon *d)
 		       d->config_path, (unsigned long long)cur->number);
 	} else {
 		sb_log_setup(log_level, use_syslog, "secretbrokerd");
+		if (d->audit) {
+			struct sb_generation *ng = sb_gen_current(d);
+
+			sb_audit_set_levels(d->audit, ng->conf->audit_positive,
+					    ng->conf->audit_negative);
+			sb_gen_unref(ng);
+		}
 		for (size_t i = 0; i < restart.n; i++)
 			sb_warn("%s changed in %s: it needs a restart; keeping the running value",
 				restart.msgs[i], d->config_path);
@@ -308,6 +320,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "secretbrokerd: %s\n", msg);
 		goto done;
 	}
+	if (g->conf->audit_file) {
+		d->audit = sb_audit_open(g->conf->audit_file,
+					 g->conf->audit_positive,
+					 g->conf->audit_negative, msg, sizeof(msg));
+		if (d->audit == NULL) {
+			fprintf(stderr, "secretbrokerd: [audit] file: %s\n", msg);
+			goto done;
+		}
+	}
+	if (sb_cluster_start(d) != 0) {
+		fprintf(stderr, "secretbrokerd: cannot start the cluster thread\n");
+		goto done;
+	}
 	d->jobs = sb_jobs_start(2);
 	if (d->jobs == NULL) {
 		fprintf(stderr, "secretbrokerd: cannot start job threads\n");
@@ -353,7 +378,9 @@ done:
 		sb_http_free(d->http);
 	}
 	sb_jobs_stop(d->jobs);
+	sb_cluster_stop(d);
 	sb_gen_shutdown(d);
+	sb_audit_close(d->audit);
 	for (int i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
