@@ -280,6 +280,61 @@ static void test_stale_epoch(void **state)
 	PQfinish(admin);
 }
 
+/* A batch too large for one pipeline takes the statement-by-statement
+ * path: same results, same atomicity. */
+static void test_large_batch(void **state)
+{
+	enum { N = 1200 };
+	struct pgt_store s;
+	char schema[64], sql[256], *v;
+	static char keys[N][16];
+	static struct sb_batch_op o[N];
+	static uint64_t vers[N];
+	struct sb_error err;
+	size_t failed = 0;
+	uint64_t e = 0;
+	struct sb_batch b = {.ops = o,
+			     .n_ops = N,
+			     .versions_out = vers,
+			     .failed_op = &failed};
+	PGconn *admin = pgt_admin(port);
+
+	(void)state;
+	open_fresh(&s, schema, sizeof(schema), "large", NULL, NULL);
+	assert_int_equal(ops->fence_takeover(s.inst, "big", 0, &e, &err),
+			 SB_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "l/%05d", i);
+		o[i] = (struct sb_batch_op){.type = SB_OP_PUT,
+					    .precondition = SB_PRE_ABSENT,
+					    .key = keys[i],
+					    .value = (const uint8_t *)"v",
+					    .value_len = 1};
+	}
+	/* The last op conflicts with the first: nothing may be applied. */
+	o[N - 1].key = keys[0];
+	b.epoch = e;
+	assert_int_equal(ops->batch_apply(s.inst, &b, &err), SB_ECONFLICT);
+	assert_int_equal(failed, N - 1);
+	assert_non_null(strstr(err.msg, "l/00000"));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.kv", schema);
+	v = pgt_query1(admin, sql);
+	assert_string_equal(v, "0");
+	free(v);
+	/* Stale epoch on this path too. */
+	o[N - 1].key = keys[N - 1];
+	b.epoch = e + 1;
+	assert_int_equal(ops->batch_apply(s.inst, &b, &err), SB_EFENCED);
+	b.epoch = e;
+	assert_int_equal(ops->batch_apply(s.inst, &b, &err), SB_OK);
+	assert_int_equal(vers[N - 1], 1);
+	v = pgt_query1(admin, sql);
+	assert_string_equal(v, "1200");
+	free(v);
+	pgt_close(ops, &s);
+	PQfinish(admin);
+}
+
 struct takeover_call {
 	struct pgt_store *s;
 	uint64_t epoch;
@@ -664,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_migration),
 		cmocka_unit_test(test_conninfo_passthrough),
 		cmocka_unit_test(test_stale_epoch),
+		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_lease_row_lock),
 		cmocka_unit_test(test_commit_unknown),
 		cmocka_unit_test(test_reconnect_after_terminate),

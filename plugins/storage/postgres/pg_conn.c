@@ -216,7 +216,8 @@ static void slot_release(struct pg_op *op)
 	PGconn *c = op->slot->conn;
 
 	if (c != NULL && (op->drop || PQstatus(c) != CONNECTION_OK ||
-			  PQtransactionStatus(c) != PQTRANS_IDLE))
+			  PQtransactionStatus(c) != PQTRANS_IDLE ||
+			  PQpipelineStatus(c) != PQ_PIPELINE_OFF))
 		drop_conn(op);
 	pthread_mutex_lock(&st->mu);
 	op->slot->busy = 0;
@@ -333,6 +334,13 @@ static int classify(struct pg_op *op, PGresult *res, struct sb_error *err)
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
 	    strcmp(state, "57P03") == 0)
 		return conn_lost(op, msg, err);
+	/* The batch checks (sb_fence, sb_expect in pg_schema.c): the
+	 * transaction is aborted, nothing applied. */
+	if (strcmp(state, "SBF01") == 0)
+		return pg_fail(op, err, SB_EFENCED, "%s; nothing applied", msg);
+	if (strcmp(state, "SBC01") == 0)
+		return pg_fail(op, err, SB_ECONFLICT, "%s; nothing applied",
+			       msg);
 	if (strcmp(state, "25006") == 0) {
 		/* Connected to a server that is (now) a standby: drop it so
 		 * the reconnect looks for the primary again. */
@@ -371,10 +379,11 @@ static int classify(struct pg_op *op, PGresult *res, struct sb_error *err)
 
 /* Flushes what was queued and collects every result of the command,
  * keeping the first error (or else the last result). */
-static int collect(struct pg_op *op, PGresult **out, struct sb_error *err)
+/* Sends everything queued, reading meanwhile so that a server blocked on
+ * sending its results never deadlocks against us. */
+static int flush_out(struct pg_op *op, struct sb_error *err)
 {
 	PGconn *c = op->slot->conn;
-	PGresult *first = NULL, *r;
 	short rev = 0;
 	int ret, f;
 
@@ -387,6 +396,17 @@ static int collect(struct pg_op *op, PGresult **out, struct sb_error *err)
 		if ((rev & POLLIN) && !PQconsumeInput(c))
 			return conn_lost(op, NULL, err);
 	}
+	return SB_OK;
+}
+
+static int collect(struct pg_op *op, PGresult **out, struct sb_error *err)
+{
+	PGconn *c = op->slot->conn;
+	PGresult *first = NULL, *r;
+	int ret;
+
+	if ((ret = flush_out(op, err)) != SB_OK)
+		return ret;
 	for (;;) {
 		while (PQisBusy(c)) {
 			ret = wait_sock(op, POLLIN, NULL, err);
@@ -459,6 +479,129 @@ int pg_exec(struct pg_op *op, enum pg_stmt id, const char *const *values,
 				 lengths, binary, 1))
 		return conn_lost(op, NULL, err);
 	return collect(op, res, err);
+}
+
+/* Waits for the next result of a pipeline (NULL between queries). */
+static int next_result(struct pg_op *op, PGresult **out, struct sb_error *err)
+{
+	PGconn *c = op->slot->conn;
+	int ret;
+
+	*out = NULL;
+	while (PQisBusy(c)) {
+		if ((ret = wait_sock(op, POLLIN, NULL, err)) != SB_OK)
+			return ret;
+		if (!PQconsumeInput(c))
+			return conn_lost(op, NULL, err);
+	}
+	*out = PQgetResult(c);
+	return SB_OK;
+}
+
+int pg_exec_pipeline(struct pg_op *op, size_t n, const struct pg_call *calls,
+		     PGresult **res, size_t *failed, struct sb_error *err)
+{
+	static const int binary[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+	PGconn *c = op->slot->conn;
+	PGresult *r = NULL;
+	const char *state;
+	size_t got = 0;
+	int ret = SB_OK, synced = 0, retry;
+
+	*failed = n;
+	for (size_t i = 0; i < n; i++)
+		res[i] = NULL;
+	/* Prepared beforehand: a Parse inside the pipeline would add a
+	 * result to tell apart. */
+	for (size_t i = 0; i < n; i++)
+		if ((ret = pg_stmt_prepare(op, calls[i].id, err)) != SB_OK)
+			return ret;
+	if (!PQenterPipelineMode(c))
+		return conn_lost(op, NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		const struct pg_stmt_def *d = &op->st->stmts[calls[i].id];
+
+		if (!PQsendQueryPrepared(c, d->name, d->n_params,
+					 calls[i].values, calls[i].lengths,
+					 binary, 1))
+			return conn_lost(op, NULL, err);
+	}
+	if (!PQpipelineSync(c))
+		return conn_lost(op, NULL, err);
+	/* From here the server may commit: a lost answer is unknown. */
+	op->in_commit = 1;
+	if ((ret = flush_out(op, err)) != SB_OK)
+		return ret;
+	while (!synced) {
+		if ((ret = next_result(op, &r, err)) != SB_OK)
+			return ret;
+		if (r == NULL) /* end of one statement's results */
+			continue;
+		switch (PQresultStatus(r)) {
+		case PGRES_PIPELINE_SYNC:
+			synced = 1;
+			PQclear(r);
+			break;
+		case PGRES_TUPLES_OK:
+		case PGRES_COMMAND_OK:
+			if (got < n)
+				res[got++] = r;
+			else
+				PQclear(r);
+			break;
+		case PGRES_PIPELINE_ABORTED:
+			got++;
+			PQclear(r);
+			break;
+		default:
+			/* An error the server sent for statement got means
+			 * it never reached the commit: nothing applied. An
+			 * error after every statement's result came at the
+			 * commit itself: classify tells a refusal (known)
+			 * from a lost connection (unknown). A connection
+			 * lost mid-way (libpq's own error, no SQLSTATE or
+			 * class 08) proves nothing: the server sends the
+			 * results when it reaches the Sync, after the
+			 * commit. */
+			state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (got < n && state != NULL &&
+			    strncmp(state, "08", 2) != 0)
+				op->in_commit = 0;
+			*failed = got;
+			ret = classify(op, r, err);
+			PQclear(r);
+			if (PQstatus(c) != CONNECTION_OK)
+				return ret;
+			got++;
+			/* Drain to the Sync, keeping this first error and
+			 * its verdict on retrying. */
+			retry = op->retry;
+			while (!synced) {
+				int r2 = next_result(op, &r, NULL);
+
+				if (r2 != SB_OK) {
+					op->drop = 1;
+					op->retry = retry;
+					return ret;
+				}
+				if (r &&
+				    PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+					synced = 1;
+				PQclear(r);
+			}
+			op->retry = retry;
+			break;
+		}
+	}
+	op->in_commit = 0;
+	if (!PQexitPipelineMode(c))
+		op->drop = 1;
+	if (ret == SB_OK && got != n)
+		ret = pg_fail(op, err, SB_ERR,
+			      "pipeline returned %zu results for %zu "
+			      "statements",
+			      got, n);
+	return ret;
 }
 
 int pg_exec_sql(struct pg_op *op, const char *sql, PGresult **res,

@@ -282,119 +282,159 @@ static int check_batch(const struct sb_batch *b, struct sb_error *err)
 	return SB_OK;
 }
 
-/* The epoch check: the lease row is read FOR SHARE, so it stays as read
- * until this transaction ends and a takeover waits for it. */
-static int check_epoch(struct pg_op *op, uint64_t epoch, struct sb_error *err)
+/* Batches up to these sizes go to the server as one pipeline (one round
+ * trip); larger ones statement by statement, so that libpq never buffers
+ * more than about one value at a time. */
+#define PG_PIPELINE_MAX_OPS   1000
+#define PG_PIPELINE_MAX_BYTES (4u * 1024 * 1024)
+
+/* Statement for op o. */
+static enum pg_stmt op_stmt(const struct sb_batch_op *o)
 {
-	PGresult *res = NULL;
-	uint64_t cur;
+	if (o->type == SB_OP_PUT)
+		return o->precondition == SB_PRE_NONE	  ? PG_PUT_ANY
+		       : o->precondition == SB_PRE_ABSENT ? PG_PUT_ABSENT
+							  : PG_PUT_VERSION;
+	return o->precondition == SB_PRE_NONE	  ? PG_DEL_ANY
+	       : o->precondition == SB_PRE_ABSENT ? PG_DEL_ABSENT
+						  : PG_DEL_VERSION;
+}
+
+/* Fills call with op o's statement and parameters; ver (8 bytes) holds
+ * the binary expected version and must outlive the call. */
+static void op_call(struct pg_call *call, const struct sb_batch_op *o,
+		    char *ver)
+{
+	memset(call, 0, sizeof(*call));
+	call->id = op_stmt(o);
+	pg_put_int8(ver, (int64_t)o->version);
+	call->values[0] = o->key;
+	call->lengths[0] = (int)strlen(o->key);
+	if (o->type == SB_OP_PUT) {
+		/* libpq takes a NULL value as SQL NULL: "" for empty. */
+		call->values[1] = o->value ? (const char *)o->value : "";
+		call->lengths[1] = (int)o->value_len;
+		call->values[2] = ver;
+		call->lengths[2] = 8;
+	} else {
+		call->values[1] = ver;
+		call->lengths[1] = 8;
+	}
+}
+
+/* The version op leaves its key at, from its statement's result: the
+ * RETURNING version of a put, 0 for a delete. */
+static uint64_t op_version(const struct sb_batch_op *o, const PGresult *res)
+{
+	if (o->type != SB_OP_PUT || res == NULL || PQntuples(res) < 1)
+		return 0;
+	return (uint64_t)pg_get_int8(res, 0, 0);
+}
+
+/* Rewrites a precondition failure of op i to name its key. */
+static int conflict(struct pg_op *op, const struct sb_batch *b, size_t i,
+		    struct sb_error *err)
+{
+	const struct sb_batch_op *o = &b->ops[i];
+
+	if (b->failed_op)
+		*b->failed_op = i;
+	return pg_fail(op, err, SB_ECONFLICT,
+		       "op %zu: key '%.200s' %s; nothing applied", i, o->key,
+		       o->precondition == SB_PRE_ABSENT
+			       ? "exists but must be absent"
+			       : "does not exist at the expected version");
+}
+
+/* The whole batch in one round trip: [epoch check,] ops, Sync, as one
+ * implicit transaction. The epoch check reads the lease row FOR SHARE, so
+ * the row stays as read until the batch commits and a takeover waits for
+ * it; every check raises, so the first failure aborts everything. */
+static int batch_pipelined(struct pg_op *op, const struct sb_batch *b,
+			   struct sb_error *err)
+{
+	size_t off = b->epoch ? 1 : 0, n = b->n_ops + off, failed = 0;
+	struct pg_call *calls = calloc(n, sizeof(*calls));
+	PGresult **res = calloc(n, sizeof(*res));
+	char *vers = malloc(n * 8);
 	int ret;
 
-	ret = pg_exec(op, PG_EPOCH_FOR_SHARE, NULL, NULL, &res, err);
-	if (ret != SB_OK)
-		return ret;
-	if (PQntuples(res) == 0) {
-		ret = pg_fail(op, err, SB_EFENCED,
-			      "the lease row of schema %s is missing; batch "
-			      "refused, nothing applied",
-			      op->st->set.schema);
-	} else if ((cur = (uint64_t)pg_get_int8(res, 0, 0)) != epoch) {
-		ret = pg_fail(op, err, SB_EFENCED,
-			      "batch epoch %llu is not the store's current "
-			      "epoch %llu; nothing applied",
-			      (unsigned long long)epoch,
-			      (unsigned long long)cur);
+	if (calls == NULL || res == NULL || vers == NULL) {
+		ret = pg_fail(op, err, SB_ENOMEM, "out of memory");
+		goto done;
 	}
-	PQclear(res);
+	if (b->epoch) {
+		pg_put_int8(vers, (int64_t)b->epoch);
+		calls[0].id = PG_EPOCH_FOR_SHARE;
+		calls[0].values[0] = vers;
+		calls[0].lengths[0] = 8;
+	}
+	for (size_t i = 0; i < b->n_ops; i++)
+		op_call(&calls[off + i], &b->ops[i], vers + (off + i) * 8);
+	ret = pg_exec_pipeline(op, n, calls, res, &failed, err);
+	if (ret == SB_ECONFLICT && failed >= off && failed < n)
+		ret = conflict(op, b, failed - off, err);
+	if (ret == SB_OK && b->versions_out)
+		for (size_t i = 0; i < b->n_ops; i++)
+			b->versions_out[i] =
+				op_version(&b->ops[i], res[off + i]);
+done:
+	if (res)
+		for (size_t i = 0; i < n; i++)
+			PQclear(res[i]);
+	free(res);
+	free(calls);
+	free(vers);
 	return ret;
 }
 
-/* Applies op i; *version gets the key's version after it (0: deleted). */
-static int apply_op(struct pg_op *op, const struct sb_batch_op *o, size_t i,
-		    uint64_t *version, struct sb_error *err)
+/* A large batch: BEGIN, each statement in turn, COMMIT. */
+static int batch_sequential(struct pg_op *op, const struct sb_batch *b,
+			    struct sb_error *err)
 {
-	char ver[8];
-	const char *vals[3] = {o->key, o->value ? (const char *)o->value : "",
-			       ver};
-	int lens[3] = {(int)strlen(o->key), (int)o->value_len, 8};
-	const char *del_vals[2] = {o->key, ver};
-	int del_lens[2] = {lens[0], 8};
+	struct pg_call call;
 	PGresult *res = NULL;
-	enum pg_stmt id;
-	int ret, rows;
+	char ver[8];
+	int ret;
 
-	pg_put_int8(ver, (int64_t)o->version);
-	if (o->type == SB_OP_PUT) {
-		id = o->precondition == SB_PRE_NONE	? PG_PUT_ANY
-		     : o->precondition == SB_PRE_ABSENT ? PG_PUT_ABSENT
-							: PG_PUT_VERSION;
-		ret = pg_exec(op, id, vals, lens, &res, err);
-	} else {
-		id = o->precondition == SB_PRE_NONE	? PG_DEL_ANY
-		     : o->precondition == SB_PRE_ABSENT ? PG_DEL_ABSENT
-							: PG_DEL_VERSION;
-		ret = pg_exec(op, id, del_vals, del_lens, &res, err);
-	}
-	if (ret != SB_OK)
+	if ((ret = pg_begin(op, NULL, err)) != SB_OK)
 		return ret;
-	rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
-	*version = 0;
-	switch (id) {
-	case PG_PUT_ANY:
-	case PG_DEL_ANY: break;
-	case PG_PUT_ABSENT:
-	case PG_PUT_VERSION:
-	case PG_DEL_VERSION:
-		if (rows == 0) {
-			ret = pg_fail(op, err, SB_ECONFLICT,
-				      "op %zu: key '%.200s' %s; nothing "
-				      "applied",
-				      i, o->key,
-				      id == PG_PUT_ABSENT
-					      ? "already exists"
-					      : "does not exist at the "
-						"expected version");
-			goto done;
-		}
-		break;
-	case PG_DEL_ABSENT:
-		if (rows > 0) {
-			ret = pg_fail(op, err, SB_ECONFLICT,
-				      "op %zu: key '%.200s' exists but must "
-				      "be absent; nothing applied",
-				      i, o->key);
-			goto done;
-		}
-		break;
-	default: break;
+	if (b->epoch) {
+		const char *vals[1] = {ver};
+		int lens[1] = {8};
+
+		pg_put_int8(ver, (int64_t)b->epoch);
+		ret = pg_exec(op, PG_EPOCH_FOR_SHARE, vals, lens, &res, err);
+		PQclear(res);
+		if (ret != SB_OK)
+			return ret;
 	}
-	if (o->type == SB_OP_PUT && rows > 0)
-		*version = (uint64_t)pg_get_int8(res, 0, 0);
-done:
-	PQclear(res);
-	return ret;
+	for (size_t i = 0; i < b->n_ops; i++) {
+		op_call(&call, &b->ops[i], ver);
+		res = NULL;
+		ret = pg_exec(op, call.id, call.values, call.lengths, &res,
+			      err);
+		if (ret == SB_ECONFLICT)
+			return conflict(op, b, i, err);
+		if (ret != SB_OK)
+			return ret;
+		if (b->versions_out)
+			b->versions_out[i] = op_version(&b->ops[i], res);
+		PQclear(res);
+	}
+	return pg_commit(op, err);
 }
 
 static int batch_attempt(struct pg_op *op, void *arg, struct sb_error *err)
 {
 	const struct sb_batch *b = arg;
-	uint64_t v;
-	int ret;
+	size_t bytes = 0;
 
-	if ((ret = pg_begin(op, NULL, err)) != SB_OK)
-		return ret;
-	if (b->epoch != 0 && (ret = check_epoch(op, b->epoch, err)) != SB_OK)
-		return ret;
-	for (size_t i = 0; i < b->n_ops; i++) {
-		ret = apply_op(op, &b->ops[i], i, &v, err);
-		if (ret == SB_ECONFLICT && b->failed_op)
-			*b->failed_op = i;
-		if (ret != SB_OK)
-			return ret;
-		if (b->versions_out)
-			b->versions_out[i] = v;
-	}
-	return pg_commit(op, err);
+	for (size_t i = 0; i < b->n_ops; i++)
+		bytes += b->ops[i].value_len + strlen(b->ops[i].key);
+	if (b->n_ops <= PG_PIPELINE_MAX_OPS && bytes <= PG_PIPELINE_MAX_BYTES)
+		return batch_pipelined(op, b, err);
+	return batch_sequential(op, b, err);
 }
 
 int pg_batch_apply(void *inst, const struct sb_batch *batch,

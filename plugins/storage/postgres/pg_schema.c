@@ -11,6 +11,8 @@
  *                   store's fencing counter, only ever incremented; the
  *                   row is never deleted), expires_at (database clock;
  *                   NULL = no expiry).
+ * and the functions sb_fence and sb_expect, which raise SBF01 / SBC01 when
+ * a batch's epoch or precondition check fails.
  */
 #define _GNU_SOURCE
 #include "pg_store.h"
@@ -25,6 +27,7 @@
 #define OID_TEXT  25
 
 static const Oid t_key[] = {OID_BYTEA};
+static const Oid t_epoch[] = {OID_INT8};
 static const Oid t_key_value[] = {OID_BYTEA, OID_BYTEA};
 static const Oid t_key_value_version[] = {OID_BYTEA, OID_BYTEA, OID_INT8};
 static const Oid t_key_version[] = {OID_BYTEA, OID_INT8};
@@ -51,33 +54,45 @@ static const struct {
 		     "SELECT key, value, version FROM @S@.kv "
 		     "WHERE key >= $1 AND key > $2 AND key < $3 "
 		     "ORDER BY key LIMIT $4"},
-	/* FOR SHARE: a takeover (UPDATE of this row) waits until the batch
+	/* The batch statements raise an error when their check fails
+	 * (sb_fence: SQLSTATE SBF01, sb_expect: SBC01), so that a batch can
+	 * be sent as one pipeline, one implicit transaction, which the first
+	 * failure aborts whole.
+	 *
+	 * FOR SHARE: a takeover (UPDATE of this row) waits until the batch
 	 * holding it commits, and the batch sees the epoch it commits
 	 * under. */
-	[PG_EPOCH_FOR_SHARE] = {"sb_epoch_for_share", 0, NULL,
-				"SELECT epoch FROM @S@.lease WHERE id = 1 "
-				"FOR SHARE"},
+	[PG_EPOCH_FOR_SHARE] = {"sb_epoch_for_share", 1, t_epoch,
+				"SELECT @S@.sb_fence((SELECT epoch "
+				"FROM @S@.lease WHERE id = 1 FOR SHARE), $1)"},
 	[PG_PUT_ANY] = {"sb_put_any", 2, t_key_value,
 			"INSERT INTO @S@.kv AS t (key, value, version) "
 			"VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE "
 			"SET value = EXCLUDED.value, version = t.version + 1 "
 			"RETURNING version"},
-	[PG_PUT_ABSENT] = {"sb_put_absent", 2, t_key_value,
-			   "INSERT INTO @S@.kv (key, value, version) "
-			   "VALUES ($1, $2, 1) ON CONFLICT (key) DO NOTHING "
-			   "RETURNING version"},
+	[PG_PUT_ABSENT] =
+		{"sb_put_absent", 2, t_key_value,
+		 "WITH i AS (INSERT INTO @S@.kv (key, value, version) "
+		 "VALUES ($1, $2, 1) ON CONFLICT (key) DO NOTHING "
+		 "RETURNING version) "
+		 "SELECT @S@.sb_expect((SELECT version FROM i))"},
 	[PG_PUT_VERSION] = {"sb_put_version", 3, t_key_value_version,
-			    "UPDATE @S@.kv SET value = $2, "
+			    "WITH u AS (UPDATE @S@.kv SET value = $2, "
 			    "version = version + 1 "
 			    "WHERE key = $1 AND version = $3 "
-			    "RETURNING version"},
+			    "RETURNING version) "
+			    "SELECT @S@.sb_expect((SELECT version FROM u))"},
 	[PG_DEL_ANY] = {"sb_del_any", 1, t_key,
 			"DELETE FROM @S@.kv WHERE key = $1"},
 	[PG_DEL_ABSENT] = {"sb_del_absent", 1, t_key,
-			   "SELECT 1 FROM @S@.kv WHERE key = $1"},
+			   "SELECT @S@.sb_expect(CASE WHEN EXISTS "
+			   "(SELECT 1 FROM @S@.kv WHERE key = $1) "
+			   "THEN NULL ELSE 0 END)"},
 	[PG_DEL_VERSION] = {"sb_del_version", 2, t_key_version,
-			    "DELETE FROM @S@.kv "
-			    "WHERE key = $1 AND version = $2 RETURNING 1"},
+			    "WITH d AS (DELETE FROM @S@.kv "
+			    "WHERE key = $1 AND version = $2 "
+			    "RETURNING 0::bigint AS v) "
+			    "SELECT @S@.sb_expect((SELECT v FROM d))"},
 	/* Only a free or expired lease, judged on the database's clock. */
 	[PG_LEASE_ACQUIRE] = {"sb_lease_acquire", 2, t_holder_ttl,
 			      "UPDATE @S@.lease SET holder = $1, "
@@ -131,7 +146,22 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 	" holder text NOT NULL DEFAULT '',"
 	" epoch bigint NOT NULL DEFAULT 0 CHECK (epoch >= 0),"
 	" expires_at timestamptz);"
-	"INSERT INTO @S@.lease (id) VALUES (1);",
+	"INSERT INTO @S@.lease (id) VALUES (1);"
+	/* Checks for the batch statements: raise, so that the first failed
+	 * check aborts the batch's transaction. */
+	"CREATE FUNCTION @S@.sb_fence(cur bigint, want bigint) "
+	"RETURNS bigint LANGUAGE plpgsql AS $f$ BEGIN "
+	" IF cur IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'SBF01',"
+	"  MESSAGE = 'the lease row is missing'; END IF;"
+	" IF cur <> want THEN RAISE EXCEPTION USING ERRCODE = 'SBF01',"
+	"  MESSAGE = format('batch epoch %s is not the store''s current "
+	"epoch %s', want, cur); END IF;"
+	" RETURN cur; END $f$;"
+	"CREATE FUNCTION @S@.sb_expect(v bigint) "
+	"RETURNS bigint LANGUAGE plpgsql AS $f$ BEGIN "
+	" IF v IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'SBC01',"
+	"  MESSAGE = 'precondition failed'; END IF;"
+	" RETURN v; END $f$;",
 };
 
 /* Returns a malloc'ed copy of tmpl with every @S@ replaced by the quoted

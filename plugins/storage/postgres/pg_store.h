@@ -146,6 +146,22 @@ void pg_op_extend(struct pg_op *op);
  * failure err is filled and op->retry/op->drop set as fits. */
 int pg_exec(struct pg_op *op, enum pg_stmt id, const char *const *values,
 	    const int *lengths, PGresult **res, struct sb_error *err);
+/* One statement of a pipeline: id and its binary parameters. */
+struct pg_call {
+	enum pg_stmt id;
+	const char *values[3];
+	int lengths[3];
+};
+
+/* Sends n statements as one pipeline ending in a Sync, so they run as one
+ * implicit transaction in one round trip, and collects their results:
+ * on SB_OK res[i] holds statement i's result (caller PQclear()s each).
+ * On failure *failed is the index of the statement that failed (n when
+ * none did: a lost connection or a timeout), every res[i] is NULL or to be
+ * cleared, and err is filled; a loss after the Sync was queued is reported
+ * as "commit outcome unknown". */
+int pg_exec_pipeline(struct pg_op *op, size_t n, const struct pg_call *calls,
+		     PGresult **res, size_t *failed, struct sb_error *err);
 /* Executes a parameterless SQL string (BEGIN, COMMIT, DDL) in the simple
  * query protocol. res may be NULL when the caller needs no rows. */
 int pg_exec_sql(struct pg_op *op, const char *sql, PGresult **res,
