@@ -254,7 +254,8 @@ static int method_ok(const char *method)
 {
 	return method != NULL &&
 	       (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ||
-		strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0);
+		strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0 ||
+		strcmp(method, "DELETE") == 0);
 }
 
 /* Sets method and body on the handle for this request. body may be NULL. */
@@ -499,5 +500,106 @@ int sb_client_call(struct sb_client *c, const char *method, const char *path,
 		err->http_status = status;
 done:
 	*response = reply;
+	return ret;
+}
+
+/* Name rules of the API (docs/api.md, "Names"): 1..64 characters from the
+ * plain set plus extra, and not a path step ("." or ".."). */
+static int valid_chars(const char *s, const char *extra)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++) {
+		char ch = s[n];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-' ||
+		      (extra != NULL && strchr(extra, ch) != NULL)))
+			return 0;
+		if (n >= 64)
+			return 0;
+	}
+	return n >= 1 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+int sb_client_valid_name(const char *s)
+{
+	return valid_chars(s, NULL);
+}
+
+int sb_client_valid_identity(const char *s)
+{
+	return valid_chars(s, "@");
+}
+
+int sb_client_lookup_ex(struct sb_client *c, const char *app, const char *user,
+			unsigned flags, json_t **reply,
+			struct sb_client_error *err)
+{
+	char path[256];
+	const char *sep = "?";
+	int n;
+
+	if (reply == NULL)
+		return set_error(err, SB_CLIENT_ESYS, 0, NULL,
+				 "sb_client_lookup needs a reply pointer");
+	*reply = NULL;
+	if (!sb_client_valid_name(app))
+		return set_error(err, SB_CLIENT_ESYS, 0, NULL,
+				 "\"%s\" is not an application name (1..64 "
+				 "characters of A-Z a-z 0-9 . _ -)",
+				 app ? app : "(null)");
+	if (user != NULL && !sb_client_valid_identity(user))
+		return set_error(err, SB_CLIENT_ESYS, 0, NULL,
+				 "\"%s\" is not a user or group name (1..64 "
+				 "characters of A-Z a-z 0-9 . _ - @)",
+				 user);
+	/* Every part is from the plain set: nothing needs escaping. */
+	n = snprintf(path, sizeof(path), "/v1/lookup/%s", app);
+	if (flags & SB_CLIENT_LOOKUP_SHOW_MASKED) {
+		n += snprintf(path + n, sizeof(path) - (size_t)n,
+			      "%sshow_masked=1", sep);
+		sep = "&";
+	}
+	if (user != NULL) {
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "%suser=%s",
+			      sep, user);
+		sep = "&";
+	}
+	if (flags & SB_CLIENT_LOOKUP_NO_CACHE)
+		snprintf(path + n, sizeof(path) - (size_t)n, "%scache=bypass",
+			 sep);
+	return sb_client_call(c, "GET", path, NULL, reply, err);
+}
+
+int sb_client_lookup(struct sb_client *c, const char *app, int show_masked,
+		     json_t **values, struct sb_client_error *err)
+{
+	json_t *reply = NULL, *v;
+	int ret;
+
+	if (values == NULL)
+		return set_error(err, SB_CLIENT_ESYS, 0, NULL,
+				 "sb_client_lookup needs a values pointer");
+	*values = NULL;
+	ret = sb_client_lookup_ex(
+		c, app, NULL, show_masked ? SB_CLIENT_LOOKUP_SHOW_MASKED : 0u,
+		&reply, err);
+	if (ret != SB_CLIENT_OK)
+		goto done;
+	v = json_object_get(reply, "values");
+	if (!json_is_object(v)) {
+		ret = set_error(err, SB_CLIENT_EPROTO, 200, "protocol_error",
+				"secretbrokerd at %s answered the lookup of %s "
+				"without a \"values\" object",
+				c->socket_path, app);
+		goto done;
+	}
+	*values = json_incref(v);
+done:
+	json_decref(reply);
 	return ret;
 }

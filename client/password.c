@@ -1,4 +1,4 @@
-/* Password input for sbctl: see password.h. */
+/* Password and other terminal input for sbctl: see password.h. */
 #define _GNU_SOURCE
 #include "password.h"
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -141,8 +142,9 @@ static void tty_write(int fd, const char *s)
  * (with waitmask), so one that arrives at any moment ends the wait: a
  * signal handled just before a plain read() would leave it blocking.
  */
-static int tty_read_line(int fd, const sigset_t *waitmask, char *pw,
-			 size_t pwlen, char *err, size_t errlen)
+static int tty_read_line(int fd, const sigset_t *waitmask, const char *what,
+			 int allow_empty, char *pw, size_t pwlen, char *err,
+			 size_t errlen)
 {
 	size_t len = 0;
 	int too_long = 0;
@@ -156,9 +158,9 @@ static int tty_read_line(int fd, const sigset_t *waitmask, char *pw,
 			pfd.revents = 0;
 			if (errno != EINTR) {
 				snprintf(err, errlen,
-					 "cannot wait for the password on "
-					 "/dev/tty: %s",
-					 strerror(errno));
+					 "cannot wait for the %s on /dev/tty: "
+					 "%s",
+					 what, strerror(errno));
 				goto fail;
 			}
 		}
@@ -173,14 +175,14 @@ static int tty_read_line(int fd, const sigset_t *waitmask, char *pw,
 			continue;
 		if (n == -1) {
 			snprintf(err, errlen,
-				 "cannot read the password from /dev/tty: %s",
+				 "cannot read the %s from /dev/tty: %s", what,
 				 strerror(errno));
 			goto fail;
 		}
 		if (n == 0) {
-			snprintf(
-				err, errlen,
-				"no password given (end of input on /dev/tty)");
+			snprintf(err, errlen,
+				 "no %s given (end of input on /dev/tty)",
+				 what);
 			goto fail;
 		}
 		if (ch == '\n' || ch == '\r')
@@ -193,12 +195,12 @@ static int tty_read_line(int fd, const sigset_t *waitmask, char *pw,
 	ch = 0;
 	pw[len] = '\0';
 	if (too_long) {
-		snprintf(err, errlen, "the password is longer than %zu bytes",
+		snprintf(err, errlen, "the %s is longer than %zu bytes", what,
 			 pwlen - 1);
 		goto fail;
 	}
-	if (len == 0) {
-		snprintf(err, errlen, "the password is empty");
+	if (len == 0 && !allow_empty) {
+		snprintf(err, errlen, "the %s is empty", what);
 		goto fail;
 	}
 	return 0;
@@ -210,6 +212,17 @@ fail:
 int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 			  char *pw, size_t pwlen, char *err, size_t errlen)
 {
+	return sbctl_tty_prompt(prompt, confirm_prompt, "password",
+				"give it with --password-file",
+				SBCTL_TTY_NO_ECHO, pw, pwlen, err, errlen);
+}
+
+int sbctl_tty_prompt(const char *prompt, const char *confirm_prompt,
+		     const char *what, const char *no_tty_hint, unsigned flags,
+		     char *pw, size_t pwlen, char *err, size_t errlen)
+{
+	int echo = !(flags & SBCTL_TTY_NO_ECHO);
+	int allow_empty = (flags & SBCTL_TTY_ALLOW_EMPTY) != 0;
 	int ret = -1, fd = -1, tty_changed = 0, handlers_set = 0;
 	int midline = 0; /* a prompt is showing, its line not ended */
 	struct termios saved, quiet;
@@ -225,9 +238,9 @@ int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1 || tcgetattr(fd, &saved) == -1) {
 		snprintf(err, errlen,
-			 "cannot prompt for the password on /dev/tty: %s; "
-			 "give it with --password-file",
-			 strerror(errno));
+			 "cannot prompt for the %s on /dev/tty: %s%s%s", what,
+			 strerror(errno), no_tty_hint ? "; " : "",
+			 no_tty_hint ? no_tty_hint : "");
 		goto done;
 	}
 	/* Catch the signals that would leave echo off, without SA_RESTART,
@@ -245,21 +258,26 @@ int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 	sigprocmask(SIG_BLOCK, &block, &saved_mask);
 	handlers_set = 1;
 
+	/* Line mode, echo as asked. Without echo, typeahead is discarded:
+	 * it was typed before the prompt said what it is for. */
 	quiet = saved;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	if (!echo)
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1) {
-		snprintf(err, errlen, "cannot turn echo off on /dev/tty: %s",
+	if (tcsetattr(fd, echo ? TCSANOW : TCSAFLUSH, &quiet) == -1) {
+		snprintf(err, errlen, "cannot set up /dev/tty: %s",
 			 strerror(errno));
 		goto done;
 	}
 	tty_changed = 1;
 
 	tty_write(fd, prompt);
-	midline = 1;
-	if (tty_read_line(fd, &saved_mask, pw, pwlen, err, errlen) == -1)
+	midline = !echo;
+	if (tty_read_line(fd, &saved_mask, what, allow_empty, pw, pwlen, err,
+			  errlen) == -1)
 		goto done;
-	tty_write(fd, "\n");
+	if (!echo)
+		tty_write(fd, "\n");
 	midline = 0;
 	if (confirm_prompt != NULL) {
 		if ((again = malloc(pwlen)) == NULL) {
@@ -267,14 +285,17 @@ int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 			goto done;
 		}
 		tty_write(fd, confirm_prompt);
-		midline = 1;
-		if (tty_read_line(fd, &saved_mask, again, pwlen, err, errlen) ==
-		    -1)
+		midline = !echo;
+		if (tty_read_line(fd, &saved_mask, what, allow_empty, again,
+				  pwlen, err, errlen) == -1)
 			goto done;
-		tty_write(fd, "\n");
+		if (!echo)
+			tty_write(fd, "\n");
 		midline = 0;
 		if (strcmp(pw, again) != 0) {
-			snprintf(err, errlen, "the passwords do not match");
+			snprintf(err, errlen,
+				 "the %s and its confirmation do not match",
+				 what);
 			goto done;
 		}
 	}
@@ -304,5 +325,20 @@ done:
 		if (caught_signal)
 			raise(caught_signal);
 	}
+	return ret;
+}
+
+int sbctl_tty_confirm(const char *question, const char *no_tty_hint, char *err,
+		      size_t errlen)
+{
+	char answer[16];
+	int ret;
+
+	if (sbctl_tty_prompt(question, NULL, "answer", no_tty_hint,
+			     SBCTL_TTY_ALLOW_EMPTY, answer, sizeof(answer), err,
+			     errlen) == -1)
+		return -1;
+	ret = strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+	explicit_bzero(answer, sizeof(answer));
 	return ret;
 }

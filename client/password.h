@@ -1,7 +1,8 @@
 /*
  * Passwords for backup files: read without echo from the controlling
  * terminal, or from the first line of a file. Never from argv or the
- * environment, where other users and logs can see them.
+ * environment, where other users and logs can see them. Credential values
+ * and confirmations are read from the terminal the same way.
  *
  * The caller owns the buffer and wipes it with explicit_bzero when done.
  */
@@ -35,5 +36,30 @@ int sbctl_password_from_file(const char *path, char *pw, size_t pwlen,
  */
 int sbctl_password_prompt(const char *prompt, const char *confirm_prompt,
 			  char *pw, size_t pwlen, char *err, size_t errlen);
+
+/* Flags of sbctl_tty_prompt(). */
+#define SBCTL_TTY_NO_ECHO     0x1u /* do not show what is typed */
+#define SBCTL_TTY_ALLOW_EMPTY 0x2u /* an empty line is an answer */
+
+/*
+ * The general form of sbctl_password_prompt(): prompts on /dev/tty and reads
+ * one line into buf (buflen bytes, NUL included), with echo unless
+ * SBCTL_TTY_NO_ECHO, twice when confirm_prompt is not NULL. what names the
+ * value in error messages ("password", "value of password"); no_tty_hint
+ * (may be NULL) ends the message when there is no terminal, saying what to
+ * do instead. Returns 0, or -1 with err filled and buf wiped.
+ */
+int sbctl_tty_prompt(const char *prompt, const char *confirm_prompt,
+		     const char *what, const char *no_tty_hint, unsigned flags,
+		     char *buf, size_t buflen, char *err, size_t errlen);
+
+/*
+ * Asks a yes/no question on /dev/tty (with echo). Returns 1 for "y" or
+ * "yes" (any case), 0 for any other answer, -1 with err filled when there
+ * is no terminal to ask on (no_tty_hint, may be NULL, ends that message)
+ * or reading fails.
+ */
+int sbctl_tty_confirm(const char *question, const char *no_tty_hint, char *err,
+		      size_t errlen);
 
 #endif

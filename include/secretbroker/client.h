@@ -85,7 +85,7 @@ void sb_client_set_timeout(struct sb_client *c, long timeout_ms);
 
 /*
  * Sends one request and waits for the reply.
- *   method: "GET", "POST", "PUT", "DELETE".
+ *   method: "GET", "POST", "PUT", "PATCH", "DELETE".
  *   path:   the request target, e.g. "/v1/status"; already escaped.
  *   body:   sent as application/json when not NULL (not consumed); NULL sends
  *           no body.
@@ -109,6 +109,48 @@ int sb_client_request(struct sb_client *c, const char *method, const char *path,
 int sb_client_call(struct sb_client *c, const char *method, const char *path,
 		   const json_t *body, json_t **response,
 		   struct sb_client_error *err);
+
+/*
+ * Names in request paths. The API's names are plain: application names,
+ * config ids and config keys are 1..64 characters of A-Z a-z 0-9 . _ -
+ * (not "." or ".."); identities (user or group names) may also hold '@'.
+ * These return 1 when s is one, 0 otherwise (NULL included), so that a
+ * caller can refuse a bad name before sending it.
+ */
+int sb_client_valid_name(const char *s);
+int sb_client_valid_identity(const char *s);
+
+/* Flags of sb_client_lookup_ex(). */
+/* Return masked values in clear. The daemon does so only for the caller's
+ * own credentials or an entitled administrator, and refuses otherwise. */
+#define SB_CLIENT_LOOKUP_SHOW_MASKED 0x1u
+/* Skip the daemon's cache of encrypted records for this one lookup. */
+#define SB_CLIENT_LOOKUP_NO_CACHE 0x2u
+
+/*
+ * Looks up the caller's own credentials for the affiliate application app
+ * (GET /v1/lookup/{app}): for an individual application the mapping of the
+ * caller's user name, for a group application the mapping of its user
+ * group. On SB_CLIENT_OK *values is the object of field values in the
+ * application's field order, {"user": "...", "password": "********"};
+ * masked fields read "********" unless show_masked. The caller owns
+ * *values (json_decref; see the note on secrets above). Refusals return
+ * SB_CLIENT_ESERVER with err->code: app_disabled, mapping_disabled,
+ * forbidden, no_such_app, no_mapping, no_secret, ... (docs/api.md). An
+ * invalid app name returns SB_CLIENT_ESYS without a request.
+ */
+int sb_client_lookup(struct sb_client *c, const char *app, int show_masked,
+		     json_t **values, struct sb_client_error *err);
+
+/*
+ * As sb_client_lookup(), with more control. user, when not NULL, looks up
+ * that identity's credentials instead (application administrators only);
+ * flags are SB_CLIENT_LOOKUP_*. *reply is the daemon's whole reply,
+ * {"app", "identity", "values"}, owned by the caller.
+ */
+int sb_client_lookup_ex(struct sb_client *c, const char *app, const char *user,
+			unsigned flags, json_t **reply,
+			struct sb_client_error *err);
 
 #ifdef __cplusplus
 }

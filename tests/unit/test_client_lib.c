@@ -80,6 +80,7 @@ static const char *method_name(enum evhttp_cmd_type t)
 	case EVHTTP_REQ_POST: return "POST";
 	case EVHTTP_REQ_PUT: return "PUT";
 	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_PATCH: return "PATCH";
 	default: return "other";
 	}
 }
@@ -141,6 +142,19 @@ static void handle(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, 200, NULL, b);
 		evbuffer_free(b);
 		free(s);
+	} else if (strcmp(uri, "/v1/lookup/off") == 0) {
+		reply_json(req, 403,
+			   json_pack("{s:{s:s, s:s}}", "error", "code",
+				     "app_disabled", "message",
+				     "application off is disabled"));
+	} else if (strcmp(uri, "/v1/lookup/novalues") == 0) {
+		reply_json(req, 200, json_pack("{s:s}", "app", "novalues"));
+	} else if (strncmp(uri, "/v1/lookup/", 11) == 0) {
+		/* Says which target it was asked for, as the values. */
+		reply_json(req, 200,
+			   json_pack("{s:s, s:s, s:{s:s, s:s}}", "app", "x",
+				     "identity", "me", "values", "user", "bob",
+				     "uri", uri));
 	} else if (strcmp(uri, "/slow") == 0) {
 		/* Never answered: the client's timeout must fire. */
 	} else {
@@ -176,9 +190,9 @@ static int setup(void **state)
 	http = evhttp_new(base);
 	if (base == NULL || http == NULL || evhttp_accept_socket(http, fd) != 0)
 		return -1;
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						 EVHTTP_REQ_PUT |
-						 EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(
+		http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+			      EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(http, handle, NULL);
 	return pthread_create(&server_thread, NULL, serve, NULL) == 0 ? 0 : -1;
 }
@@ -492,7 +506,7 @@ static void test_invalid_arguments(void **state)
 			 SB_CLIENT_ESYS);
 	assert_int_equal(sb_client_call(c, "GET", "/v1/a b", NULL, &r, &e),
 			 SB_CLIENT_ESYS);
-	assert_int_equal(sb_client_call(c, "PATCH", "/ok", NULL, &r, &e),
+	assert_int_equal(sb_client_call(c, "TRACE", "/ok", NULL, &r, &e),
 			 SB_CLIENT_ESYS);
 	assert_int_equal(sb_client_request(c, "GET", "/ok", NULL, NULL, &r, &e),
 			 SB_CLIENT_ESYS);
@@ -503,6 +517,116 @@ static void test_invalid_arguments(void **state)
 	assert_int_equal(sb_client_call(c, "GET", "/ok", NULL, &r, NULL),
 			 SB_CLIENT_OK);
 	json_decref(r);
+	sb_client_free(c);
+}
+
+/* PATCH carries its body like PUT (the API's partial updates). */
+static void test_patch(void **state)
+{
+	struct sb_client *c = client();
+	struct sb_client_error e;
+	json_t *body = json_pack("{s:b}", "enabled", 1), *r = NULL;
+
+	(void)state;
+	assert_int_equal(sb_client_call(c, "PATCH", "/echo", body, &r, &e),
+			 SB_CLIENT_OK);
+	assert_string_equal(json_string_value(json_object_get(r, "method")),
+			    "PATCH");
+	assert_string_equal(json_string_value(json_object_get(r, "body")),
+			    "{\"enabled\":true}");
+	json_decref(r);
+	json_decref(body);
+	sb_client_free(c);
+}
+
+static void test_valid_names(void **state)
+{
+	char longname[66];
+
+	(void)state;
+	assert_true(sb_client_valid_name("crm-prod_2.app"));
+	assert_false(sb_client_valid_name("a@b"));
+	assert_true(sb_client_valid_identity("alice@EXAMPLE.COM"));
+	assert_false(sb_client_valid_name(""));
+	assert_false(sb_client_valid_name(NULL));
+	assert_false(sb_client_valid_name("."));
+	assert_false(sb_client_valid_identity(".."));
+	assert_false(sb_client_valid_name("a/b"));
+	assert_false(sb_client_valid_name("a b"));
+	assert_false(sb_client_valid_name("a%2Fb"));
+	assert_false(sb_client_valid_identity("caf\xc3\xa9"));
+	memset(longname, 'a', sizeof(longname));
+	longname[64] = '\0';
+	assert_true(sb_client_valid_name(longname));
+	longname[64] = 'a';
+	longname[65] = '\0';
+	assert_false(sb_client_valid_name(longname));
+}
+
+/* The lookup builds its query from the flags, returns the values (or the
+ * whole reply), and passes refusals on with their code. */
+static void test_lookup(void **state)
+{
+	struct sb_client *c = client();
+	struct sb_client_error e;
+	json_t *v = NULL, *r = NULL;
+
+	(void)state;
+	assert_int_equal(sb_client_lookup(c, "crm", 0, &v, &e), SB_CLIENT_OK);
+	assert_string_equal(json_string_value(json_object_get(v, "user")),
+			    "bob");
+	assert_string_equal(json_string_value(json_object_get(v, "uri")),
+			    "/v1/lookup/crm");
+	json_decref(v);
+	assert_int_equal(sb_client_lookup(c, "crm", 1, &v, &e), SB_CLIENT_OK);
+	assert_string_equal(json_string_value(json_object_get(v, "uri")),
+			    "/v1/lookup/crm?show_masked=1");
+	json_decref(v);
+	assert_int_equal(sb_client_lookup_ex(c, "crm", "alice@EX", 0, &r, &e),
+			 SB_CLIENT_OK);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(r, "values"), "uri")),
+			    "/v1/lookup/crm?user=alice@EX");
+	assert_string_equal(json_string_value(json_object_get(r, "identity")),
+			    "me");
+	json_decref(r);
+	assert_int_equal(sb_client_lookup_ex(c, "crm", "al",
+					     SB_CLIENT_LOOKUP_SHOW_MASKED |
+						     SB_CLIENT_LOOKUP_NO_CACHE,
+					     &r, &e),
+			 SB_CLIENT_OK);
+	assert_string_equal(
+		json_string_value(
+			json_object_get(json_object_get(r, "values"), "uri")),
+		"/v1/lookup/crm?show_masked=1&user=al&cache=bypass");
+	json_decref(r);
+	assert_int_equal(sb_client_lookup_ex(c, "crm", NULL,
+					     SB_CLIENT_LOOKUP_NO_CACHE, &r, &e),
+			 SB_CLIENT_OK);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(r, "values"), "uri")),
+			    "/v1/lookup/crm?cache=bypass");
+	json_decref(r);
+
+	v = (json_t *)1;
+	assert_int_equal(sb_client_lookup(c, "off", 0, &v, &e),
+			 SB_CLIENT_ESERVER);
+	assert_null(v);
+	assert_int_equal(e.http_status, 403);
+	assert_string_equal(e.code, "app_disabled");
+	assert_int_equal(sb_client_lookup(c, "novalues", 0, &v, &e),
+			 SB_CLIENT_EPROTO);
+	assert_null(v);
+	assert_non_null(strstr(e.message, "values"));
+	/* Bad names never reach the daemon. */
+	assert_int_equal(sb_client_lookup(c, "../secret", 0, &v, &e),
+			 SB_CLIENT_ESYS);
+	assert_non_null(strstr(e.message, "../secret"));
+	assert_int_equal(sb_client_lookup_ex(c, "crm", "a&b=c", 0, &r, &e),
+			 SB_CLIENT_ESYS);
+	assert_null(r);
+	assert_int_equal(sb_client_lookup(c, "crm", 0, NULL, &e),
+			 SB_CLIENT_ESYS);
 	sb_client_free(c);
 }
 
@@ -519,6 +643,9 @@ int main(void)
 		cmocka_unit_test(test_bad_success_replies),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_invalid_arguments),
+		cmocka_unit_test(test_patch),
+		cmocka_unit_test(test_valid_names),
+		cmocka_unit_test(test_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
