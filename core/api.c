@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "host.h"
+#include "member.h"
 #include "log.h"
 #include "secure_mem.h"
 
@@ -64,11 +65,23 @@ static int active_epoch(struct sb_req *r, uint64_t *epoch)
 	return -1;
 }
 
+/* Replies 409 and returns 0 on a member node: it holds no secret at rest,
+ * so it neither generates nor restores one. */
+static int mss_only(struct sb_req *r)
+{
+	if (r->gen->conf->role == SB_ROLE_MSS)
+		return 1;
+	sb_reply_error(r, 409, "member_node",
+		       "node %s is a member: it holds no master secret at rest and takes it from the master secret server; run this on an MSS node",
+		       r->gen->conf->node_name);
+	return 0;
+}
+
 /* GET /v1/health: no authentication, never touches storage. */
 static void handle_health(struct sb_req *r)
 {
 	char msid[SB_MSID_MAX + 1];
-	int state, has_secret;
+	int state, has_secret, member;
 	uint64_t epoch;
 	json_t *j;
 
@@ -80,15 +93,21 @@ static void handle_health(struct sb_req *r)
 	if (r->gen->fencing_owned && r->gen->fops && r->gen->fops->status)
 		r->gen->fops->status(r->gen->fencing.inst, &fs);
 	has_secret = sb_secret_current_msid(&r->d->secret, msid) == 0;
+	member = r->gen->conf->role == SB_ROLE_MEMBER;
 	j = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "status",
-		      !has_secret ? "no_secret" :
+		      !has_secret ? "no_secret" : member ? "member" :
 		      state == SB_FENCE_ACTIVE ? "active" : "standby",
-		      "node", r->gen->conf->node_name, "role", "mss", "secret",
-		      has_secret, "epoch", (json_int_t)epoch, "lease_left_ms",
+		      "node", r->gen->conf->node_name, "role",
+		      member ? "member" : "mss", "secret", has_secret, "epoch",
+		      (json_int_t)epoch, "lease_left_ms",
 		      (json_int_t)fs.lease_left_ms);
-	/* Codes in the manner of Vault's sys/health: 200 active, 429
-	 * standby, 503 no secret. */
-	sb_reply_json(r, !has_secret ? 503 : state == SB_FENCE_ACTIVE ? 200 : 429,
+	if (member)
+		json_object_set_new(j, "mss_reachable",
+				    json_boolean(sb_member_can_encrypt(r->d)));
+	/* Codes in the manner of Vault's sys/health: 200 active MSS, 429
+	 * standby MSS, 473 member, 503 no secret. */
+	sb_reply_json(r, !has_secret ? 503 : member ? 473 :
+			 state == SB_FENCE_ACTIVE ? 200 : 429,
 		      j);
 }
 
@@ -181,7 +200,7 @@ static void handle_secret_generate(struct sb_req *r)
 	uint64_t epoch, created;
 
 	sb_req_audit(r, "secret.generate", 1, NULL, NULL);
-	if (!sb_require_admin(r) || active_epoch(r, &epoch) != 0)
+	if (!sb_require_admin(r) || !mss_only(r) || active_epoch(r, &epoch) != 0)
 		return;
 	if (sb_secret_generate(r->d, r->gen, epoch, msid, &created, &e) != 0) {
 		sb_reply_api_error(r, &e);
@@ -421,7 +440,7 @@ static void handle_secret_restore(struct sb_req *r)
 	int state;
 
 	sb_req_audit(r, "secret.restore", 1, NULL, NULL);
-	if (!sb_require_admin(r))
+	if (!sb_require_admin(r) || !mss_only(r))
 		return;
 	if ((password = sb_body_string(r, "password", 1)) == NULL)
 		return;
@@ -521,6 +540,59 @@ static void handle_cluster_designate(struct sb_req *r)
 					(json_int_t)epoch));
 }
 
+/* GET /v1/cluster/secret: the current and previous master secret, for a
+ * member node, over mutual TLS only, to certificate identities named in
+ * [access] cluster_members, from the active MSS only. */
+static void handle_cluster_secret(struct sb_req *r)
+{
+	struct sb_backup_secret *copy;
+	json_t *arr, *out;
+	uint64_t epoch;
+	size_t n;
+
+	sb_req_audit(r, "secret.fetch", 1, NULL, r->caller.name);
+	if (!r->tls || !sb_conf_list_has(r->gen->conf->cluster_members,
+					 r->caller.name)) {
+		sb_reply_error(r, 403, "forbidden",
+			       "the master secret is handed only to member nodes over mutual TLS whose certificate identity is listed in [access] cluster_members (caller: %s)",
+			       r->tls ? r->caller.name : "local socket");
+		return;
+	}
+	if (r->gen->conf->role != SB_ROLE_MSS || active_epoch(r, &epoch) != 0) {
+		if (r->gen->conf->role != SB_ROLE_MSS)
+			sb_reply_error(r, 503, "not_active",
+				       "this node is a member, not a master secret server");
+		return;
+	}
+	copy = sb_secure_alloc(2 * sizeof(*copy));
+	if (copy == NULL) {
+		sb_reply_error(r, 500, "internal", "cannot lock memory");
+		return;
+	}
+	n = sb_secret_copy(&r->d->secret, copy);
+	if (n == 0) {
+		sb_secure_free(copy, 2 * sizeof(*copy));
+		sb_reply_error(r, 503, "no_secret",
+			       "the master secret server holds no master secret");
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char b64[48];
+
+		EVP_EncodeBlock((unsigned char *)b64, copy[i].key,
+				sizeof(copy[i].key));
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "msid",
+						     copy[i].msid, "created_at_ms",
+						     (json_int_t)copy[i].created_at_ms,
+						     "key", b64));
+		explicit_bzero(b64, sizeof(b64));
+	}
+	sb_secure_free(copy, 2 * sizeof(*copy));
+	out = json_pack("{s:o, s:I}", "secrets", arr, "epoch", (json_int_t)epoch);
+	sb_reply_json(r, 200, out);
+}
+
 struct route {
 	int method;
 	const char *path;
@@ -537,6 +609,7 @@ static const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/secret/restore", handle_secret_restore},
 	{EVHTTP_REQ_GET, "/v1/cluster", handle_cluster},
 	{EVHTTP_REQ_POST, "/v1/cluster/designate", handle_cluster_designate},
+	{EVHTTP_REQ_GET, "/v1/cluster/secret", handle_cluster_secret},
 };
 
 void sb_api_dispatch(struct sb_req *r)

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "host.h"
 #include "log.h"
+#include "member.h"
 #include "store.h"
 
 #include <event2/http.h>
@@ -209,6 +210,17 @@ static int query_flag(struct sb_req *r, const char *key, const char *yes)
 	query_param(r, key, buf, sizeof(buf));
 	return strcmp(buf, yes) == 0 || (strcmp(yes, "1") == 0 &&
 					 strcmp(buf, "true") == 0);
+}
+
+/* A member refuses to encrypt while it cannot reach the MSS: the secret it
+ * holds may have been replaced meanwhile. Replies 503 and returns 0. */
+static int can_encrypt(struct sb_req *r)
+{
+	if (r->gen->conf->role != SB_ROLE_MEMBER || sb_member_can_encrypt(r->d))
+		return 1;
+	sb_reply_error(r, 503, "mss_unavailable",
+		       "this member node cannot reach the master secret server: it serves lookups with the secret it holds, but refuses to encrypt new values until the MSS is back");
+	return 0;
 }
 
 static struct sb_crypto_ctx crypto_ctx(struct sb_req *r)
@@ -843,6 +855,8 @@ static void mapping_set(struct sb_req *r, const char *name,
 			}
 		}
 	}
+	if (!can_encrypt(r))
+		goto done;
 	cc = crypto_ctx(r);
 	sealed = json_array();
 	for (size_t f = 0; f < app.n_fields; f++) {
@@ -1268,6 +1282,8 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 			       "the body needs \"values\": an object of 1..1000 string values, under a valid config id");
 		goto done;
 	}
+	if (!can_encrypt(r))
+		goto done;
 	cc = crypto_ctx(r);
 	n = json_object_size(values);
 	ops = calloc(n, sizeof(*ops));

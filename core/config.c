@@ -97,13 +97,17 @@ static const char *const broker_keys[] = {"state_dir", "plugin_dir",
 					  "node_name", "threads",
 					  "log_level", "syslog", NULL};
 static const char *const listen_keys[] = {"socket", "socket_mode",
-					  "socket_group", "max_body", NULL};
+					  "socket_group", "max_body",
+					  "tls_address", NULL};
+static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
 static const char *const access_keys[] = {"sso_admins",
-					  "sso_affiliate_admins", NULL};
+					  "sso_affiliate_admins",
+					  "cluster_members", "tls_admins", NULL};
 static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
-static const char *const cluster_keys[] = {"role", "address", NULL};
+static const char *const cluster_keys[] = {"role", "address", "refresh_s",
+					   NULL};
 
 static const struct {
 	const char *name;
@@ -112,6 +116,7 @@ static const struct {
 	{"broker", broker_keys},   {"listen", listen_keys},
 	{"access", access_keys},   {"cluster", cluster_keys},
 	{"cache", cache_keys},     {"audit", audit_keys},
+	{"tls", tls_keys},
 	{"storage", NULL},         {"crypto", NULL},
 	{"fencing", NULL},
 };
@@ -246,6 +251,29 @@ static void check_keys(dictionary *d, const char *file, const char *section,
 				       section, k);
 	}
 	free(keys);
+}
+
+int sb_conf_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p = end ? end + 1 : p + len;
+		if (!end)
+			break;
+	}
+	return 0;
 }
 
 struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
@@ -418,8 +446,7 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (strcmp(v, "mss") == 0)
 		conf->role = SB_ROLE_MSS;
 	else if (strcmp(v, "member") == 0)
-		sb_errlist_add(errs, "%s: [cluster] role: \"member\" nodes are not supported by this version yet; use \"mss\"",
-			       abspath);
+		conf->role = SB_ROLE_MEMBER;
 	else
 		sb_errlist_add(errs, "%s: [cluster] role: \"%s\" is not one of mss, member",
 			       abspath, v);
@@ -427,6 +454,39 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	v = get(d, "cluster", "address", NULL);
 	if (v && *v)
 		conf->cluster_address = strdup(v);
+	v = get(d, "cluster", "refresh_s", "30");
+	if (parse_long(v, 1, 3600, 10, &n) != 0)
+		sb_errlist_add(errs, "%s: [cluster] refresh_s: \"%s\" is not a number of seconds from 1 to 3600",
+			       abspath, v);
+	else
+		conf->refresh_ms = (uint64_t)n * 1000;
+
+	/* [tls], [listen] tls_address, certificate identities */
+	v = get(d, "tls", "cert", NULL);
+	if (v && *v)
+		conf->tls_cert = resolve_path(abspath, v);
+	v = get(d, "tls", "key", NULL);
+	if (v && *v)
+		conf->tls_key = resolve_path(abspath, v);
+	v = get(d, "tls", "ca", NULL);
+	if (v && *v)
+		conf->tls_ca = resolve_path(abspath, v);
+	v = get(d, "listen", "tls_address", NULL);
+	if (v && *v)
+		conf->tls_address = strdup(v);
+	v = get(d, "access", "cluster_members", NULL);
+	if (v && *v)
+		conf->cluster_members = strdup(v);
+	v = get(d, "access", "tls_admins", NULL);
+	if (v && *v)
+		conf->tls_admins = strdup(v);
+	if ((conf->tls_address || conf->role == SB_ROLE_MEMBER) &&
+	    !(conf->tls_cert && conf->tls_key && conf->tls_ca))
+		sb_errlist_add(errs, "%s: [tls] cert, key and ca are required %s",
+			       abspath,
+			       conf->role == SB_ROLE_MEMBER ?
+				       "on a member node (it fetches the master secret over mutual TLS)" :
+				       "when [listen] tls_address is set");
 
 	/* Plugin sections. */
 	conf->storage = plugin_section(d, "storage", "sqlite");
@@ -467,6 +527,12 @@ void sb_conf_free(struct sb_conf *conf)
 	free(conf->sso_affiliate_admins);
 	free(conf->audit_file);
 	free(conf->cluster_address);
+	free(conf->tls_cert);
+	free(conf->tls_key);
+	free(conf->tls_ca);
+	free(conf->tls_address);
+	free(conf->cluster_members);
+	free(conf->tls_admins);
 	sb_config_free(conf->storage);
 	sb_config_free(conf->crypto);
 	sb_config_free(conf->fencing);
@@ -502,6 +568,8 @@ size_t sb_conf_restart_keys(const struct sb_conf *running,
 		sb_errlist_add(changed, "listen.max_body");
 	if (running->role != next->role)
 		sb_errlist_add(changed, "cluster.role");
+	if (str_differs(running->tls_address, next->tls_address))
+		sb_errlist_add(changed, "listen.tls_address");
 	if (running->cache_max_entries != next->cache_max_entries)
 		sb_errlist_add(changed, "cache.max_entries");
 	if (str_differs(running->audit_file, next->audit_file))
@@ -527,7 +595,8 @@ int sb_conf_keep_restart_keys(const struct sb_conf *running,
 	    replace_str(&next->node_name, running->node_name) ||
 	    replace_str(&next->socket_path, running->socket_path) ||
 	    replace_str(&next->socket_group, running->socket_group) ||
-	    replace_str(&next->audit_file, running->audit_file))
+	    replace_str(&next->audit_file, running->audit_file) ||
+	    replace_str(&next->tls_address, running->tls_address))
 		return -1;
 	next->cache_max_entries = running->cache_max_entries;
 	next->threads = running->threads;

@@ -65,8 +65,17 @@ struct sb_conf {
 	int audit_positive;
 	int audit_negative;
 
+	/* [tls]: this node's identity for mutual TLS (server and client) */
+	char *tls_cert, *tls_key, *tls_ca;
+	/* [listen] tls_address: the TCP + mutual TLS listener, NULL if none */
+	char *tls_address;
+	/* [access]: certificate identities (comma-separated lists) */
+	char *cluster_members; /* may fetch the master secret */
+	char *tls_admins;      /* SSO administrators over TLS */
+
 	/* [cluster] */
 	int role; /* enum sb_node_role */
+	uint64_t refresh_ms; /* members: how often to check for a new secret */
 	char *cluster_address; /* advertised HOST:PORT, NULL when none */
 
 	/* Plugin sections: the whole section, "plugin" key included. */
@@ -77,6 +86,9 @@ struct sb_conf {
 	const char *crypto_plugin;
 	const char *fencing_plugin;
 };
+
+/* 1 when name is one of the comma-separated entries of list. */
+int sb_conf_list_has(const char *list, const char *name);
 
 /* Parses and validates path. Returns a new struct sb_conf, or NULL with at
  * least one message in errs. The caller frees it with sb_conf_free. */

@@ -149,7 +149,9 @@ struct sb_generation *sb_gen_build(struct sb_daemon *d, struct sb_conf *conf,
 	if (instance_open(&g->crypto, SB_PLUGIN_CRYPTO, conf, conf->crypto,
 			  errs) != 0)
 		ok = 0;
-	if (carry && carry->fencing_owned &&
+	if (conf->role == SB_ROLE_MEMBER) {
+		/* A member never takes part in electing the MSS. */
+	} else if (carry && carry->fencing_owned &&
 	    sb_config_equal(carry->conf->storage, conf->storage) &&
 	    sb_config_equal(carry->conf->fencing, conf->fencing) &&
 	    strcmp(carry->conf->plugin_dir, conf->plugin_dir) == 0) {
@@ -266,6 +268,13 @@ int sb_gen_install(struct sb_daemon *d, struct sb_generation *g,
 	pthread_mutex_lock(&d->lock);
 	old = d->current;
 	g->number = ++d->next_gen_number;
+	if (g->conf->role == SB_ROLE_MEMBER) {
+		d->current = g;
+		atomic_fetch_add(&d->gen_seq, 1);
+		pthread_mutex_unlock(&d->lock);
+		sb_gen_unref(old);
+		return 0;
+	}
 	if (!g->fencing_owned && old) {
 		/* Carry the running fencing instance over. */
 		g->fencing = old->fencing;

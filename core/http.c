@@ -8,6 +8,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "secure_mem.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -45,6 +46,9 @@ struct sb_worker {
 	uint64_t gen_seq;
 	uint64_t next_req;
 	struct sb_local local;
+	/* The mutual TLS listener of this thread, when [listen] tls_address. */
+	struct evhttp *https;
+	struct evhttp_bound_socket *tls_bound;
 };
 
 #define NAME_TTL_MS 30000
@@ -52,6 +56,9 @@ struct sb_worker {
 struct sb_http {
 	struct sb_daemon *d;
 	int listen_fd;
+	int tls_fd;
+	pthread_mutex_t tls_lock; /* guards tls */
+	struct sb_tls *tls;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int n_workers;
 	struct sb_worker *workers;
@@ -110,7 +117,7 @@ const char *sb_caller_name(struct sb_req *r)
 	char buf[4096];
 	unsigned i;
 
-	if (r->name_resolved)
+	if (r->name_resolved || r->tls)
 		return r->caller.name;
 	r->name_resolved = 1;
 	for (i = 0; i < SB_NAME_CACHE; i++) {
@@ -192,8 +199,31 @@ int sb_caller_in_group(const struct sb_caller *c, gid_t gid)
 
 int sb_caller_is_admin(const struct sb_req *r)
 {
-	return r->caller.uid == 0 ||
+	if (r->tls && sb_conf_list_has(r->gen->conf->tls_admins, r->caller.name))
+		return 1;
+	return (!r->tls && r->caller.uid == 0) ||
 	       sb_caller_in_group(&r->caller, r->gen->conf->sso_admins_gid);
+}
+
+/* A TLS caller is the certificate's identity; its groups are those of the
+ * local user of the same name, if there is one, so application roles work
+ * the same over TLS as over the Unix socket. */
+static int tls_identity(struct evhttp_request *ev, struct sb_caller *c)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int n = SB_MAX_GROUPS;
+
+	if (sb_tls_request_identity(ev, c->name, sizeof(c->name)) != 0)
+		return -1;
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	c->pid = 0;
+	c->ngroups = 0;
+	if (getpwnam_r(c->name, &pw, buf, sizeof(buf), &res) == 0 && res &&
+	    getgrouplist(c->name, pw.pw_gid, c->groups, &n) >= 0)
+		c->ngroups = n;
+	return 0;
 }
 
 int sb_require_admin(struct sb_req *r)
@@ -371,9 +401,37 @@ int sb_req_defer(struct sb_req *r, void (*run)(void *arg),
 	return 0;
 }
 
+static void request_common(struct evhttp_request *ev, struct sb_worker *w,
+			   int tls);
+
 static void request_cb(struct evhttp_request *ev, void *arg)
 {
+	request_common(ev, arg, 0);
+}
+
+static void request_tls_cb(struct evhttp_request *ev, void *arg)
+{
+	request_common(ev, arg, 1);
+}
+
+static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
+{
 	struct sb_worker *w = arg;
+	struct bufferevent *bev;
+	struct sb_tls *t;
+
+	pthread_mutex_lock(&w->h->tls_lock);
+	t = w->h->tls;
+	sb_tls_ref(t);
+	pthread_mutex_unlock(&w->h->tls_lock);
+	bev = sb_tls_bufferevent_new(base, t);
+	sb_tls_unref(t); /* the SSL holds its own reference on the context */
+	return bev;
+}
+
+static void request_common(struct evhttp_request *ev, struct sb_worker *w,
+			   int tls)
+{
 	struct sb_daemon *d = w->h->d;
 	struct sb_req *r;
 	const struct evhttp_uri *uri;
@@ -402,10 +460,12 @@ static void request_cb(struct evhttp_request *ev, void *arg)
 		sb_reply_error(r, 503, "shutting_down", "the daemon is stopping");
 		return;
 	}
-	if (peer_identity(ev, &r->caller) != 0) {
+	r->tls = tls;
+	if ((tls ? tls_identity(ev, &r->caller) : peer_identity(ev, &r->caller)) != 0) {
 		snprintf(r->path, sizeof(r->path), "?");
 		sb_reply_error(r, 403, "forbidden",
-			       "cannot identify the caller (SO_PEERCRED)");
+			       tls ? "no verified client certificate identity"
+				   : "cannot identify the caller (SO_PEERCRED)");
 		return;
 	}
 	uri = evhttp_request_get_evhttp_uri(ev);
@@ -517,6 +577,10 @@ static void stop_accept_cb(evutil_socket_t fd, short what, void *arg)
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
 	}
+	if (w->tls_bound) {
+		evhttp_del_accept_socket(w->https, w->tls_bound);
+		w->tls_bound = NULL;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -539,10 +603,21 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		return NULL;
 	}
 	h->d = d;
+	h->tls_fd = -1;
+	pthread_mutex_init(&h->tls_lock, NULL);
 	h->listen_fd = listen_unix(conf->socket_path, conf->socket_mode,
 				   conf->socket_gid, msg, msglen);
 	if (h->listen_fd < 0)
 		goto fail;
+	if (conf->tls_address) {
+		h->tls = sb_tls_server_new(conf->tls_cert, conf->tls_key,
+					   conf->tls_ca, msg, msglen);
+		if (h->tls == NULL)
+			goto fail;
+		h->tls_fd = sb_tls_listen_tcp(conf->tls_address, msg, msglen);
+		if (h->tls_fd < 0)
+			goto fail;
+	}
 	snprintf(h->socket_path, sizeof(h->socket_path), "%s",
 		 conf->socket_path);
 	h->n_workers = conf->threads;
@@ -582,6 +657,32 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 			snprintf(msg, msglen, "cannot accept on %s", h->socket_path);
 			goto fail;
 		}
+		if (h->tls_fd >= 0) {
+			w->https = evhttp_new(w->base);
+			if (w->https == NULL)
+				goto fail_oom;
+			evhttp_set_gencb(w->https, request_tls_cb, w);
+			evhttp_set_bevcb(w->https, tls_bev_cb, w);
+			evhttp_set_max_body_size(w->https, (ev_ssize_t)conf->max_body);
+			evhttp_set_max_headers_size(w->https, 8192);
+			evhttp_set_timeout(w->https, 60);
+			evhttp_set_allowed_methods(w->https,
+						   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+							   EVHTTP_REQ_PUT |
+							   EVHTTP_REQ_DELETE |
+							   EVHTTP_REQ_PATCH);
+			fd = dup(h->tls_fd);
+			if (fd < 0)
+				goto fail_oom;
+			evutil_make_socket_closeonexec(fd);
+			w->tls_bound = evhttp_accept_socket_with_handle(w->https, fd);
+			if (w->tls_bound == NULL) {
+				close(fd);
+				snprintf(msg, msglen, "cannot accept on %s",
+					 conf->tls_address);
+				goto fail;
+			}
+		}
 		w->stop_accept_ev = event_new(w->base, -1, 0, stop_accept_cb, w);
 		if (w->stop_accept_ev == NULL)
 			goto fail_oom;
@@ -614,8 +715,12 @@ void sb_http_stop_accepting(struct sb_http *h)
 
 		if (w->thread_started && w->stop_accept_ev)
 			event_active(w->stop_accept_ev, EV_READ, 0);
-		else if (w->http && w->bound)
+		else if (w->http)
 			stop_accept_cb(-1, 0, w);
+	}
+	if (h->tls_fd >= 0) {
+		close(h->tls_fd);
+		h->tls_fd = -1;
 	}
 	if (h->listen_fd >= 0) {
 		close(h->listen_fd);
@@ -644,6 +749,8 @@ void sb_http_free(struct sb_http *h)
 			event_free(w->stop_accept_ev);
 		if (w->http)
 			evhttp_free(w->http);
+		if (w->https)
+			evhttp_free(w->https);
 		if (w->base)
 			event_base_free(w->base);
 		sb_gen_unref(w->gen);
@@ -653,5 +760,28 @@ void sb_http_free(struct sb_http *h)
 	free(h->workers);
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
+	if (h->tls_fd >= 0)
+		close(h->tls_fd);
+	sb_tls_unref(h->tls);
+	pthread_mutex_destroy(&h->tls_lock);
 	free(h);
+}
+
+int sb_http_tls_reload(struct sb_http *h, const struct sb_conf *conf,
+		       char *msg, size_t msglen)
+{
+	struct sb_tls *t, *old;
+
+	if (h == NULL || h->tls == NULL)
+		return 0;
+	t = sb_tls_server_new(conf->tls_cert, conf->tls_key, conf->tls_ca, msg,
+			      msglen);
+	if (t == NULL)
+		return -1;
+	pthread_mutex_lock(&h->tls_lock);
+	old = h->tls;
+	h->tls = t;
+	pthread_mutex_unlock(&h->tls_lock);
+	sb_tls_unref(old);
+	return 0;
 }

@@ -62,6 +62,7 @@ struct sb_req {
 	json_t *body; /* parsed JSON body, or NULL when empty */
 	char id[17];  /* request id, also in logs */
 	struct sb_local *local;
+	int tls; /* arrived over mutual TLS: caller.name is the certificate identity */
 	int name_resolved;
 	const char *error_code; /* of the reply, for the audit record */
 	/* What the audit record of this request says; set by the handler. */
@@ -80,6 +81,12 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen);
 void sb_http_stop_accepting(struct sb_http *h);
 /* Stops the loops and joins the workers; call once inflight is 0. */
 void sb_http_free(struct sb_http *h);
+
+/* Re-reads the TLS certificate, key and CA (SIGHUP). New connections use
+ * the new ones; connections already open keep theirs. Returns 0, or -1
+ * with msg (the old ones stay). A no-op without a TLS listener. */
+int sb_http_tls_reload(struct sb_http *h, const struct sb_conf *conf,
+		       char *msg, size_t msglen);
 
 /* Sends status with body (taken over, may be NULL) and ends the request. */
 void sb_reply_json(struct sb_req *r, int status, json_t *body);

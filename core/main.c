@@ -16,6 +16,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "member.h"
 #include "secure_mem.h"
 
 #include <errno.h>
@@ -145,6 +146,12 @@ static void reload(struct sb_daemon *d)
 	}
 	if (g && sb_secret_check_unseal(g, msg, sizeof(msg)) != 0) {
 		sb_errlist_add(&errs, "[crypto] %s", msg);
+		sb_gen_unref(g);
+		g = NULL;
+	}
+	/* Certificates are re-read on every reload; a bad one keeps the old. */
+	if (g && errs.n == 0 && sb_http_tls_reload(d->http, g->conf, msg, sizeof(msg)) != 0) {
+		sb_errlist_add(&errs, "[tls] %s", msg);
 		sb_gen_unref(g);
 		g = NULL;
 	}
@@ -316,7 +323,18 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	g = sb_gen_current(d);
-	if (sb_secret_load(&d->secret, g, msg, sizeof(msg)) != 0) {
+	if (g->conf->role == SB_ROLE_MEMBER) {
+		/* ENTSSO: a node that cannot reach the MSS cannot start. */
+		if (sb_member_fetch_now(d, g, msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "secretbrokerd: member node %s cannot start: cannot get the master secret: %s\n",
+				g->conf->node_name, msg);
+			goto done;
+		}
+		if (sb_member_start(d) != 0) {
+			fprintf(stderr, "secretbrokerd: cannot start the member thread\n");
+			goto done;
+		}
+	} else if (sb_secret_load(&d->secret, g, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "secretbrokerd: %s\n", msg);
 		goto done;
 	}
@@ -329,7 +347,7 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (sb_cluster_start(d) != 0) {
+	if (g->conf->role == SB_ROLE_MSS && sb_cluster_start(d) != 0) {
 		fprintf(stderr, "secretbrokerd: cannot start the cluster thread\n");
 		goto done;
 	}
@@ -344,18 +362,27 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	{
-		char msid[SB_MSID_MAX + 1];
+		char msid[SB_MSID_MAX + 1] = "";
 
-		if (sb_secret_current_msid(&d->secret, msid) == 0)
+		(void)sb_secret_current_msid(&d->secret, msid);
+		if (g->conf->role == SB_ROLE_MEMBER)
+			sb_info("member: holding master secret %s fetched from the master secret server",
+				msid[0] ? msid : "?");
+		else if (sb_secret_current_msid(&d->secret, msid) == 0)
 			sb_info("master secret %s loaded from %s/%s", msid,
 				g->conf->state_dir, SB_SECRET_FILE);
 		else
 			sb_warn("no master secret on this node yet: run 'sbctl secret generate' or 'sbctl secret restore FILE'");
 	}
-	sb_info("secretbrokerd %s ready on %s (node %s, storage %s, crypto %s, fencing %s, generation %llu)",
-		SB_VERSION, g->conf->socket_path, g->conf->node_name,
+	sb_info("secretbrokerd %s ready on %s%s%s (node %s, %s, storage %s, crypto %s, fencing %s, generation %llu)",
+		SB_VERSION, g->conf->socket_path,
+		g->conf->tls_address ? " and TLS " : "",
+		g->conf->tls_address ? g->conf->tls_address : "",
+		g->conf->node_name,
+		g->conf->role == SB_ROLE_MEMBER ? "member" : "master secret server",
 		g->conf->storage_plugin, g->conf->crypto_plugin,
-		g->conf->fencing_plugin, (unsigned long long)g->number);
+		g->conf->role == SB_ROLE_MEMBER ? "(member: none)" : g->conf->fencing_plugin,
+		(unsigned long long)g->number);
 	sb_gen_unref(g);
 	g = NULL;
 
@@ -378,6 +405,7 @@ done:
 		sb_http_free(d->http);
 	}
 	sb_jobs_stop(d->jobs);
+	sb_member_stop(d);
 	sb_cluster_stop(d);
 	sb_gen_shutdown(d);
 	sb_audit_close(d->audit);

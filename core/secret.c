@@ -206,6 +206,48 @@ static int derive_record_keys(struct sb_secret_state *s,
 	return ret;
 }
 
+int sb_secret_install_memory(struct sb_secret_state *s,
+			     struct sb_generation *g,
+			     const struct sb_backup_secret *secrets, size_t n,
+			     char *msg, size_t msglen)
+{
+	int changed;
+
+	if (n < 1 || n > 2) {
+		snprintf(msg, msglen, "the master secret server sent %zu secrets", n);
+		return -1;
+	}
+	pthread_rwlock_wrlock(&s->lock);
+	changed = s->n_secrets != n ||
+		  memcmp(s->secrets, secrets, n * sizeof(*secrets)) != 0;
+	if (changed) {
+		memset(s->secrets, 0, SECRETS_BYTES);
+		memcpy(s->secrets, secrets, n * sizeof(*secrets));
+		s->n_secrets = n;
+		if (derive_record_keys(s, g) != 0) {
+			pthread_rwlock_unlock(&s->lock);
+			snprintf(msg, msglen, "cannot derive the record keys");
+			return -1;
+		}
+	}
+	pthread_rwlock_unlock(&s->lock);
+	if (changed)
+		sb_info("member: holding master secret %s (from the master secret server)",
+			secrets[0].msid);
+	return 0;
+}
+
+size_t sb_secret_copy(struct sb_secret_state *s, struct sb_backup_secret *out)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&s->lock);
+	n = s->n_secrets;
+	memcpy(out, s->secrets, n * sizeof(*out));
+	pthread_rwlock_unlock(&s->lock);
+	return n;
+}
+
 void sb_secret_copy_record_keys(struct sb_secret_state *s,
 				struct sb_record_keys *out, uint64_t *seq)
 {

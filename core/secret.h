@@ -67,6 +67,18 @@ int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen);
  * -1 when this node holds no secret. */
 int sb_secret_current_msid(struct sb_secret_state *s, char *msid);
 
+/* Installs secrets (1 or 2, current first) in memory only, as a member
+ * node does with what it fetched from the MSS: nothing is sealed at rest.
+ * Returns 0, or -1 with msg. */
+int sb_secret_install_memory(struct sb_secret_state *s,
+			     struct sb_generation *g,
+			     const struct sb_backup_secret *secrets, size_t n,
+			     char *msg, size_t msglen);
+
+/* Copies the current and previous secret into out (secure memory of 2
+ * entries, caller's); returns how many. For the member fetch endpoint. */
+size_t sb_secret_copy(struct sb_secret_state *s, struct sb_backup_secret *out);
+
 /* Copies the record keys into out (secure memory of the caller's) and
  * their sequence number into *seq. */
 void sb_secret_copy_record_keys(struct sb_secret_state *s,
