@@ -65,6 +65,15 @@ static int active_epoch(struct sb_req *r, uint64_t *epoch)
 	return -1;
 }
 
+int sb_req_write_epoch(struct sb_req *r)
+{
+	if (r->gen->conf->role == SB_ROLE_MEMBER) {
+		r->write_epoch = 0;
+		return 1;
+	}
+	return active_epoch(r, &r->write_epoch) == 0;
+}
+
 /* Replies 409 and returns 0 on a member node: it holds no secret at rest,
  * so it neither generates nor restores one. */
 static int mss_only(struct sb_req *r)

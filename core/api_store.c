@@ -131,7 +131,7 @@ static int cached_get(struct sb_req *r, const char *key, int bypass,
 static int apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 		       size_t *failed, struct sb_api_error *e, const char *what)
 {
-	struct sb_batch b = {ops, n, 0, NULL, failed};
+	struct sb_batch b = {ops, n, r->write_epoch, NULL, failed};
 	struct sb_error err = {{0}};
 	int rc = r->gen->sops->batch_apply(r->gen->storage.inst, &b, &err);
 
@@ -391,6 +391,8 @@ static void apps_create(struct sb_req *r)
 		forbid_global(r, "creating an application");
 		return;
 	}
+	if (!sb_req_write_epoch(r))
+		return;
 	if (r->body == NULL) {
 		sb_reply_error(r, 400, "bad_request", "an application needs a JSON body");
 		return;
@@ -433,6 +435,8 @@ static void apps_import(struct sb_req *r)
 		forbid_global(r, "importing applications");
 		return;
 	}
+	if (!sb_req_write_epoch(r))
+		return;
 	if (!json_is_array(apps) || json_array_size(apps) == 0 ||
 	    json_array_size(apps) > 1000) {
 		sb_reply_error(r, 400, "bad_request",
@@ -478,6 +482,8 @@ static void app_update(struct sb_req *r, const char *name)
 		forbid_global(r, "changing an application");
 		return;
 	}
+	if (!sb_req_write_epoch(r))
+		return;
 	if (r->body == NULL || json_object_size(r->body) == 0) {
 		sb_reply_error(r, 400, "bad_request",
 			       "nothing to change: give description, contact, user_group, admin_group or enabled");
@@ -585,6 +591,10 @@ static void app_delete(struct sb_req *r, const char *name)
 	sb_req_audit(r, "app.delete", 1, name, NULL);
 	if (global_role(r) < ROLE_AFFILIATE) {
 		forbid_global(r, "deleting an application");
+		json_decref(idx);
+		return;
+	}
+	if (!sb_req_write_epoch(r)) {
 		json_decref(idx);
 		return;
 	}
@@ -822,7 +832,7 @@ static void mapping_set(struct sb_req *r, const char *name,
 			   role >= ROLE_USER ? ROLE_APP_ADMIN : ROLE_USER);
 		goto done;
 	}
-	if (!identity_fits(r, &app, identity))
+	if (!identity_fits(r, &app, identity) || !sb_req_write_epoch(r))
 		goto done;
 	values = r->body ? json_object_get(r->body, "values") : NULL;
 	en = r->body ? json_object_get(r->body, "enabled") : NULL;
@@ -885,14 +895,15 @@ static void mapping_set(struct sb_req *r, const char *name,
 	}
 	if (rc == SB_OK)
 		old = json_loadb((char *)oval, olen, 0, NULL);
-	rec = json_pack("{s:b, s:s, s:O, s:I, s:I}", "enabled",
+	rec = json_pack("{s:b, s:s, s:O, s:I, s:I, s:I}", "enabled",
 			en ? json_is_true(en)
 			   : (old ? json_is_true(json_object_get(old, "enabled")) : 1),
 			"msid", cc.keys->msid[0], "fields", sealed,
 			"created_at_ms",
 			old ? json_integer_value(json_object_get(old, "created_at_ms"))
 			    : (json_int_t)now,
-			"updated_at_ms", (json_int_t)now);
+			"updated_at_ms", (json_int_t)now, "epoch",
+			(json_int_t)r->write_epoch);
 	mval = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	if (mval == NULL) {
 		sb_reply_error(r, 500, "internal", "out of memory");
@@ -1072,6 +1083,8 @@ static void mapping_update(struct sb_req *r, const char *name,
 			   ROLE_APP_ADMIN);
 		goto done;
 	}
+	if (!sb_req_write_epoch(r))
+		goto done;
 	if (!json_is_boolean(en)) {
 		sb_reply_error(r, 400, "bad_request",
 			       "the body needs a boolean \"enabled\"");
@@ -1096,6 +1109,7 @@ static void mapping_update(struct sb_req *r, const char *name,
 	}
 	json_object_set(rec, "enabled", en);
 	json_object_set_new(rec, "updated_at_ms", json_integer((json_int_t)sb_wall_ms()));
+	json_object_set_new(rec, "epoch", json_integer((json_int_t)r->write_epoch));
 	out = json_dumps(rec, JSON_COMPACT);
 	{
 		struct sb_batch_op op = {SB_OP_PUT, SB_PRE_VERSION, ver, key,
@@ -1132,6 +1146,8 @@ static void mapping_delete(struct sb_req *r, const char *name,
 		forbid_app(r, &app, "deleting a mapping", ROLE_APP_ADMIN);
 		goto done;
 	}
+	if (!sb_req_write_epoch(r))
+		goto done;
 	snprintf(mkey, sizeof(mkey), "map/%s/%s", name, identity);
 	snprintf(ukey, sizeof(ukey), "umap/%s/%s", identity, name);
 	{
@@ -1276,6 +1292,8 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 	sb_req_audit(r, "config.set", 2, name, id);
 	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store", &app) != 0)
 		goto out;
+	if (!sb_req_write_epoch(r))
+		goto done;
 	if (!sb_valid_name(id) || !json_is_object(values) ||
 	    json_object_size(values) == 0 || json_object_size(values) > 1000) {
 		sb_reply_error(r, 400, "bad_request",
@@ -1310,9 +1328,10 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
-		rec = json_pack("{s:s, s:o, s:I}", "msid", cc.keys->msid[0],
+		rec = json_pack("{s:s, s:o, s:I, s:I}", "msid", cc.keys->msid[0],
 				"value", sealed, "updated_at_ms",
-				(json_int_t)sb_wall_ms());
+				(json_int_t)sb_wall_ms(), "epoch",
+				(json_int_t)r->write_epoch);
 		{
 			char *dump = json_dumps(rec, JSON_COMPACT);
 
@@ -1462,6 +1481,8 @@ static void config_delete(struct sb_req *r, const char *name, const char *id,
 	sb_req_audit(r, "config.delete", 2, name, id);
 	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store", &app) != 0)
 		return;
+	if (!sb_req_write_epoch(r))
+		goto done;
 	snprintf(skey, sizeof(skey), "cfg/%s/%s/%s", name, id, k);
 	rc = storage_get(r, skey, &val, &len, &ver, &e);
 	free(val);

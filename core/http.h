@@ -65,6 +65,7 @@ struct sb_req {
 	int tls; /* arrived over mutual TLS: caller.name is the certificate identity */
 	int name_resolved;
 	const char *error_code; /* of the reply, for the audit record */
+	uint64_t write_epoch;   /* set by sb_req_write_epoch */
 	/* What the audit record of this request says; set by the handler. */
 	struct {
 		const char *op; /* NULL: not audited */
@@ -124,6 +125,14 @@ int sb_require_admin(struct sb_req *r);
 /* Reads a string member of the body: returns it, or NULL after replying 400
  * naming the field (required) / NULL silently (optional, absent). */
 const char *sb_body_string(struct sb_req *r, const char *field, int required);
+
+/* Decides the fencing epoch of this request's writes to the SSO database
+ * and keeps it in r->write_epoch: on a master secret server node its epoch
+ * while it is the active one (writes on a standby are refused with 503
+ * not_active naming the active node, and the reply is sent); on a member
+ * node 0 (members take no part in the election; their credential writes
+ * are not fenced). Returns 1 to go on, 0 when it replied. */
+int sb_req_write_epoch(struct sb_req *r);
 
 /* The API's routes (api.c). */
 void sb_api_dispatch(struct sb_req *r);
