@@ -502,7 +502,7 @@ static void handle_cluster_designate(struct sb_req *r)
 	int state, rc;
 
 	sb_req_audit(r, "cluster.designate", 1, NULL, NULL);
-	if (!sb_require_admin(r))
+	if (!sb_require_admin(r) || !mss_only(r))
 		return;
 	if ((node = sb_body_string(r, "node", 1)) == NULL)
 		return;
