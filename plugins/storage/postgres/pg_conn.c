@@ -80,6 +80,19 @@ static void one_line(char *dst, size_t n, const char *src)
 	while (o > 0 && (dst[o - 1] == ' ' || dst[o - 1] == ';'))
 		o--;
 	dst[o] = '\0';
+	/* libpq may repeat its connection message ("server closed the
+	 * connection unexpectedly ...") in one error text: keep one copy. */
+	if (o > 60) {
+		char head[41];
+		char *again;
+
+		memcpy(head, dst, 40);
+		head[40] = '\0';
+		again = strstr(dst + 1, head);
+		if (again != NULL && again - dst >= 2 && again[-2] == ';' &&
+		    again[-1] == ' ')
+			again[-2] = '\0';
+	}
 }
 
 int pg_fail(struct pg_op *op, struct sb_error *err, int status, const char *fmt,
