@@ -17,6 +17,14 @@ cp "$INI" "$T/good.ini"
 out=$("$SECRETBROKERD" -c "$INI" -t 2>&1)
 check "-t on a good file: configuration OK" contains "$out" "configuration OK"
 
+# The documented example configuration is itself valid.
+sed -e "s|^state_dir = .*|state_dir = $T/example-state|" \
+    -e "s|^plugin_dir = .*|plugin_dir = $SB_PLUGIN_DIR|" \
+    -e "s|^socket = .*|socket = $T/example.sock|" \
+    "$here/../../conf/secretbroker.ini" >"$T/example.ini"
+out=$("$SECRETBROKERD" -c "$T/example.ini" -t 2>&1)
+check "conf/secretbroker.ini (paths adjusted) passes -t" contains "$out" "configuration OK"
+
 bad() { # NAME INI-EXTRA EXPECTED...
 	local name=$1 extra=$2; shift 2
 	cp "$T/good.ini" "$T/$name.ini"
