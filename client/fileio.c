@@ -74,6 +74,69 @@ done:
 	return ret;
 }
 
+int sbctl_read_stream(const char *what, int fd, size_t max,
+		      unsigned char **data, size_t *len, char *err,
+		      size_t errlen)
+{
+	unsigned char *buf = NULL, *bigger;
+	size_t got = 0, cap = 0;
+	int ret = -1;
+
+	*data = NULL;
+	*len = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (got + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+
+			/* Grown by copying, so that no unwiped copy of a
+			 * secret is left in freed memory. */
+			if ((bigger = malloc(ncap)) == NULL) {
+				snprintf(err, errlen,
+					 "out of memory reading %s", what);
+				goto done;
+			}
+			if (got > 0)
+				memcpy(bigger, buf, got);
+			if (buf != NULL) {
+				explicit_bzero(buf, cap);
+				free(buf);
+			}
+			buf = bigger;
+			cap = ncap;
+		}
+		n = read(fd, buf + got, cap - got - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "cannot read %s: %s", what,
+				 strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			snprintf(err, errlen,
+				 "%s is longer than the %zu bytes it can be",
+				 what, max);
+			goto done;
+		}
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	ret = 0;
+done:
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+	return ret;
+}
+
 /* Returns the directory part of path ("." when there is none), malloc'd. */
 static char *dir_of(const char *path)
 {

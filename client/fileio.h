@@ -18,6 +18,17 @@ int sbctl_read_file(const char *what, const char *path, size_t max,
 		    unsigned char **data, size_t *len, char *err,
 		    size_t errlen);
 
+/*
+ * Reads fd (a pipe, a file, a terminal) to its end into *data (malloc'd, the
+ * caller wipes and frees it; NUL-terminated) and *len. The input may be a
+ * secret: every buffer outgrown on the way is wiped before it is freed.
+ * Refuses more than max bytes. Returns 0, or -1 with err naming what
+ * (e.g. "standard input").
+ */
+int sbctl_read_stream(const char *what, int fd, size_t max,
+		      unsigned char **data, size_t *len, char *err,
+		      size_t errlen);
+
 /* A file being written: the temp file exists from open until commit or
  * abort. */
 struct sbctl_atomic_file {

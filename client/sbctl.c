@@ -2,8 +2,9 @@
  * sbctl: the administration CLI of secretbrokerd. A thin client of the API
  * (docs/api.md): every command is one or two requests through
  * libsecretbroker; the only local work is prompting for passwords and
- * reading and writing backup files, which the daemon never does for a
- * client.
+ * credential values, and reading and writing files (backups, imports),
+ * which the daemon never does for a client. The secret commands are here,
+ * the credential store's in sbctl_app.c, sbctl_cred.c and sbctl_config.c.
  *
  * Exit status: 0 success, 1 the daemon refused or another error, 2 usage,
  * 3 cannot connect to the daemon.
@@ -15,10 +16,10 @@
 #include "fileio.h"
 #include "password.h"
 #include "sbctl_args.h"
+#include "sbctl_cmd.h"
 #include "sbctl_output.h"
 
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,25 +28,16 @@
 #define SB_VERSION "0"
 #endif
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE   2
-#define EXIT_CONNECT 3
-
 /* A backup file is a few hundred bytes and the daemon takes none over
  * 64 KiB: a larger file is the wrong file, said here rather than by a 413. */
 #define BACKUP_FILE_MAX ((size_t)64 << 10)
 
-struct ctx {
-	const struct sbctl_args *args;
-	struct sb_client *client;
-};
-
-typedef int (*command_fn)(struct ctx *);
+typedef int (*command_fn)(struct sbctl_ctx *);
 
 /*
  * jansson's allocator for the whole process: every block is wiped before it
- * is freed, so the copies jansson makes of a password (in the request
- * object) leave nothing behind.
+ * is freed, so the copies jansson makes of a password or a credential value
+ * (in request and reply objects) leave nothing behind.
  */
 static void *wiping_malloc(size_t n)
 {
@@ -60,51 +52,10 @@ static void wiping_free(void *p)
 	free(p);
 }
 
-static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void errorf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sbctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/*
- * One API call. Returns 0 with *reply set (the caller json_decref's it), or
- * the exit status after printing `sbctl: <message> (<code>)` and, with
- * --json, the daemon's error body on stdout.
- */
-static int call(struct ctx *x, const char *method, const char *path,
-		const json_t *body, json_t **reply)
-{
-	struct sb_client_error e;
-	int r;
-
-	r = sb_client_call(x->client, method, path, body, reply, &e);
-	if (r == SB_CLIENT_OK)
-		return 0;
-	if (r == SB_CLIENT_ESERVER && x->args->json && *reply != NULL)
-		sbctl_print_json(stdout, *reply);
-	json_decref(*reply);
-	*reply = NULL;
-	fputs("sbctl: ", stderr);
-	sbctl_put_safe(stderr, e.message);
-	if (e.code[0] != '\0') {
-		fputs(" (", stderr);
-		sbctl_put_safe(stderr, e.code);
-		fputc(')', stderr);
-	}
-	fputc('\n', stderr);
-	return r == SB_CLIENT_ECONNECT ? EXIT_CONNECT : EXIT_REFUSED;
-}
-
 /* Gets the password for cmd into pw: from --password-file, else from the
  * terminal (twice when confirm). Returns 0 or prints why and returns -1. */
-static int get_password(struct ctx *x, int confirm, char *pw, size_t pwlen)
+static int get_password(struct sbctl_ctx *x, int confirm, char *pw,
+			size_t pwlen)
 {
 	char err[512];
 	int r;
@@ -118,7 +69,7 @@ static int get_password(struct ctx *x, int confirm, char *pw, size_t pwlen)
 						  : NULL,
 					  pw, pwlen, err, sizeof(err));
 	if (r != 0)
-		errorf("%s", err);
+		sbctl_errorf("%s", err);
 	return r;
 }
 
@@ -132,23 +83,24 @@ static char *read_backup_b64(const char *path)
 
 	if (sbctl_read_file("backup file", path, BACKUP_FILE_MAX, &data, &len,
 			    err, sizeof(err)) == -1) {
-		errorf("%s", err);
+		sbctl_errorf("%s", err);
 		return NULL;
 	}
 	if (len == 0)
-		errorf("backup file %s is empty", path);
+		sbctl_errorf("backup file %s is empty", path);
 	else if ((b64 = sbctl_b64_encode(data, len)) == NULL)
-		errorf("cannot encode backup file %s: out of memory", path);
+		sbctl_errorf("cannot encode backup file %s: out of memory",
+			     path);
 	free(data);
 	return b64;
 }
 
-static int cmd_status(struct ctx *x)
+static int cmd_status(struct sbctl_ctx *x)
 {
 	json_t *reply = NULL;
 	int ret;
 
-	if ((ret = call(x, "GET", "/v1/status", NULL, &reply)) != 0)
+	if ((ret = sbctl_call(x, "GET", "/v1/status", NULL, &reply)) != 0)
 		return ret;
 	if (x->args->json)
 		sbctl_print_json(stdout, reply);
@@ -158,12 +110,12 @@ static int cmd_status(struct ctx *x)
 	return 0;
 }
 
-static int cmd_secret_status(struct ctx *x)
+static int cmd_secret_status(struct sbctl_ctx *x)
 {
 	json_t *reply = NULL;
 	int ret;
 
-	if ((ret = call(x, "GET", "/v1/secret", NULL, &reply)) != 0)
+	if ((ret = sbctl_call(x, "GET", "/v1/secret", NULL, &reply)) != 0)
 		return ret;
 	if (x->args->json)
 		sbctl_print_json(stdout, reply);
@@ -173,16 +125,17 @@ static int cmd_secret_status(struct ctx *x)
 	return 0;
 }
 
-static int cmd_secret_generate(struct ctx *x)
+static int cmd_secret_generate(struct sbctl_ctx *x)
 {
 	json_t *body = NULL, *reply = NULL;
-	int ret = EXIT_REFUSED;
+	int ret = SBCTL_EXIT_REFUSED;
 
 	if ((body = json_object()) == NULL) {
-		errorf("out of memory");
+		sbctl_errorf("out of memory");
 		goto done;
 	}
-	if ((ret = call(x, "POST", "/v1/secret/generate", body, &reply)) != 0)
+	if ((ret = sbctl_call(x, "POST", "/v1/secret/generate", body,
+			      &reply)) != 0)
 		goto done;
 	if (x->args->json) {
 		sbctl_print_json(stdout, reply);
@@ -202,11 +155,11 @@ done:
 	return ret;
 }
 
-static int cmd_secret_backup(struct ctx *x)
+static int cmd_secret_backup(struct sbctl_ctx *x)
 {
 	const struct sbctl_args *a = x->args;
 	struct sbctl_atomic_file af = {.fd = -1};
-	int ret = EXIT_REFUSED, opened = 0;
+	int ret = SBCTL_EXIT_REFUSED, opened = 0;
 	char pw[SBCTL_PASSWORD_MAX], err[512], *where = NULL;
 	json_t *body = NULL, *reply = NULL;
 	unsigned char *blob = NULL;
@@ -217,7 +170,7 @@ static int cmd_secret_backup(struct ctx *x)
 	 * write is reported before any password is typed, and before the
 	 * daemon records a backup that would never reach the disk. */
 	if (sbctl_atomic_open(&af, a->file, a->force, err, sizeof(err)) == -1) {
-		errorf("%s", err);
+		sbctl_errorf("%s", err);
 		goto done;
 	}
 	opened = 1;
@@ -228,24 +181,27 @@ static int cmd_secret_backup(struct ctx *x)
 	if (body == NULL ||
 	    (a->hint != NULL &&
 	     json_object_set_new(body, "hint", json_string(a->hint)) == -1)) {
-		errorf("cannot build the request (out of memory, or a hint "
-		       "that is not UTF-8)");
+		sbctl_errorf(
+			"cannot build the request (out of memory, or a hint "
+			"that is not UTF-8)");
 		goto done;
 	}
-	if ((ret = call(x, "POST", "/v1/secret/backup", body, &reply)) != 0)
+	if ((ret = sbctl_call(x, "POST", "/v1/secret/backup", body, &reply)) !=
+	    0)
 		goto done;
-	ret = EXIT_REFUSED;
+	ret = SBCTL_EXIT_REFUSED;
 	b64 = json_string_value(json_object_get(reply, "blob"));
 	msid = json_string_value(json_object_get(reply, "msid"));
 	if (b64 == NULL || sbctl_b64_decode(b64, &blob, &blob_len) == -1 ||
 	    blob_len == 0) {
-		errorf("secretbrokerd at %s sent a backup reply without a "
-		       "valid base64 \"blob\"; nothing was written to %s",
-		       sb_client_socket_path(x->client), a->file);
+		sbctl_errorf(
+			"secretbrokerd at %s sent a backup reply without a "
+			"valid base64 \"blob\"; nothing was written to %s",
+			sb_client_socket_path(x->client), a->file);
 		goto done;
 	}
 	if (sbctl_atomic_commit(&af, blob, blob_len, err, sizeof(err)) == -1) {
-		errorf("%s", err);
+		sbctl_errorf("%s", err);
 		goto done;
 	}
 	where = realpath(a->file, NULL);
@@ -273,20 +229,20 @@ done:
 	return ret;
 }
 
-static int cmd_secret_hint(struct ctx *x)
+static int cmd_secret_hint(struct sbctl_ctx *x)
 {
 	json_t *body = NULL, *reply = NULL;
 	char *b64;
 	const char *hint;
-	int ret = EXIT_REFUSED;
+	int ret = SBCTL_EXIT_REFUSED;
 
 	if ((b64 = read_backup_b64(x->args->file)) == NULL)
-		return EXIT_REFUSED;
+		return SBCTL_EXIT_REFUSED;
 	if ((body = json_pack("{s:s}", "blob", b64)) == NULL) {
-		errorf("out of memory");
+		sbctl_errorf("out of memory");
 		goto done;
 	}
-	if ((ret = call(x, "POST", "/v1/secret/hint", body, &reply)) != 0)
+	if ((ret = sbctl_call(x, "POST", "/v1/secret/hint", body, &reply)) != 0)
 		goto done;
 	hint = json_string_value(json_object_get(reply, "hint"));
 	if (x->args->json) {
@@ -307,25 +263,26 @@ done:
 	return ret;
 }
 
-static int cmd_secret_restore(struct ctx *x)
+static int cmd_secret_restore(struct sbctl_ctx *x)
 {
 	json_t *body = NULL, *reply = NULL;
 	char *b64, pw[SBCTL_PASSWORD_MAX];
 	const char *prev;
-	int ret = EXIT_REFUSED;
+	int ret = SBCTL_EXIT_REFUSED;
 
 	explicit_bzero(pw, sizeof(pw));
 	if ((b64 = read_backup_b64(x->args->file)) == NULL)
-		return EXIT_REFUSED;
+		return SBCTL_EXIT_REFUSED;
 	if (get_password(x, 0, pw, sizeof(pw)) == -1)
 		goto done;
 	body = json_pack("{s:s, s:s}", "blob", b64, "password", pw);
 	explicit_bzero(pw, sizeof(pw));
 	if (body == NULL) {
-		errorf("out of memory");
+		sbctl_errorf("out of memory");
 		goto done;
 	}
-	if ((ret = call(x, "POST", "/v1/secret/restore", body, &reply)) != 0)
+	if ((ret = sbctl_call(x, "POST", "/v1/secret/restore", body, &reply)) !=
+	    0)
 		goto done;
 	if (x->args->json) {
 		sbctl_print_json(stdout, reply);
@@ -359,22 +316,40 @@ static const command_fn handlers[SBCTL_CMD_COUNT] = {
 	[SBCTL_CMD_SECRET_BACKUP] = cmd_secret_backup,
 	[SBCTL_CMD_SECRET_HINT] = cmd_secret_hint,
 	[SBCTL_CMD_SECRET_RESTORE] = cmd_secret_restore,
+	[SBCTL_CMD_APP_CREATE] = sbctl_cmd_app_create,
+	[SBCTL_CMD_APP_LIST] = sbctl_cmd_app_list,
+	[SBCTL_CMD_APP_SHOW] = sbctl_cmd_app_show,
+	[SBCTL_CMD_APP_UPDATE] = sbctl_cmd_app_update,
+	[SBCTL_CMD_APP_ENABLE] = sbctl_cmd_app_enable,
+	[SBCTL_CMD_APP_DISABLE] = sbctl_cmd_app_disable,
+	[SBCTL_CMD_APP_DELETE] = sbctl_cmd_app_delete,
+	[SBCTL_CMD_APP_IMPORT] = sbctl_cmd_app_import,
+	[SBCTL_CMD_CRED_SET] = sbctl_cmd_cred_set,
+	[SBCTL_CMD_CRED_GET] = sbctl_cmd_cred_get,
+	[SBCTL_CMD_MAPPING_LIST] = sbctl_cmd_mapping_list,
+	[SBCTL_CMD_MAPPING_ENABLE] = sbctl_cmd_mapping_enable,
+	[SBCTL_CMD_MAPPING_DISABLE] = sbctl_cmd_mapping_disable,
+	[SBCTL_CMD_MAPPING_DELETE] = sbctl_cmd_mapping_delete,
+	[SBCTL_CMD_CONFIG_SET] = sbctl_cmd_config_set,
+	[SBCTL_CMD_CONFIG_GET] = sbctl_cmd_config_get,
+	[SBCTL_CMD_CONFIG_DELETE] = sbctl_cmd_config_delete,
+	[SBCTL_CMD_CACHE_PURGE] = sbctl_cmd_cache_purge,
 };
 
 int main(int argc, char **argv)
 {
 	struct sbctl_args a;
 	struct sb_client_error e;
-	struct ctx x = {.args = &a};
+	struct sbctl_ctx x = {.args = &a};
 	char err[512];
 	int ret;
 
 	json_set_alloc_funcs(wiping_malloc, wiping_free);
 	if (sbctl_args_parse(argc, argv, &a, err, sizeof(err)) == -1) {
-		errorf("%s", err);
+		sbctl_errorf("%s", err);
 		sbctl_print_usage(stderr, &a);
 		fprintf(stderr, "Try 'sbctl --help'.\n");
-		return EXIT_USAGE;
+		return SBCTL_EXIT_USAGE;
 	}
 	if (a.version) {
 		printf("sbctl %s\n", SB_VERSION);
@@ -385,15 +360,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if ((x.client = sb_client_new(a.socket, &e)) == NULL) {
-		errorf("%s", e.message);
-		return EXIT_USAGE;
+		sbctl_errorf("%s", e.message);
+		return SBCTL_EXIT_USAGE;
 	}
 	ret = handlers[a.cmd->id](&x);
 	sb_client_free(x.client);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
-		errorf("cannot write the output: %m");
+		sbctl_errorf("cannot write the output: %m");
 		if (ret == 0)
-			ret = EXIT_REFUSED;
+			ret = SBCTL_EXIT_REFUSED;
 	}
 	return ret;
 }

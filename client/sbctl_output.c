@@ -300,3 +300,203 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 		fputc('\n', f);
 	}
 }
+
+/* Width of the widest string member key among the objects of arr, at
+ * least min, at most max. */
+static int column_width(const json_t *arr, const char *key, int min, int max)
+{
+	size_t i;
+	const json_t *o;
+	int w = min;
+
+	json_array_foreach(arr, i, o)
+	{
+		const char *s = jstr(o, key);
+		int n = s ? (int)strlen(s) : 1;
+
+		if (n > w)
+			w = n;
+	}
+	return w > max ? max : w;
+}
+
+/* Prints s (NULL: "?") and pads it with spaces to width columns. */
+static void put_padded(FILE *f, const char *s, int width)
+{
+	int n = s ? (int)strlen(s) : 1;
+
+	sbctl_put_safe(f, s);
+	for (; n < width; n++)
+		fputc(' ', f);
+}
+
+static const char *state_word(const json_t *o)
+{
+	const json_t *en = json_object_get(o, "enabled");
+
+	if (json_is_true(en))
+		return "enabled";
+	if (json_is_false(en))
+		return "disabled";
+	return "?";
+}
+
+void sbctl_print_apps(FILE *f, const json_t *reply)
+{
+	const json_t *apps = json_object_get(reply, "apps"), *a;
+	size_t i;
+	int wn;
+
+	if (json_array_size(apps) == 0) {
+		fputs(json_is_array(apps) ? "no applications\n" : "?\n", f);
+		return;
+	}
+	wn = column_width(apps, "name", 4, 64);
+	put_padded(f, "NAME", wn + 2);
+	fputs("TYPE          STATE     DESCRIPTION\n", f);
+	json_array_foreach(apps, i, a)
+	{
+		const char *desc = jstr(a, "description");
+
+		put_padded(f, jstr(a, "name"), wn + 2);
+		put_padded(f, jstr(a, "type"), 14);
+		/* No padding after the last word of a line. */
+		if (desc != NULL && desc[0] != '\0') {
+			put_padded(f, state_word(a), 10);
+			sbctl_put_safe(f, desc);
+		} else {
+			fputs(state_word(a), f);
+		}
+		fputc('\n', f);
+	}
+}
+
+/* "label:" then s, or "none" when s is empty or absent. */
+static void print_optional(FILE *f, const char *name, const char *s)
+{
+	label(f, name);
+	if (s == NULL || s[0] == '\0')
+		fputs("none", f);
+	else
+		sbctl_put_safe(f, s);
+	fputc('\n', f);
+}
+
+void sbctl_print_app(FILE *f, const json_t *app)
+{
+	const json_t *fields = json_object_get(app, "fields"), *fl;
+	size_t i;
+
+	label(f, "name:");
+	sbctl_put_safe(f, jstr(app, "name"));
+	fputc('\n', f);
+	label(f, "type:");
+	sbctl_put_safe(f, jstr(app, "type"));
+	fputc('\n', f);
+	label(f, "state:");
+	fputs(state_word(app), f);
+	fputc('\n', f);
+	print_optional(f, "description:", jstr(app, "description"));
+	print_optional(f, "contact:", jstr(app, "contact"));
+	print_optional(f, "user group:", jstr(app, "user_group"));
+	print_optional(f, "admin group:", jstr(app, "admin_group"));
+	if (json_array_size(fields) > 0) {
+		label(f, "fields:");
+		json_array_foreach(fields, i, fl)
+		{
+			if (i > 0)
+				fputs(", ", f);
+			sbctl_put_safe(f, jstr(fl, "label"));
+			if (json_is_true(json_object_get(fl, "masked")))
+				fputs(" (masked)", f);
+		}
+		fputc('\n', f);
+	}
+	if (jstr(app, "created_at") != NULL) {
+		label(f, "created at:");
+		sbctl_put_safe(f, jstr(app, "created_at"));
+		fputc('\n', f);
+	}
+	if (jstr(app, "updated_at") != NULL) {
+		label(f, "updated at:");
+		sbctl_put_safe(f, jstr(app, "updated_at"));
+		fputc('\n', f);
+	}
+}
+
+void sbctl_print_mappings(FILE *f, const json_t *reply)
+{
+	const json_t *maps = json_object_get(reply, "mappings"), *m;
+	size_t i;
+	int wa, wi;
+
+	if (json_array_size(maps) == 0) {
+		fputs(json_is_array(maps) ? "no credential mappings\n" : "?\n",
+		      f);
+		return;
+	}
+	wa = column_width(maps, "app", 3, 64);
+	wi = column_width(maps, "identity", 8, 64);
+	put_padded(f, "APP", wa + 2);
+	put_padded(f, "IDENTITY", wi + 2);
+	fputs("STATE     UPDATED\n", f);
+	json_array_foreach(maps, i, m)
+	{
+		put_padded(f, jstr(m, "app"), wa + 2);
+		put_padded(f, jstr(m, "identity"), wi + 2);
+		put_padded(f, state_word(m), 10);
+		sbctl_put_safe(f, jstr(m, "updated_at"));
+		fputc('\n', f);
+	}
+}
+
+void sbctl_print_values(FILE *f, const json_t *reply)
+{
+	const json_t *values = json_object_get(reply, "values"), *v;
+	const char *k;
+	int w = 0;
+
+	fputs("application ", f);
+	sbctl_put_safe(f, jstr(reply, "app"));
+	fputs(", identity ", f);
+	sbctl_put_safe(f, jstr(reply, "identity"));
+	fputs(":\n", f);
+	json_object_foreach((json_t *)values, k, v)
+	{
+		if ((int)strlen(k) > w)
+			w = (int)strlen(k);
+	}
+	json_object_foreach((json_t *)values, k, v)
+	{
+		fputs("  ", f);
+		sbctl_put_safe(f, k);
+		fputc(':', f);
+		for (int n = (int)strlen(k); n <= w; n++)
+			fputc(' ', f);
+		sbctl_put_safe(f,
+			       json_is_string(v) ? json_string_value(v) : NULL);
+		fputc('\n', f);
+	}
+}
+
+void sbctl_print_config(FILE *f, const json_t *reply, const char *key)
+{
+	const json_t *values = json_object_get(reply, "values"), *v;
+	const char *k;
+
+	if (key != NULL) {
+		v = json_object_get(values, key);
+		sbctl_put_safe(f,
+			       json_is_string(v) ? json_string_value(v) : NULL);
+		fputc('\n', f);
+		return;
+	}
+	json_object_foreach((json_t *)values, k, v)
+	{
+		sbctl_put_safe(f, k);
+		fputc('=', f);
+		sbctl_put_safe(f,
+			       json_is_string(v) ? json_string_value(v) : NULL);
+		fputc('\n', f);
+	}
+}

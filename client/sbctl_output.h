@@ -24,6 +24,23 @@ void sbctl_print_status(FILE *f, const json_t *status);
 /* The reply of GET /v1/secret, as `sbctl secret status` shows it. */
 void sbctl_print_secret(FILE *f, const json_t *secret);
 
+/* GET /v1/apps: one line per application, NAME TYPE STATE DESCRIPTION. */
+void sbctl_print_apps(FILE *f, const json_t *reply);
+
+/* An application object (GET /v1/apps/{app} and the writes' replies). */
+void sbctl_print_app(FILE *f, const json_t *app);
+
+/* {"mappings": [...]}: one line per mapping, APP IDENTITY STATE UPDATED. */
+void sbctl_print_mappings(FILE *f, const json_t *reply);
+
+/* A lookup's reply {"app", "identity", "values"}: the application and
+ * identity, then one "label: value" line per field in the reply's order. */
+void sbctl_print_values(FILE *f, const json_t *reply);
+
+/* A config reply {"app", "id", "values"}: one KEY=VALUE line per key, or,
+ * when key is not NULL, the value of key alone. */
+void sbctl_print_config(FILE *f, const json_t *reply, const char *key);
+
 /* Pretty JSON (2-space indent) and a newline: what --json prints. */
 void sbctl_print_json(FILE *f, const json_t *j);
 
