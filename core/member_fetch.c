@@ -67,7 +67,8 @@ static int check_addr(const char *addr, char *msg, size_t msglen)
 	size_t i;
 
 	if (addr == NULL || addr[0] == '\0') {
-		snprintf(msg, msglen, "no MSS address to fetch the secret from");
+		snprintf(msg, msglen,
+			 "no MSS address to fetch the secret from");
 		return -1;
 	}
 	for (i = 0; addr[i]; i++) {
@@ -80,8 +81,8 @@ static int check_addr(const char *addr, char *msg, size_t msglen)
 	}
 	colon = strrchr(addr, ':');
 	if (addr[i] != '\0' || i > 300 || colon == NULL || colon == addr ||
-	    colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
-					strlen(colon + 1) ||
+	    colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
 	    (addr[0] == '[' && colon[-1] != ']')) {
 		char shown[80];
 
@@ -140,8 +141,7 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		snprintf(msg, msglen, "cannot connect to the MSS at %s: %s",
-			 addr,
-			 os_errno ? strerror((int)os_errno) : detail);
+			 addr, os_errno ? strerror((int)os_errno) : detail);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(msg, msglen,
@@ -153,7 +153,8 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 		curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
 		if (verify != X509_V_OK)
 			snprintf(msg, msglen,
-				 "TLS verification of the MSS at %s against CA %s failed: %s",
+				 "TLS verification of the MSS at %s against CA "
+				 "%s failed: %s",
 				 addr, tls->ca_file,
 				 X509_verify_cert_error_string(verify));
 		else
@@ -163,7 +164,8 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 		snprintf(msg, msglen,
-			 "cannot use this node's client certificate %s with key %s: %s",
+			 "cannot use this node's client certificate %s with "
+			 "key %s: %s",
 			 tls->cert_file ? tls->cert_file : "(none)",
 			 tls->key_file ? tls->key_file : "(none)", detail);
 		break;
@@ -180,7 +182,8 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 				 "the MSS at %s refused this node's %s: %s",
 				 addr,
 				 tls->cert_file ? "client certificate"
-						: "connection without a client certificate",
+						: "connection without a client "
+						  "certificate",
 				 detail);
 		else
 			snprintf(msg, msglen,
@@ -190,22 +193,24 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 	case CURLE_WRITE_ERROR:
 		if (a->too_big) {
 			snprintf(msg, msglen,
-				 "malformed answer from the MSS at %s: larger than %d bytes",
+				 "malformed answer from the MSS at %s: larger "
+				 "than %d bytes",
 				 addr, SB_MEMBER_FETCH_MAX_BODY);
 			break;
 		}
 		/* fall through */
 	default:
-		snprintf(msg, msglen, "request to the MSS at %s failed: %s (%s)",
-			 addr, curl_easy_strerror(rc), detail);
+		snprintf(msg, msglen,
+			 "request to the MSS at %s failed: %s (%s)", addr,
+			 curl_easy_strerror(rc), detail);
 		break;
 	}
 }
 
 /* Explains an HTTP status other than 200 from the API's error body. The
  * body of an error never holds key material. */
-static void status_error(long status, const struct answer *a,
-			 const char *addr, char *msg, size_t msglen)
+static void status_error(long status, const struct answer *a, const char *addr,
+			 char *msg, size_t msglen)
 {
 	json_t *root = json_loadb(a->buf, a->len, 0, NULL);
 	json_t *err = root ? json_object_get(root, "error") : NULL;
@@ -221,7 +226,8 @@ static void status_error(long status, const struct answer *a,
 	} else {
 		clean_copy(t, sizeof(t), a->buf, 120);
 		snprintf(msg, msglen,
-			 "the MSS at %s answered HTTP %ld without an API error body%s%s%s",
+			 "the MSS at %s answered HTTP %ld without an API error "
+			 "body%s%s%s",
 			 addr, status, t[0] ? " ('" : "", t, t[0] ? "')" : "");
 	}
 	json_decref(root);
@@ -261,23 +267,27 @@ static int parse_secret(json_t *e, size_t i, struct sb_backup_secret *out,
 
 	if (!json_is_object(e)) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: secrets[%zu] is not an object",
+			 "malformed answer from the MSS at %s: secrets[%zu] is "
+			 "not an object",
 			 addr, i);
 		return -1;
 	}
 	s = json_string_value(msid);
 	len = s ? json_string_length(msid) : 0;
-	if (s == NULL || len == 0 || len > SB_MSID_MAX ||
-	    strlen(s) != len) {
+	if (s == NULL || len == 0 || len > SB_MSID_MAX || strlen(s) != len) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: secrets[%zu].msid is not a string of 1 to %d characters",
+			 "malformed answer from the MSS at %s: "
+			 "secrets[%zu].msid is not a string of 1 to %d "
+			 "characters",
 			 addr, i, SB_MSID_MAX);
 		return -1;
 	}
 	for (size_t k = 0; k < len; k++) {
 		if (s[k] < 0x20 || s[k] > 0x7e) {
 			snprintf(msg, msglen,
-				 "malformed answer from the MSS at %s: secrets[%zu].msid holds a character that is not printable ASCII",
+				 "malformed answer from the MSS at %s: "
+				 "secrets[%zu].msid holds a character that is "
+				 "not printable ASCII",
 				 addr, i);
 			return -1;
 		}
@@ -285,7 +295,9 @@ static int parse_secret(json_t *e, size_t i, struct sb_backup_secret *out,
 	memcpy(out->msid, s, len + 1);
 	if (!json_is_integer(created) || json_integer_value(created) < 0) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: secrets[%zu].created_at_ms is not a non-negative integer",
+			 "malformed answer from the MSS at %s: "
+			 "secrets[%zu].created_at_ms is not a non-negative "
+			 "integer",
 			 addr, i);
 		return -1;
 	}
@@ -294,7 +306,8 @@ static int parse_secret(json_t *e, size_t i, struct sb_backup_secret *out,
 	if (s == NULL ||
 	    decode_key(s, json_string_length(key), out->key) != 0) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: secrets[%zu].key is not base64 of 32 bytes",
+			 "malformed answer from the MSS at %s: "
+			 "secrets[%zu].key is not base64 of 32 bytes",
 			 addr, i);
 		return -1;
 	}
@@ -303,8 +316,8 @@ static int parse_secret(json_t *e, size_t i, struct sb_backup_secret *out,
 
 /* Parses a 200 answer into a new secure array. Returns 0 or -1 with msg. */
 static int parse_answer(const struct answer *a, const char *addr,
-			struct sb_backup_secret **secrets, size_t *n,
-			char *msg, size_t msglen)
+			struct sb_backup_secret **secrets, size_t *n, char *msg,
+			size_t msglen)
 {
 	int ret = -1;
 	json_t *root;
@@ -318,7 +331,8 @@ static int parse_answer(const struct answer *a, const char *addr,
 		/* jerr.text quotes the input near the error, which may be
 		 * key material: say only where. */
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: not valid JSON (at line %d, column %d)",
+			 "malformed answer from the MSS at %s: not valid JSON "
+			 "(at line %d, column %d)",
 			 addr, jerr.line, jerr.column);
 		goto done;
 	}
@@ -326,7 +340,8 @@ static int parse_answer(const struct answer *a, const char *addr,
 	count = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (count < 1 || count > 2) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: expected \"secrets\", an array of 1 or 2 secrets",
+			 "malformed answer from the MSS at %s: expected "
+			 "\"secrets\", an array of 1 or 2 secrets",
 			 addr);
 		count = 0;
 		goto done;
@@ -334,7 +349,8 @@ static int parse_answer(const struct answer *a, const char *addr,
 	s = sb_secure_alloc(count * sizeof(*s));
 	if (s == NULL) {
 		snprintf(msg, msglen,
-			 "cannot allocate locked memory for the secrets from %s: %s",
+			 "cannot allocate locked memory for the secrets from "
+			 "%s: %s",
 			 addr, strerror(errno));
 		goto done;
 	}
@@ -344,7 +360,8 @@ static int parse_answer(const struct answer *a, const char *addr,
 			goto done;
 	if (count == 2 && strcmp(s[0].msid, s[1].msid) == 0) {
 		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: the current and previous secrets have the same MSID",
+			 "malformed answer from the MSS at %s: the current and "
+			 "previous secrets have the same MSID",
 			 addr);
 		goto done;
 	}
@@ -380,13 +397,16 @@ int sb_member_fetch_secrets(const char *addr, const struct sb_member_tls *tls,
 	if (check_addr(addr, msg, msglen) != 0)
 		goto done;
 	if (timeout_ms <= 0) {
-		snprintf(msg, msglen, "fetching the secret from %s: timeout must be positive",
-			 addr);
+		snprintf(
+			msg, msglen,
+			"fetching the secret from %s: timeout must be positive",
+			addr);
 		goto done;
 	}
 	if ((tls->cert_file == NULL) != (tls->key_file == NULL)) {
 		snprintf(msg, msglen,
-			 "a member's client certificate and key go together (certificate %s, key %s)",
+			 "a member's client certificate and key go together "
+			 "(certificate %s, key %s)",
 			 tls->cert_file ? tls->cert_file : "(none)",
 			 tls->key_file ? tls->key_file : "(none)");
 		goto done;
@@ -401,7 +421,8 @@ int sb_member_fetch_secrets(const char *addr, const struct sb_member_tls *tls,
 	a.buf = sb_secure_alloc(SB_MEMBER_FETCH_MAX_BODY + 1);
 	if (a.buf == NULL) {
 		snprintf(msg, msglen,
-			 "cannot allocate locked memory for the answer from %s: %s",
+			 "cannot allocate locked memory for the answer from "
+			 "%s: %s",
 			 addr, strerror(errno));
 		goto done;
 	}
@@ -410,8 +431,8 @@ int sb_member_fetch_secrets(const char *addr, const struct sb_member_tls *tls,
 	c = curl_easy_init();
 	hdrs = curl_slist_append(NULL, "Accept: application/json");
 	if (c == NULL || hdrs == NULL) {
-		snprintf(msg, msglen, "fetching the secret from %s: out of memory",
-			 addr);
+		snprintf(msg, msglen,
+			 "fetching the secret from %s: out of memory", addr);
 		goto done;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);

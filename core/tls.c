@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,7 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +115,9 @@ int sb_tls_read_key_file(const char *what, const char *path, char **pem,
 	/* The descriptor's own mode: the file checked is the file read. */
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(msg, msglen,
-			 "%s %s is accessible to group or others (mode %04o); a private key must be readable by its owner only (chmod 600 %s)",
+			 "%s %s is accessible to group or others (mode %04o); "
+			 "a private key must be readable by its owner only "
+			 "(chmod 600 %s)",
 			 what, path, (unsigned)(st.st_mode & 07777), path);
 		goto done;
 	}
@@ -179,8 +184,8 @@ static EVP_PKEY *load_key(const char *key_file, char *msg, size_t msglen)
 	BIO *bio = NULL;
 	char reason[256];
 
-	if (sb_tls_read_key_file("TLS key", key_file, &pem, &pem_len,
-				 &pem_size, msg, msglen) != 0)
+	if (sb_tls_read_key_file("TLS key", key_file, &pem, &pem_len, &pem_size,
+				 msg, msglen) != 0)
 		return NULL;
 	bio = BIO_new_mem_buf(pem, (int)pem_len);
 	if (bio == NULL) {
@@ -192,7 +197,10 @@ static EVP_PKEY *load_key(const char *key_file, char *msg, size_t msglen)
 	if (pkey == NULL) {
 		if (strstr(pem, "ENCRYPTED"))
 			snprintf(msg, msglen,
-				 "TLS key %s is encrypted with a passphrase, which the daemon cannot enter; store it unencrypted, readable by the daemon's user only",
+				 "TLS key %s is encrypted with a passphrase, "
+				 "which the daemon cannot enter; store it "
+				 "unencrypted, readable by the daemon's user "
+				 "only",
 				 key_file);
 		else
 			snprintf(msg, msglen,
@@ -249,7 +257,8 @@ struct sb_tls *sb_tls_server_new(const char *cert_file, const char *key_file,
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		snprintf(msg, msglen,
-			 "TLS certificate %s: cannot load a PEM certificate chain (%s)",
+			 "TLS certificate %s: cannot load a PEM certificate "
+			 "chain (%s)",
 			 cert_file, ssl_reason(reason, sizeof(reason)));
 		goto fail;
 	}
@@ -278,9 +287,8 @@ struct sb_tls *sb_tls_server_new(const char *cert_file, const char *key_file,
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, ca_names); /* takes ca_names */
-	SSL_CTX_set_verify(ctx,
-			   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-			   NULL);
+	SSL_CTX_set_verify(
+		ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
@@ -321,8 +329,7 @@ void sb_tls_unref(struct sb_tls *t)
 /* Copies a certificate name of len bytes into out; refuses empty names,
  * names with a NUL or control character (an embedded NUL is the classic
  * way to make "admin\0.evil" read as "admin"), and names that do not fit. */
-static int copy_name(const unsigned char *s, int len, char *out,
-		     size_t outlen)
+static int copy_name(const unsigned char *s, int len, char *out, size_t outlen)
 {
 	if (len <= 0 || (size_t)len >= outlen)
 		return -1;
@@ -367,7 +374,8 @@ int sb_tls_peer_identity(SSL *ssl, char *out, size_t outlen)
 	if (i < 0)
 		goto done;
 	n = ASN1_STRING_to_UTF8(
-		&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+		&utf8,
+		X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
 	if (n < 0)
 		goto done;
 	ret = copy_name(utf8, n, out, outlen);
@@ -394,16 +402,115 @@ int sb_tls_request_identity(struct evhttp_request *req, char *out,
 	return ssl ? sb_tls_peer_identity(ssl, out, outlen) : -1;
 }
 
+/*
+ * Closing gracefully after a failed handshake.
+ *
+ * When the server refuses a client's certificate it sends a fatal alert
+ * while the rest of the client's flight (its Finished, and in TLS 1.3 the
+ * first request right behind it) is still unread in the socket. Closing a
+ * socket with unread data, or receiving data after closing it, makes the
+ * kernel send a RST, and a client that meets the RST before it reads the
+ * alert reports "broken pipe" or "connection reset" instead of
+ * "certificate required" or "unknown ca" — the one thing its operator
+ * needs to know. (openssl s_server's do_server does the same.) So on a
+ * fatal alert the socket is kept open through a duplicate descriptor, FIN
+ * follows the alert, and what the client still sends is read and dropped
+ * until it closes, for at most LINGER_ROUNDS rounds of LINGER_MS, before
+ * the duplicate is closed too.
+ *
+ * The wait is an event_base_once on the connection's own loop: libevent
+ * frees such events itself if the loop is freed first (the descriptor then
+ * stays open, at shutdown only), and the state travels in the callback's
+ * arguments — the descriptor, and the round in the low bits of the
+ * event_base pointer (malloc'ed, so at least 8-byte aligned) — so there is
+ * nothing of ours to free.
+ */
+#define LINGER_MS     1000
+#define LINGER_ROUNDS 8 /* fits the 3 low bits of the base pointer */
+
+static pthread_once_t base_index_once = PTHREAD_ONCE_INIT;
+static int base_index = -1; /* SSL ex_data: the connection's event_base */
+
+static void base_index_init(void)
+{
+	base_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Waits (without blocking the loop) for fd to become readable or for
+ * LINGER_MS; closes fd when that cannot be arranged. */
+static void linger_arm(struct event_base *base, int fd, unsigned round)
+{
+	struct timeval tv = {.tv_sec = LINGER_MS / 1000,
+			     .tv_usec = (LINGER_MS % 1000) * 1000};
+	void *arg = (void *)((uintptr_t)base | round);
+
+	if (event_base_once(base, fd, EV_READ, linger_cb, arg, &tv) != 0)
+		close(fd);
+}
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *base = (void *)((uintptr_t)arg & ~(uintptr_t)7);
+	unsigned round = (unsigned)((uintptr_t)arg & 7);
+	char sink[4096];
+	ssize_t n = -1;
+
+	if (what & EV_READ) {
+		/* At most 64 KiB a round: a client that keeps sending is cut
+		 * off after LINGER_ROUNDS rounds. */
+		for (int i = 0; i < 16; i++) {
+			n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (n <= 0)
+				break;
+		}
+		if ((n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) &&
+		    round + 1 < LINGER_ROUNDS) {
+			linger_arm(base, fd, round + 1);
+			return;
+		}
+	}
+	close(fd); /* the client closed, an error, or time is up */
+}
+
+/* OpenSSL's info callback on server connections: starts the graceful
+ * close above when this side sends a fatal alert. */
+static void alert_info_cb(const SSL *ssl, int where, int ret)
+{
+	struct event_base *base;
+	int fd, dup_fd;
+
+	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
+		return;
+	base = SSL_get_ex_data(ssl, base_index);
+	fd = SSL_get_fd(ssl);
+	if (base == NULL || fd < 0 || ((uintptr_t)base & 7) != 0)
+		return;
+	/* Once per connection. The cast drops a const OpenSSL's callback
+	 * type imposes; ex_data is ours to change. */
+	SSL_set_ex_data((SSL *)ssl, base_index, NULL);
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return; /* a plain close then: the client may see a RST */
+	shutdown(dup_fd, SHUT_WR); /* FIN after the alert just written */
+	linger_arm(base, dup_fd, 0);
+}
+
 struct bufferevent *sb_tls_bufferevent_new(struct event_base *base,
 					   struct sb_tls *t)
 {
-	SSL *ssl = SSL_new(t->ctx);
+	SSL *ssl;
 	struct bufferevent *bev;
 
+	pthread_once(&base_index_once, base_index_init);
+	ssl = SSL_new(t->ctx);
 	if (ssl == NULL) {
 		ERR_clear_error();
 		return NULL;
 	}
+	if (base_index >= 0 && SSL_set_ex_data(ssl, base_index, base) == 1)
+		SSL_set_info_callback(ssl, alert_info_cb);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 					     BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
@@ -419,8 +526,8 @@ struct bufferevent *sb_tls_bufferevent_new(struct event_base *base,
 
 /* Splits addr into host (numeric, or "*") and port. Returns 0 or -1 with
  * msg. */
-static int split_addr(const char *addr, char *host, size_t hostlen,
-		      char *port, size_t portlen, char *msg, size_t msglen)
+static int split_addr(const char *addr, char *host, size_t hostlen, char *port,
+		      size_t portlen, char *msg, size_t msglen)
 {
 	const char *h, *p, *end;
 	size_t hl;
@@ -446,13 +553,15 @@ static int split_addr(const char *addr, char *host, size_t hostlen,
 		end = strrchr(addr, ':');
 		if (end == NULL) {
 			snprintf(msg, msglen,
-				 "listen address %s: expected HOST:PORT, [IPV6]:PORT or *:PORT",
+				 "listen address %s: expected HOST:PORT, "
+				 "[IPV6]:PORT or *:PORT",
 				 addr);
 			return -1;
 		}
 		if (memchr(addr, ':', (size_t)(end - addr))) {
 			snprintf(msg, msglen,
-				 "listen address %s: write an IPv6 address in brackets, [IPV6]:PORT",
+				 "listen address %s: write an IPv6 address in "
+				 "brackets, [IPV6]:PORT",
 				 addr);
 			return -1;
 		}
@@ -471,7 +580,8 @@ static int split_addr(const char *addr, char *host, size_t hostlen,
 	if (p[0] < '0' || p[0] > '9' || *stop != '\0' || errno != 0 || v < 0 ||
 	    v > 65535 || strlen(p) >= portlen) {
 		snprintf(msg, msglen,
-			 "listen address %s: the port must be a number from 0 to 65535",
+			 "listen address %s: the port must be a number from 0 "
+			 "to 65535",
 			 addr);
 		return -1;
 	}
@@ -481,8 +591,8 @@ static int split_addr(const char *addr, char *host, size_t hostlen,
 
 /* Opens, configures, binds and listens one socket. Returns the fd, or -1
  * with errno set and *step naming what failed. */
-static int open_listener(const struct sockaddr *sa, socklen_t salen,
-			 int v6only, const char **step)
+static int open_listener(const struct sockaddr *sa, socklen_t salen, int v6only,
+			 const char **step)
 {
 	int fd, one = 1, saved;
 
@@ -495,9 +605,8 @@ static int open_listener(const struct sockaddr *sa, socklen_t salen,
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		goto fail;
-	if (v6only >= 0 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		       sizeof(v6only)) != 0)
+	if (v6only >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+				      sizeof(v6only)) != 0)
 		goto fail;
 	*step = "bind";
 	if (bind(fd, sa, salen) != 0)
@@ -527,7 +636,8 @@ int sb_tls_listen_tcp(const char *addr, char *msg, size_t msglen)
 		struct sockaddr_in6 any6 = {.sin6_family = AF_INET6,
 					    .sin6_addr = IN6ADDR_ANY_INIT};
 		struct sockaddr_in any4 = {.sin_family = AF_INET,
-					   .sin_addr.s_addr = htonl(INADDR_ANY)};
+					   .sin_addr.s_addr =
+						   htonl(INADDR_ANY)};
 
 		any6.sin6_port = htons((uint16_t)atoi(port));
 		any4.sin_port = any6.sin6_port;
@@ -545,7 +655,8 @@ int sb_tls_listen_tcp(const char *addr, char *msg, size_t msglen)
 		rc = getaddrinfo(host, port, &hints, &res);
 		if (rc != 0) {
 			snprintf(msg, msglen,
-				 "listen address %s: %s is not a numeric IPv4 or IPv6 address (%s)",
+				 "listen address %s: %s is not a numeric IPv4 "
+				 "or IPv6 address (%s)",
 				 addr, host, gai_strerror(rc));
 			return -1;
 		}
