@@ -20,14 +20,6 @@
 #define MAX_HINT 1024
 #define MAX_BLOB (64 * 1024)
 
-static void iso_time(time_t t, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *strlist_json(const struct sb_errlist *l)
 {
 	json_t *a = json_array();
@@ -151,14 +143,14 @@ static void handle_status(struct sb_req *r)
 	json_array_append_new(plugins, plugin_json("storage", &g->storage));
 	json_array_append_new(plugins, plugin_json("crypto", &g->crypto));
 	json_array_append_new(plugins, plugin_json("fencing", &g->fencing));
-	iso_time(g->loaded_at, when, sizeof(when));
+	sb_iso_time((uint64_t)g->loaded_at * 1000, when, sizeof(when));
 	has_secret = sb_secret_current_msid(&d->secret, msid) == 0;
 
 	pthread_mutex_lock(&d->lock);
 	if (d->last_reload.attempted) {
 		char at[32];
 
-		iso_time(d->last_reload.at, at, sizeof(at));
+		sb_iso_time((uint64_t)d->last_reload.at * 1000, at, sizeof(at));
 		reload = json_pack("{s:s, s:s, s:o, s:o}", "at", at, "result",
 				   d->last_reload.ok ? "ok" : "failed", "errors",
 				   strlist_json(&d->last_reload.errors),
@@ -218,7 +210,7 @@ static void handle_secret_generate(struct sb_req *r)
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", msid);
 	sb_info("request %s: uid %u generated master secret %s", r->id,
 		(unsigned)r->caller.uid, msid);
-	iso_time((time_t)(created / 1000), when, sizeof(when));
+	sb_iso_time(created, when, sizeof(when));
 	sb_reply_json(r, 201,
 		      json_pack("{s:s, s:s}", "msid", msid, "created_at", when));
 }

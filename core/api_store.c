@@ -652,21 +652,12 @@ done:
 
 /* ---- mappings ---- */
 
-static void iso_ms(json_int_t ms, char *out, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *mapping_summary(const char *app, const char *identity,
 			       json_t *rec)
 {
 	char when[32];
 
-	iso_ms(json_integer_value(json_object_get(rec, "updated_at_ms")), when,
+	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "updated_at_ms")), when,
 	       sizeof(when));
 	return json_pack("{s:s, s:s, s:b, s:s}", "app", app, "identity",
 			 identity, "enabled",

@@ -213,6 +213,16 @@ uint64_t sb_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+char *sb_iso_time(uint64_t ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
 struct sb_host *sb_host_new(const char *kind, const char *plugin_name,
 			    const char *state_dir, const char *node_name)
 {

@@ -39,6 +39,11 @@ void sb_host_free(struct sb_host *host);
 uint64_t sb_wall_ms(void);
 uint64_t sb_mono_ms(void);
 
+/* Formats a wall-clock time in milliseconds since the epoch as RFC 3339 UTC
+ * with second precision ("2026-11-25T14:00:00Z") into out (at least 21
+ * bytes). Returns out. */
+char *sb_iso_time(uint64_t ms, char *out, size_t len);
+
 /* Formats into err (snprintf semantics, truncates). Returns status, so a
  * plugin can write `return sb_error_set(err, SB_EINVAL, "...")`. */
 int sb_error_set(struct sb_error *err, int status, const char *fmt, ...)

@@ -352,15 +352,6 @@ static char *record_dump(json_t *j)
 	return s;
 }
 
-static void iso_time(uint64_t ms, char *out, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int make_msid(struct sb_generation *g, char *msid, struct sb_error *err)
 {
 	uint8_t r[16];
@@ -550,7 +541,7 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 	pthread_rwlock_unlock(&s->lock);
 
 	sb_fence_view(d, &state, &epoch);
-	iso_time(cur.created_at_ms, when, sizeof(when));
+	sb_iso_time(cur.created_at_ms, when, sizeof(when));
 	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "msid", cur.msid,
 			"created_at", when, "age_s",
 			(json_int_t)((sb_wall_ms() - cur.created_at_ms) / 1000),
@@ -581,7 +572,7 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 		json_int_t at = json_integer_value(
 			json_object_get(rec, "last_backup_at_ms"));
 
-		iso_time((uint64_t)at, when, sizeof(when));
+		sb_iso_time((uint64_t)at, when, sizeof(when));
 		json_object_set_new(out, "backup_made", json_true());
 		json_object_set_new(out, "last_backup_at", json_string(when));
 	} else if (rc == SB_ENOTFOUND) {

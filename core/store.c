@@ -218,15 +218,6 @@ fail:
 	return NULL;
 }
 
-static void iso_ms(json_int_t ms, char *out, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 json_t *sb_app_view(const json_t *rec)
 {
 	json_t *v = json_deep_copy(rec);
@@ -234,10 +225,10 @@ json_t *sb_app_view(const json_t *rec)
 
 	if (v == NULL)
 		return NULL;
-	iso_ms(json_integer_value(json_object_get(rec, "created_at_ms")), when,
+	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "created_at_ms")), when,
 	       sizeof(when));
 	json_object_set_new(v, "created_at", json_string(when));
-	iso_ms(json_integer_value(json_object_get(rec, "updated_at_ms")), when,
+	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "updated_at_ms")), when,
 	       sizeof(when));
 	json_object_set_new(v, "updated_at", json_string(when));
 	json_object_del(v, "created_at_ms");
