@@ -36,4 +36,5 @@ check_default op_timeout_ms DEFAULT_OP_TIMEOUT_MS
 check_default wait_timeout_ms DEFAULT_WAIT_TIMEOUT_MS
 check_default pool_size DEFAULT_POOL_SIZE
 check_default reconnect_backoff_max_ms DEFAULT_BACKOFF_MAX_MS
+check_default sentinel_check_interval_ms DEFAULT_SENTINEL_CHECK_MS
 exit $rc

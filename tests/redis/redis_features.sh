@@ -2,9 +2,10 @@
 # redis.features: Redis-specific behaviour of the plugin on servers of its
 # own: the `sb-redis-tool features` checks (large and 0xff-prefix scans,
 # 1 MiB values, NOSCRIPT reload, killed pooled connections, threads on a
-# small pool), the durability warning, an ACL user with a password file and
-# a minimal command set, db, a Unix socket, a replica refused, and settings
-# errors that name section and key.
+# small pool, maxmemory), the durability warning, an ACL user with a
+# password file and a minimal command set, db, a Unix socket, a replica
+# refused, a primary demoted under the plugin (READONLY, through a
+# sentinel), and settings errors that name section and key.
 #   redis_features.sh REDIS_TOOL PLUGIN_DIR FIXTURE_DIR
 set -u
 tool=$1 plugin_dir=$2
@@ -93,6 +94,38 @@ check "connection refused: unavailable, naming host:port" \
 check "  ... message names 127.0.0.1:$rport" \
 	contains "$out" "redis 127.0.0.1:$rport: cannot connect: Connection refused"
 
+# --- READONLY through Sentinel: the primary is demoted under the plugin ---
+# One sentinel (it cannot fail over: there is no replica) names the
+# primary; the primary is then made a replica of another server by hand.
+# The write gets READONLY, the plugin asks the sentinel again, verifies
+# with ROLE and refuses the server it names; once the server is a primary
+# again, writes go on.
+redis_start "$tmp" z || exit 1
+zport=$(redis_port "$tmp" z)
+redis_sentinel_start "$tmp" s fm "$port" 1 || exit 1
+sport=$(redis_port "$tmp" s)
+on_exit "redis_kill '$tmp' z; redis_kill '$tmp' s"
+"$tool" loop --plugin-dir "$plugin_dir" --set "sentinels=127.0.0.1:$sport" \
+	--set master_name=fm --set key_prefix=ro: --set op_timeout_ms=1000 \
+	--acks "$tmp/ro.acks" >"$tmp/ro.out" 2>&1 &
+ro_pid=$!
+on_exit "kill $ro_pid 2>/dev/null"
+ro_has() { grep -q -- "$1" "$tmp/ro.out"; }
+ro_acked() { [ -s "$tmp/ro.acks" ]; }
+check "loop through the sentinel writes" wait_until 10 ro_acked
+redis_cli "$port" REPLICAOF 127.0.0.1 "$zport" >/dev/null
+check "READONLY seen, sentinel asked again" wait_until 10 ro_has \
+	"127.0.0.1:$port: batch_apply refused: the server is now a read-only replica (READONLY"
+check "the server the sentinel names is refused after ROLE" wait_until 10 \
+	ro_has "batch unavailable: redis 127.0.0.1:$port: named primary of \"fm\" by a sentinel but reports role \"slave\""
+mark=$(wc -l <"$tmp/ro.out")
+redis_cli "$port" REPLICAOF NO ONE >/dev/null
+ok_again() { tail -n +"$((mark + 1))" "$tmp/ro.out" | grep -q "batch ok"; }
+check "writes go on once it is a primary again" wait_until 10 ok_again
+kill -TERM "$ro_pid"
+wait "$ro_pid"
+[ "$TESTS_FAILED" -eq 0 ] || cat "$tmp/ro.out"
+
 # --- settings errors ---------------------------------------------------
 settings_error() {
 	local want=$1
@@ -119,5 +152,8 @@ check "op_timeout_ms not a number" settings_error \
 	--set op_timeout_ms=soon
 check "user without password_file" settings_error \
 	"[storage] user: needs password_file" --set user=sb
+check "sentinel_check_interval_ms without sentinels" settings_error \
+	"[storage] sentinel_check_interval_ms: only used with sentinels" \
+	--set sentinel_check_interval_ms=500
 
 finish

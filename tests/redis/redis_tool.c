@@ -9,6 +9,7 @@
  *   writer    writes numbered keys in fenced batches until SIGTERM and
  *             appends each acknowledged key number to --acks
  *   verify    reads --acks and counts acknowledged keys that are missing
+ *             (--split N: separately among the first N acknowledgements)
  *   loop      a batch and a get per iteration until SIGTERM; prints every
  *             status change and, at the end, counts and the slowest call
  *   open      opens once and prints the status and message (for settings
@@ -45,6 +46,8 @@ struct tool {
 	const char *acks_path;
 	int admin_port;
 	int batch_keys;
+	unsigned long long split; /* verify: count losses before this ack */
+	unsigned pause_us;	  /* writer: pause between batches */
 	int failures;
 };
 
@@ -759,6 +762,8 @@ static int cmd_writer(struct tool *t)
 			sleep_ms(5);
 		}
 		n += (uint64_t)t->batch_keys;
+		if (t->pause_us > 0)
+			usleep(t->pause_us);
 	}
 	ret = 0;
 done:
@@ -774,6 +779,7 @@ static int cmd_verify(struct tool *t)
 	void *inst = NULL;
 	struct sb_error err;
 	unsigned long long n, acked = 0, lost = 0, first_lost = 0;
+	unsigned long long lost_before = 0;
 	char key[32], want[32];
 	FILE *acks = NULL;
 	int rc, ret = 1;
@@ -795,6 +801,8 @@ static int cmd_verify(struct tool *t)
 	}
 	while (fscanf(acks, "%llu", &n) == 1) {
 		acked++;
+		if (acked == t->split + 1)
+			lost_before = lost;
 		snprintf(key, sizeof(key), "w/%010llu", n);
 		snprintf(want, sizeof(want), "v%llu", n);
 		if (!has(t, inst, key, want, 1)) {
@@ -805,6 +813,12 @@ static int cmd_verify(struct tool *t)
 	printf("verify: acked=%llu lost=%llu", acked, lost);
 	if (lost)
 		printf(" first_lost=%llu", first_lost);
+	if (t->split > 0) {
+		if (acked <= t->split)
+			lost_before = lost;
+		printf(" lost_in_first_%llu=%llu lost_after=%llu", t->split,
+		       lost_before, lost - lost_before);
+	}
 	printf("\n");
 	ret = 0;
 done:
@@ -972,6 +986,8 @@ int main(int argc, char **argv)
 		{"acks", required_argument, NULL, 'a'},
 		{"batch", required_argument, NULL, 'b'},
 		{"admin-port", required_argument, NULL, 'p'},
+		{"split", required_argument, NULL, 'x'},
+		{"pause-us", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0}};
 	struct tool t;
 	const char *cmd, *plugin_dir = NULL;
@@ -1008,6 +1024,8 @@ int main(int argc, char **argv)
 		case 'a': t.acks_path = optarg; break;
 		case 'b': t.batch_keys = atoi(optarg); break;
 		case 'p': t.admin_port = atoi(optarg); break;
+		case 'x': t.split = strtoull(optarg, NULL, 10); break;
+		case 'u': t.pause_us = (unsigned)atoi(optarg); break;
 		default: usage(); goto done;
 		}
 	}

@@ -134,6 +134,7 @@ static int reply_error_status(const char *msg)
 	if (strncmp(msg, "LOADING", 7) == 0 || strncmp(msg, "BUSY", 4) == 0 ||
 	    strncmp(msg, "MASTERDOWN", 10) == 0 ||
 	    strncmp(msg, "READONLY", 8) == 0 ||
+	    strncmp(msg, "NOREPLICAS", 10) == 0 ||
 	    strncmp(msg, "TRYAGAIN", 8) == 0)
 		return SB_EUNAVAIL;
 	if (strncmp(msg, "OOM", 3) == 0)
@@ -164,8 +165,8 @@ static void check_durability(struct rs_inst *in, redisContext *c,
 			     const char *addr, long replicas)
 {
 	const struct sb_host *h = in->host;
-	redisReply *r1 = NULL, *r2 = NULL;
-	const char *aof = "?", *fsync = "?";
+	redisReply *r1 = NULL, *r2 = NULL, *r3 = NULL;
+	const char *aof = "?", *fsync = "?", *minrep = "?";
 
 	pthread_mutex_lock(&in->mu);
 	if (strcmp(in->checked_addr, addr) == 0) {
@@ -178,6 +179,8 @@ static void check_durability(struct rs_inst *in, redisContext *c,
 	r1 = redisCommand(c, "CONFIG GET appendonly");
 	if (r1 != NULL)
 		r2 = redisCommand(c, "CONFIG GET appendfsync");
+	if (r2 != NULL)
+		r3 = redisCommand(c, "CONFIG GET min-replicas-to-write");
 	if (r1 == NULL || r2 == NULL) {
 		h->log(h, SB_LOG_WARNING,
 		       "redis %s: cannot check durability settings: %s", addr,
@@ -217,6 +220,19 @@ static void check_durability(struct rs_inst *in, redisContext *c,
 			       "appendfsync always)",
 			       addr);
 	}
+	if (r3 != NULL && r3->type == REDIS_REPLY_ARRAY && r3->elements == 2 &&
+	    r3->element[1]->type == REDIS_REPLY_STRING)
+		minrep = r3->element[1]->str;
+	/* Measured in tests/redis: a SENTINEL FAILOVER lost 1-2 s of writes
+	 * the demoted primary had acknowledged, unless one of these held. */
+	if (in->set.n_sentinels > 0 && in->set.wait_replicas == 0 &&
+	    strcmp(minrep, "0") == 0)
+		h->log(h, SB_LOG_WARNING,
+		       "redis %s: wait_replicas = 0 and min-replicas-to-write "
+		       "0: writes the old primary acknowledges during a "
+		       "Sentinel failover are lost; set wait_replicas >= 1 "
+		       "(or min-replicas-to-write on the servers)",
+		       addr);
 	if (in->set.wait_replicas > 0 && replicas >= 0 &&
 	    replicas < in->set.wait_replicas)
 		h->log(h, SB_LOG_WARNING,
@@ -228,6 +244,8 @@ static void check_durability(struct rs_inst *in, redisContext *c,
 		freeReplyObject(r1);
 	if (r2 != NULL)
 		freeReplyObject(r2);
+	if (r3 != NULL)
+		freeReplyObject(r3);
 }
 
 /* Opens and prepares one connection to ep (NULL: the Unix socket):
@@ -480,6 +498,63 @@ static void note_failure(struct rs_inst *in, uint64_t gen,
 	pthread_mutex_unlock(&in->mu);
 }
 
+/* With Sentinel, at most every sentinel_check_interval_ms (and by one
+ * thread at a time), asks the sentinels who the primary is while
+ * everything seems fine. Needed because a Sentinel failover does not always
+ * break the connections to the old primary at once: after a manual
+ * SENTINEL FAILOVER (or a network partition) the old primary keeps
+ * accepting writes until the sentinels reconfigure it, and every write it
+ * acknowledges meanwhile is lost when it resyncs from the new one. When the
+ * sentinels name another server, the primary is switched and every pooled
+ * connection to the old one is dropped on its next use. A sentinel that
+ * cannot be asked changes nothing. */
+static void sentinel_recheck(struct rs_inst *in)
+{
+	struct rs_endpoint ep;
+	struct sb_error err = {{0}};
+	char was[RS_ADDR_MAX], now_addr[RS_ADDR_MAX];
+	uint64_t now = in->host->mono_ms();
+	int changed = 0;
+
+	pthread_mutex_lock(&in->mu);
+	if (!in->have_primary || in->rechecking || now < in->recheck_at_ms) {
+		pthread_mutex_unlock(&in->mu);
+		return;
+	}
+	in->rechecking = 1;
+	pthread_mutex_unlock(&in->mu);
+
+	if (pthread_mutex_trylock(&in->discover_mu) == 0) {
+		if (rs_sentinel_discover(in, &ep, &err) == SB_OK) {
+			pthread_mutex_lock(&in->mu);
+			if (in->have_primary &&
+			    (strcmp(ep.host, in->primary.host) != 0 ||
+			     ep.port != in->primary.port)) {
+				rs_endpoint_str(&in->primary, was, sizeof(was));
+				rs_endpoint_str(&ep, now_addr,
+						sizeof(now_addr));
+				in->primary = ep;
+				in->last_primary = ep;
+				in->gen++;
+				changed = 1;
+			}
+			pthread_mutex_unlock(&in->mu);
+		}
+		pthread_mutex_unlock(&in->discover_mu);
+	}
+	if (changed)
+		in->host->log(in->host, SB_LOG_WARNING,
+			      "redis: the sentinels name %s as primary of "
+			      "\"%s\" (was %s): switching to it",
+			      now_addr, in->set.master_name, was);
+
+	pthread_mutex_lock(&in->mu);
+	in->rechecking = 0;
+	in->recheck_at_ms = in->host->mono_ms() +
+			    (uint64_t)in->set.sentinel_check_interval_ms;
+	pthread_mutex_unlock(&in->mu);
+}
+
 /* Makes conn hold a usable connection to the current primary, reconnecting
  * (and with Sentinel rediscovering) when needed. Returns SB_OK or a status
  * with err. */
@@ -493,6 +568,9 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 	uint64_t gen, now;
 	long replicas = -1;
 	int have, rc;
+
+	if (set->n_sentinels > 0 && set->sentinel_check_interval_ms > 0)
+		sentinel_recheck(in);
 
 	pthread_mutex_lock(&in->mu);
 	if (conn->c != NULL && conn->gen == in->gen && conn_idle_ok(conn->c)) {
@@ -545,12 +623,41 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 				note_failure(in, gen, err);
 				return rc;
 			}
+			char was[RS_ADDR_MAX] = "", now_addr[RS_ADDR_MAX];
+			int is_new = 0;
+
 			pthread_mutex_lock(&in->mu);
 			if (gen == in->gen) {
 				in->primary = ep;
 				in->have_primary = 1;
+				in->recheck_at_ms =
+					in->host->mono_ms() +
+					(uint64_t)
+						set->sentinel_check_interval_ms;
+				if (in->last_primary.port == 0 ||
+				    strcmp(in->last_primary.host, ep.host) !=
+					    0 ||
+				    in->last_primary.port != ep.port) {
+					if (in->last_primary.port != 0)
+						rs_endpoint_str(
+							&in->last_primary, was,
+							sizeof(was));
+					in->last_primary = ep;
+					is_new = 1;
+				}
 			}
 			pthread_mutex_unlock(&in->mu);
+			if (is_new) {
+				/* Once per change of primary. */
+				rs_endpoint_str(&ep, now_addr,
+						sizeof(now_addr));
+				in->host->log(in->host, SB_LOG_INFO,
+					      "redis: the sentinels name %s as "
+					      "primary of \"%s\"%s%s%s",
+					      now_addr, set->master_name,
+					      was[0] ? " (was " : "", was,
+					      was[0] ? ")" : "");
+			}
 		}
 		pthread_mutex_unlock(&in->discover_mu);
 	}
@@ -582,6 +689,16 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 	conn->gen = gen;
 	snprintf(conn->addr, sizeof(conn->addr), "%s", addr);
 	check_durability(in, c, addr, replicas);
+	if (c->err) {
+		/* Lost while checking: report it now, not on the next use. */
+		rc = rs_err(err, SB_EUNAVAIL,
+			    "redis %s: connection lost after the handshake: %s",
+			    addr, c->errstr);
+		redisFree(c);
+		conn->c = NULL;
+		invalidate(in, gen);
+		return rc;
+	}
 	return SB_OK;
 }
 
@@ -798,8 +915,14 @@ static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
 			r = NULL;
 			invalidate(in, conn->gen);
 			conn_put(in, conn, 1);
-			if (in->set.n_sentinels > 0 && attempt == 0)
+			if (in->set.n_sentinels > 0 && attempt == 0) {
+				in->host->log(
+					in->host, SB_LOG_WARNING,
+					"%s; asking the sentinels for the "
+					"primary again",
+					err->msg);
 				continue;
+			}
 			return rc;
 		}
 		rc = reply_error_status(r->str);

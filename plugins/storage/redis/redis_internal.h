@@ -66,6 +66,7 @@ struct rs_settings {
 	int wait_timeout_ms;
 	int pool_size;
 	int reconnect_backoff_max_ms;
+	int sentinel_check_interval_ms; /* 0: never while all is well */
 };
 
 /* Parses and checks the settings; on success the caller must call
@@ -131,8 +132,11 @@ struct rs_inst {
 	 * connection to the old primary is dropped on its next use. */
 	struct rs_endpoint primary;
 	int have_primary;
+	struct rs_endpoint last_primary; /* the last one logged; port 0: none */
 	uint64_t gen;
-	size_t sentinel_next; /* the sentinel to ask first */
+	size_t sentinel_next;	/* the sentinel to ask first */
+	uint64_t recheck_at_ms; /* next periodic check of the sentinels */
+	int rechecking;		/* a thread is doing that check */
 
 	/* Backoff after failed connection attempts. */
 	unsigned fail_count;

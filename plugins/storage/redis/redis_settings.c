@@ -22,6 +22,7 @@
 #define DEFAULT_OP_TIMEOUT_MS	   2000
 #define DEFAULT_WAIT_TIMEOUT_MS	   1000
 #define DEFAULT_POOL_SIZE	   4
+#define DEFAULT_SENTINEL_CHECK_MS  1000
 #define DEFAULT_BACKOFF_MAX_MS	   1000
 
 /* Reads an integer setting and checks it lies in [min, max]. Returns SB_OK
@@ -285,15 +286,24 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 	if (sentinels != NULL) {
 		if (parse_sentinels(host, cfg, sentinels, s, err) != SB_OK)
 			goto done;
+		if (get_int_range(host, cfg, "sentinel_check_interval_ms",
+				  DEFAULT_SENTINEL_CHECK_MS, 0, 3600000, &n,
+				  err) != SB_OK)
+			goto done;
+		s->sentinel_check_interval_ms = (int)n;
 		if (s->master_name == NULL) {
 			snprintf(err->msg, sizeof(err->msg),
 				 "[%s] master_name: required with sentinels",
 				 sec);
 			goto done;
 		}
-	} else if (s->master_name != NULL) {
+	} else if (s->master_name != NULL ||
+		   host->config_get(cfg, "sentinel_check_interval_ms", NULL) !=
+			   NULL) {
 		snprintf(err->msg, sizeof(err->msg),
-			 "[%s] master_name: only used with sentinels", sec);
+			 "[%s] %s: only used with sentinels", sec,
+			 s->master_name != NULL ? "master_name"
+						: "sentinel_check_interval_ms");
 		goto done;
 	}
 	if (s->host == NULL && s->socket_path == NULL && sentinels == NULL)
