@@ -303,7 +303,7 @@ static void try_renew(struct ls_instance *li)
 	uint64_t gen = li->activation, epoch = li->epoch;
 	int64_t t0 = ls_now_ns(), now;
 	char reason[256];
-	int rc;
+	int rc, prev_rc;
 
 	pthread_mutex_unlock(&li->lock);
 	rc = hooks->lease_renew(hooks->arg, li->host->node_name, epoch,
@@ -337,6 +337,7 @@ static void try_renew(struct ls_instance *li)
 		pthread_cond_broadcast(&li->cond); /* new deadline */
 		return;
 	}
+	prev_rc = li->last_rc;
 	li->last_rc = rc;
 	snprintf(li->last_err, sizeof(li->last_err), "%s",
 		 err.msg[0] ? err.msg : "no message");
@@ -348,13 +349,15 @@ static void try_renew(struct ls_instance *li)
 			li->release_epoch = 0; /* not ours to release */
 		return;
 	}
-	li->host->log(li->host, SB_LOG_WARNING,
-		      "node %s: lease renew failed (epoch %llu), retrying in "
-		      "%u ms, stepping down in %lld ms unless one succeeds: %s",
-		      li->host->node_name, (unsigned long long)epoch,
-		      li->set.renew_retry_ms,
-		      (long long)((li->deadline_ns - now) / NS_PER_MS),
-		      li->last_err);
+	/* The first failure of a run is a warning; its retries, every
+	 * renew_retry_ms, only debug lines (the step-down is a warning). */
+	li->host->log(
+		li->host, prev_rc == SB_OK ? SB_LOG_WARNING : SB_LOG_DEBUG,
+		"node %s: lease renew failed (epoch %llu), retrying in "
+		"%u ms, stepping down in %lld ms unless one succeeds: %s",
+		li->host->node_name, (unsigned long long)epoch,
+		li->set.renew_retry_ms,
+		(long long)((li->deadline_ns - now) / NS_PER_MS), li->last_err);
 	li->next_renew_ns = t0 + li->set.renew_retry_ms * NS_PER_MS;
 }
 
