@@ -11,7 +11,7 @@
 
 #include "sbctl_args.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 24
 
 /* getopt permutes argv and the parser keeps pointers into it, so each case
  * gets its own writable copy that lives until the next parse. */
@@ -234,12 +234,189 @@ static void test_help_text(void **state)
 	assert_non_null(strstr(buf, "secret backup FILE"));
 	assert_non_null(strstr(buf, "secret restore FILE"));
 	assert_non_null(strstr(buf, "--password-file F"));
+	assert_non_null(strstr(buf, "app create NAME --type TYPE"));
+	assert_non_null(strstr(buf, "config set APP [KEY=VALUE...]"));
+	assert_non_null(strstr(buf, "--show-masked"));
 	assert_non_null(strstr(buf, "Exit status"));
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save))
 		if (strlen(line) > 80)
 			fail_msg("help line over 80 columns: %s", line);
 	free(buf);
+}
+
+static void test_app_commands(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "app", "create", "crm", "--type",
+			       "individual", "--fields", "user,password:masked",
+			       "--user-group", "crm_u", "--admin-group",
+			       "crm_a", "--description", "the CRM", "--contact",
+			       "ops@example", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_APP_CREATE);
+	assert_string_equal(a.name, "crm");
+	assert_string_equal(a.type, "individual");
+	assert_string_equal(a.fields, "user,password:masked");
+	assert_string_equal(a.user_group, "crm_u");
+	assert_string_equal(a.admin_group, "crm_a");
+	assert_string_equal(a.description, "the CRM");
+	assert_string_equal(a.contact, "ops@example");
+	assert_int_equal(parse(&a, "app", "list", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_APP_LIST);
+	assert_int_equal(a.npos, 0);
+	assert_int_equal(parse(&a, "app", "show", "crm", "--json", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_APP_SHOW);
+	assert_int_equal(a.json, 1);
+	/* An empty --admin-group removes the group. */
+	assert_int_equal(
+		parse(&a, "app", "update", "crm", "--admin-group", "", NULL),
+		0);
+	assert_string_equal(a.admin_group, "");
+	assert_int_equal(parse(&a, "app", "enable", "crm", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_APP_ENABLE);
+	assert_int_equal(parse(&a, "app", "disable", "crm", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_APP_DISABLE);
+	assert_int_equal(parse(&a, "app", "delete", "crm", NULL), 0);
+	assert_int_equal(a.yes, 0);
+	assert_int_equal(parse(&a, "app", "delete", "crm", "-y", NULL), 0);
+	assert_int_equal(a.yes, 1);
+	assert_int_equal(parse(&a, "app", "delete", "--yes", "crm", NULL), 0);
+	assert_int_equal(a.yes, 1);
+	assert_int_equal(parse(&a, "app", "import", "apps.json", NULL), 0);
+	assert_string_equal(a.file, "apps.json");
+}
+
+static void test_cred_mapping_commands(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "cred", "set", "crm", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CRED_SET);
+	assert_null(a.user);
+	assert_int_equal(a.use_stdin, 0);
+	assert_int_equal(parse(&a, "cred", "set", "crm", "--user",
+			       "alice@EXAMPLE", "--stdin", NULL),
+			 0);
+	assert_string_equal(a.user, "alice@EXAMPLE");
+	assert_int_equal(a.use_stdin, 1);
+	assert_int_equal(parse(&a, "cred", "get", "crm", "--show-masked",
+			       "--no-cache", "--user", "bob", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CRED_GET);
+	assert_int_equal(a.show_masked, 1);
+	assert_int_equal(a.no_cache, 1);
+	assert_int_equal(parse(&a, "mapping", "list", "--app", "crm", NULL), 0);
+	assert_string_equal(a.app, "crm");
+	assert_int_equal(parse(&a, "mapping", "list", "--user", "bob", NULL),
+			 0);
+	assert_string_equal(a.user, "bob");
+	assert_int_equal(parse(&a, "mapping", "list", NULL), 0);
+	assert_int_equal(
+		parse(&a, "mapping", "disable", "crm", "--user", "bob", NULL),
+		0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_MAPPING_DISABLE);
+	assert_int_equal(
+		parse(&a, "mapping", "enable", "crm", "--user", "bob", NULL),
+		0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_MAPPING_ENABLE);
+	assert_int_equal(parse(&a, "mapping", "delete", "crm", "--user", "bob",
+			       "--yes", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_MAPPING_DELETE);
+	assert_int_equal(a.yes, 1);
+}
+
+static void test_config_cache_commands(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "config", "set", "cfg", "url=https://x",
+			       "token=", "--id", "prod", NULL),
+			 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CONFIG_SET);
+	assert_int_equal(a.npos, 3);
+	assert_string_equal(a.pos[1], "url=https://x");
+	assert_string_equal(a.pos[2], "token=");
+	assert_string_equal(a.id, "prod");
+	assert_int_equal(parse(&a, "config", "set", "cfg", "--stdin", NULL), 0);
+	assert_int_equal(a.use_stdin, 1);
+	assert_int_equal(parse(&a, "config", "get", "cfg", NULL), 0);
+	assert_int_equal(a.npos, 1);
+	assert_null(a.id);
+	assert_int_equal(parse(&a, "config", "get", "cfg", "url", NULL), 0);
+	assert_string_equal(a.pos[1], "url");
+	assert_int_equal(
+		parse(&a, "config", "delete", "cfg", "url", "--id", "x", NULL),
+		0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CONFIG_DELETE);
+	assert_int_equal(parse(&a, "cache", "purge", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CACHE_PURGE);
+	assert_null(a.name);
+	assert_int_equal(parse(&a, "cache", "purge", "crm", NULL), 0);
+	assert_string_equal(a.name, "crm");
+}
+
+static void test_store_usage_errors(void **state)
+{
+	struct sbctl_args a;
+
+	(void)state;
+	expect_error(
+		"'app create' needs --type TYPE",
+		parse(&a, "app", "create", "x", "--user-group", "g", NULL));
+	expect_error("'app create' needs --user-group G",
+		     parse(&a, "app", "create", "x", "--type", "group", NULL));
+	expect_error("needs NAME", parse(&a, "app", "show", NULL));
+	expect_error("too many arguments for 'app show': 'b'",
+		     parse(&a, "app", "show", "a", "b", NULL));
+	expect_error("\"a/b\" is not an application name",
+		     parse(&a, "app", "show", "a/b", NULL));
+	expect_error("\"..\" is not an application name",
+		     parse(&a, "app", "enable", "..", NULL));
+	expect_error("'app update' needs something to change",
+		     parse(&a, "app", "update", "crm", NULL));
+	expect_error(
+		"--type does not apply to 'app update'",
+		parse(&a, "app", "update", "crm", "--type", "group", NULL));
+	expect_error("--yes does not apply to 'app enable'",
+		     parse(&a, "app", "enable", "crm", "--yes", NULL));
+	expect_error("--stdin does not apply to 'cred get'",
+		     parse(&a, "cred", "get", "crm", "--stdin", NULL));
+	expect_error("--show-masked does not apply to 'cred set'",
+		     parse(&a, "cred", "set", "crm", "--show-masked", NULL));
+	/* Credentials never come from argv: no such argument exists. */
+	expect_error("too many arguments for 'cred set': 'password=x'",
+		     parse(&a, "cred", "set", "crm", "password=x", NULL));
+	expect_error(
+		"--user \"bob smith\" is not a user or group name",
+		parse(&a, "cred", "get", "crm", "--user", "bob smith", NULL));
+	expect_error("'mapping disable' needs --user U",
+		     parse(&a, "mapping", "disable", "crm", NULL));
+	expect_error("'mapping list' takes --app or --user, not both",
+		     parse(&a, "mapping", "list", "--app", "a", "--user", "u",
+			   NULL));
+	expect_error("--app \"a b\" is not an application name",
+		     parse(&a, "mapping", "list", "--app", "a b", NULL));
+	expect_error("'config set' needs KEY=VALUE arguments or --stdin",
+		     parse(&a, "config", "set", "cfg", NULL));
+	expect_error("not both",
+		     parse(&a, "config", "set", "cfg", "k=v", "--stdin", NULL));
+	expect_error("\"k/x\" is not a config key",
+		     parse(&a, "config", "get", "cfg", "k/x", NULL));
+	expect_error("needs APP KEY",
+		     parse(&a, "config", "delete", "cfg", NULL));
+	expect_error("--id \"a b\" is not a config id",
+		     parse(&a, "config", "get", "cfg", "--id", "a b", NULL));
+	expect_error("too many arguments for 'cache purge'",
+		     parse(&a, "cache", "purge", "a", "b", NULL));
+	expect_error("'app' needs a command", parse(&a, "app", NULL));
+	expect_error("unknown command 'cred delete'",
+		     parse(&a, "cred", "delete", "x", NULL));
 }
 
 int main(void)
@@ -253,6 +430,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_help_forms, teardown),
 		cmocka_unit_test_teardown(test_usage_errors, teardown),
 		cmocka_unit_test_teardown(test_help_text, teardown),
+		cmocka_unit_test_teardown(test_app_commands, teardown),
+		cmocka_unit_test_teardown(test_cred_mapping_commands, teardown),
+		cmocka_unit_test_teardown(test_config_cache_commands, teardown),
+		cmocka_unit_test_teardown(test_store_usage_errors, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,66 @@ static void test_read_file(void **state)
 	assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* Standard input for --stdin: any length up to the limit, from a pipe. */
+static void test_read_stream(void **state)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int fds[2];
+	pid_t pid;
+	char big[10000];
+
+	(void)state;
+	memset(big, 'v', sizeof(big));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* In pieces, so the reader grows its buffer. */
+		close(fds[0]);
+		for (size_t off = 0; off < sizeof(big); off += 1000)
+			if (write(fds[1], big + off, 1000) != 1000)
+				_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(sbctl_read_stream("standard input", fds[0],
+					   sizeof(big), &data, &len, err,
+					   sizeof(err)),
+			 0);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(len, sizeof(big));
+	assert_memory_equal(data, big, sizeof(big));
+	assert_int_equal(data[len], '\0');
+	free(data);
+
+	/* One byte over the limit is refused, and names the input. */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "0123456789", 10), 10);
+	close(fds[1]);
+	assert_int_equal(sbctl_read_stream("standard input", fds[0], 9, &data,
+					   &len, err, sizeof(err)),
+			 -1);
+	assert_null(data);
+	assert_non_null(strstr(err, "standard input is longer than the 9"));
+	close(fds[0]);
+
+	/* Empty input reads as empty. */
+	assert_int_equal(pipe(fds), 0);
+	close(fds[1]);
+	assert_int_equal(sbctl_read_stream("standard input", fds[0], 9, &data,
+					   &len, err, sizeof(err)),
+			 0);
+	assert_int_equal(len, 0);
+	free(data);
+	close(fds[0]);
+	assert_int_equal(sbctl_read_stream("standard input", -1, 9, &data, &len,
+					   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "cannot read standard input"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_abort_leaves_nothing),
 		cmocka_unit_test(test_bad_targets),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_read_stream),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,7 @@
 /*
- * unit.client.output: how sbctl shows /v1/status and /v1/secret replies
- * (client/sbctl_output.c), from replies shaped as docs/api.md documents
- * them, and with fields missing or of the wrong type.
+ * unit.client.output: how sbctl shows /v1/status, /v1/secret and the
+ * credential store's replies (client/sbctl_output.c), from replies shaped as
+ * docs/api.md documents them, and with fields missing or of the wrong type.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -216,6 +216,120 @@ static void test_json_pretty(void **state)
 			    "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}\n");
 }
 
+static void print_config_all(FILE *f, const json_t *j)
+{
+	sbctl_print_config(f, j, NULL);
+}
+
+static void print_config_url(FILE *f, const json_t *j)
+{
+	sbctl_print_config(f, j, "url");
+}
+
+static void test_apps(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_apps,
+		   "{\"apps\": [{\"name\": \"crm\", \"type\": \"individual\", "
+		   "\"enabled\": true, \"description\": \"CRM\"}, "
+		   "{\"name\": \"payroll-cfg\", \"type\": \"config-store\", "
+		   "\"enabled\": false, \"description\": \"\"}]}");
+	assert_string_equal(o, "NAME         TYPE          STATE     "
+			       "DESCRIPTION\n"
+			       "crm          individual    enabled   CRM\n"
+			       "payroll-cfg  config-store  disabled\n");
+	o = render(sbctl_print_apps, "{\"apps\": []}");
+	assert_string_equal(o, "no applications\n");
+	/* Hostile names cannot drive the terminal; missing members are "?". */
+	o = render(sbctl_print_apps,
+		   "{\"apps\": [{\"name\": \"a\\u001b[2J\", \"enabled\": 3}]}");
+	assert_has(o, "a\\x1b[2J");
+	assert_has(o, "?");
+}
+
+static void test_app(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_app,
+		   "{\"name\": \"crm\", \"type\": \"individual\", "
+		   "\"description\": \"CRM\", \"contact\": \"\", "
+		   "\"user_group\": \"crm_users\", \"admin_group\": \"\", "
+		   "\"enabled\": false, \"fields\": [{\"label\": \"user\", "
+		   "\"masked\": false}, {\"label\": \"password\", \"masked\": "
+		   "true}], \"created_at\": \"2026-11-25T14:00:00Z\", "
+		   "\"updated_at\": \"2026-11-25T15:00:00Z\"}");
+	assert_string_equal(o, "name:          crm\n"
+			       "type:          individual\n"
+			       "state:         disabled\n"
+			       "description:   CRM\n"
+			       "contact:       none\n"
+			       "user group:    crm_users\n"
+			       "admin group:   none\n"
+			       "fields:        user, password (masked)\n"
+			       "created at:    2026-11-25T14:00:00Z\n"
+			       "updated at:    2026-11-25T15:00:00Z\n");
+	/* A config-store application has no fields line. */
+	o = render(sbctl_print_app, "{\"name\": \"c\", \"fields\": []}");
+	assert_null(strstr(o, "fields:"));
+	assert_has(o, "type:          ?\n");
+}
+
+static void test_mappings(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(
+		sbctl_print_mappings,
+		"{\"mappings\": [{\"app\": \"crm\", \"identity\": "
+		"\"alice@EXAMPLE\", \"enabled\": true, \"updated_at\": "
+		"\"2026-11-25T14:00:00Z\"}, {\"app\": \"crm\", \"identity\": "
+		"\"bob\", \"enabled\": false, \"updated_at\": "
+		"\"2026-11-25T15:00:00Z\"}]}");
+	assert_string_equal(o, "APP  IDENTITY       STATE     UPDATED\n"
+			       "crm  alice@EXAMPLE  enabled   "
+			       "2026-11-25T14:00:00Z\n"
+			       "crm  bob            disabled  "
+			       "2026-11-25T15:00:00Z\n");
+	o = render(sbctl_print_mappings, "{\"mappings\": []}");
+	assert_string_equal(o, "no credential mappings\n");
+	o = render(sbctl_print_mappings, "{}");
+	assert_string_equal(o, "?\n");
+}
+
+static void test_values(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_values,
+		   "{\"app\": \"crm\", \"identity\": \"bob\", \"values\": "
+		   "{\"user\": \"bob_ext\", \"password\": \"********\", "
+		   "\"pin\": \"1\\n2\"}}");
+	/* In the field order the daemon sent; control characters escaped. */
+	assert_string_equal(o, "application crm, identity bob:\n"
+			       "  user:     bob_ext\n"
+			       "  password: ********\n"
+			       "  pin:      1\\x0a2\n");
+}
+
+static void test_config(void **state)
+{
+	const char *json = "{\"app\": \"c\", \"id\": \"default\", \"values\": "
+			   "{\"token\": \"abc\", \"url\": \"https://x\"}}";
+
+	(void)state;
+	assert_string_equal(render(print_config_all, json),
+			    "token=abc\nurl=https://x\n");
+	assert_string_equal(render(print_config_url, json), "https://x\n");
+	assert_string_equal(render(print_config_url, "{\"values\": {}}"),
+			    "?\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +343,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_secret_mismatch, teardown),
 		cmocka_unit_test_teardown(test_secret_backed_up, teardown),
 		cmocka_unit_test_teardown(test_json_pretty, teardown),
+		cmocka_unit_test_teardown(test_apps, teardown),
+		cmocka_unit_test_teardown(test_app, teardown),
+		cmocka_unit_test_teardown(test_mappings, teardown),
+		cmocka_unit_test_teardown(test_values, teardown),
+		cmocka_unit_test_teardown(test_config, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

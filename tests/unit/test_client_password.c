@@ -200,10 +200,15 @@ static int wait_for(int master, struct tty_run *r, size_t *len,
 	return 1;
 }
 
+/* What run_prompt runs: the password prompt, a value prompt with echo
+ * (empty allowed), or the yes/no question. */
+enum { MODE_PASSWORD, MODE_VALUE, MODE_CONFIRM };
+static int prompt_mode = MODE_PASSWORD;
+
 /*
- * Runs sbctl_password_prompt in a child on a fresh pty, typing each of
- * lines (NULL-terminated) after the prompt before it appears.
- * with_tty = 0 runs the child without any controlling terminal.
+ * Runs sbctl_password_prompt (or, per prompt_mode, the others) in a child on a
+ * fresh pty, typing each of lines (NULL-terminated) after the prompt before it
+ * appears. with_tty = 0 runs the child without any controlling terminal.
  */
 static void run_prompt(struct tty_run *r, int confirm, int with_tty,
 		       const char *const *lines)
@@ -241,9 +246,19 @@ static void run_prompt(struct tty_run *r, int confirm, int with_tty,
 		if (write(ready[1], "R", 1) != 1)
 			_exit(102);
 		close(ready[1]);
-		out.rc = sbctl_password_prompt("P1: ", confirm ? "P2: " : NULL,
-					       out.pw, sizeof(out.pw), out.err,
-					       sizeof(out.err));
+		if (prompt_mode == MODE_PASSWORD)
+			out.rc = sbctl_password_prompt(
+				"P1: ", confirm ? "P2: " : NULL, out.pw,
+				sizeof(out.pw), out.err, sizeof(out.err));
+		else if (prompt_mode == MODE_VALUE)
+			out.rc = sbctl_tty_prompt(
+				"P1: ", confirm ? "P2: " : NULL,
+				"value of user", "give the values with --stdin",
+				SBCTL_TTY_ALLOW_EMPTY, out.pw, sizeof(out.pw),
+				out.err, sizeof(out.err));
+		else
+			out.rc = sbctl_tty_confirm("P1: ", "give --yes",
+						   out.err, sizeof(out.err));
 		if (write(res[1], &out, sizeof(out)) != sizeof(out))
 			_exit(101);
 		_exit(0);
@@ -368,6 +383,60 @@ static void test_no_tty(void **state)
 	assert_non_null(strstr(r.err, "--password-file"));
 }
 
+/* A value with echo: it shows on the terminal, an empty line is an
+ * answer, and the terminal keeps its echo. */
+static void test_tty_value_with_echo(void **state)
+{
+	struct tty_run r;
+	const char *bob[] = {"bob@example\n", NULL};
+	const char *empty[] = {"\n", NULL};
+	const char *none[] = {NULL};
+
+	(void)state;
+	prompt_mode = MODE_VALUE;
+	run_prompt(&r, 0, 1, bob);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.pw, "bob@example");
+	assert_non_null(strstr(r.screen, "P1: bob@example"));
+	assert_int_equal(r.echo_after, 1);
+	run_prompt(&r, 0, 1, empty);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.pw, "");
+	run_prompt(&r, 0, 0, none);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.err, "value of user"));
+	assert_non_null(strstr(r.err, "--stdin"));
+	prompt_mode = MODE_PASSWORD;
+}
+
+/* Only y or yes (any case) confirms; no terminal is an error that says
+ * how to confirm without one. */
+static void test_tty_yes_no(void **state)
+{
+	struct tty_run r;
+	const char *yes[] = {"y\n", NULL}, *yes2[] = {"YES\n", NULL};
+	const char *no[] = {"n\n", NULL}, *enter[] = {"\n", NULL};
+	const char *other[] = {"yess\n", NULL}, *none[] = {NULL};
+
+	(void)state;
+	prompt_mode = MODE_CONFIRM;
+	run_prompt(&r, 0, 1, yes);
+	assert_int_equal(r.rc, 1);
+	run_prompt(&r, 0, 1, yes2);
+	assert_int_equal(r.rc, 1);
+	run_prompt(&r, 0, 1, no);
+	assert_int_equal(r.rc, 0);
+	run_prompt(&r, 0, 1, enter);
+	assert_int_equal(r.rc, 0);
+	run_prompt(&r, 0, 1, other);
+	assert_int_equal(r.rc, 0);
+	run_prompt(&r, 0, 0, none);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.err, "/dev/tty"));
+	assert_non_null(strstr(r.err, "give --yes"));
+	prompt_mode = MODE_PASSWORD;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +447,8 @@ int main(void)
 		cmocka_unit_test(test_tty_single),
 		cmocka_unit_test(test_tty_confirm),
 		cmocka_unit_test(test_tty_empty_and_eof),
+		cmocka_unit_test(test_tty_value_with_echo),
+		cmocka_unit_test(test_tty_yes_no),
 		cmocka_unit_test(test_tty_interrupt_restores_echo),
 		cmocka_unit_test(test_no_tty),
 	};
