@@ -555,6 +555,63 @@ static void sentinel_recheck(struct rs_inst *in)
 	pthread_mutex_unlock(&in->mu);
 }
 
+/* Asks the sentinels for the primary when nobody else has since it was
+ * forgotten (one discovery at a time; a thread that waited here uses the
+ * result of the one before), records it and logs each change of primary
+ * once. On SB_OK *ep is the primary and *gen the generation to open the
+ * connection in; on failure the backoff is started. */
+static int discover_primary(struct rs_inst *in, struct rs_endpoint *ep,
+			    uint64_t *gen, struct sb_error *err)
+{
+	char was[RS_ADDR_MAX] = "", now_addr[RS_ADDR_MAX];
+	int have, is_new = 0, rc;
+
+	pthread_mutex_lock(&in->discover_mu);
+	pthread_mutex_lock(&in->mu);
+	have = in->have_primary;
+	*ep = in->primary;
+	*gen = in->gen;
+	pthread_mutex_unlock(&in->mu);
+	if (have) {
+		pthread_mutex_unlock(&in->discover_mu);
+		return SB_OK;
+	}
+	rc = rs_sentinel_discover(in, ep, err);
+	if (rc != SB_OK) {
+		pthread_mutex_unlock(&in->discover_mu);
+		note_failure(in, *gen, err);
+		return rc;
+	}
+	pthread_mutex_lock(&in->mu);
+	if (*gen == in->gen) {
+		in->primary = *ep;
+		in->have_primary = 1;
+		in->recheck_at_ms =
+			in->host->mono_ms() +
+			(uint64_t)in->set.sentinel_check_interval_ms;
+		if (in->last_primary.port == 0 ||
+		    strcmp(in->last_primary.host, ep->host) != 0 ||
+		    in->last_primary.port != ep->port) {
+			if (in->last_primary.port != 0)
+				rs_endpoint_str(&in->last_primary, was,
+						sizeof(was));
+			in->last_primary = *ep;
+			is_new = 1;
+		}
+	}
+	pthread_mutex_unlock(&in->mu);
+	pthread_mutex_unlock(&in->discover_mu);
+	if (is_new) {
+		rs_endpoint_str(ep, now_addr, sizeof(now_addr));
+		in->host->log(in->host, SB_LOG_INFO,
+			      "redis: the sentinels name %s as primary of "
+			      "\"%s\"%s%s%s",
+			      now_addr, in->set.master_name,
+			      was[0] ? " (was " : "", was, was[0] ? ")" : "");
+	}
+	return SB_OK;
+}
+
 /* Makes conn hold a usable connection to the current primary, reconnecting
  * (and with Sentinel rediscovering) when needed. Returns SB_OK or a status
  * with err. */
@@ -608,58 +665,9 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 	pthread_mutex_unlock(&in->mu);
 
 	if (set->n_sentinels > 0 && !have) {
-		/* One discovery at a time; whoever waited here uses the
-		 * result of the one before. */
-		pthread_mutex_lock(&in->discover_mu);
-		pthread_mutex_lock(&in->mu);
-		have = in->have_primary;
-		ep = in->primary;
-		gen = in->gen;
-		pthread_mutex_unlock(&in->mu);
-		if (!have) {
-			rc = rs_sentinel_discover(in, &ep, err);
-			if (rc != SB_OK) {
-				pthread_mutex_unlock(&in->discover_mu);
-				note_failure(in, gen, err);
-				return rc;
-			}
-			char was[RS_ADDR_MAX] = "", now_addr[RS_ADDR_MAX];
-			int is_new = 0;
-
-			pthread_mutex_lock(&in->mu);
-			if (gen == in->gen) {
-				in->primary = ep;
-				in->have_primary = 1;
-				in->recheck_at_ms =
-					in->host->mono_ms() +
-					(uint64_t)
-						set->sentinel_check_interval_ms;
-				if (in->last_primary.port == 0 ||
-				    strcmp(in->last_primary.host, ep.host) !=
-					    0 ||
-				    in->last_primary.port != ep.port) {
-					if (in->last_primary.port != 0)
-						rs_endpoint_str(
-							&in->last_primary, was,
-							sizeof(was));
-					in->last_primary = ep;
-					is_new = 1;
-				}
-			}
-			pthread_mutex_unlock(&in->mu);
-			if (is_new) {
-				/* Once per change of primary. */
-				rs_endpoint_str(&ep, now_addr,
-						sizeof(now_addr));
-				in->host->log(in->host, SB_LOG_INFO,
-					      "redis: the sentinels name %s as "
-					      "primary of \"%s\"%s%s%s",
-					      now_addr, set->master_name,
-					      was[0] ? " (was " : "", was,
-					      was[0] ? ")" : "");
-			}
-		}
-		pthread_mutex_unlock(&in->discover_mu);
+		rc = discover_primary(in, &ep, &gen, err);
+		if (rc != SB_OK)
+			return rc;
 	}
 
 	if (set->socket_path != NULL) {
