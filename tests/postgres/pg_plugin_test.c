@@ -713,6 +713,7 @@ int main(void)
 {
 	const char *dir = getenv("SB_PLUGIN_DIR");
 	const char *envfile = getenv("SB_PG_ENVFILE");
+	int rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_settings_invalid),
 		cmocka_unit_test(test_unreachable),
@@ -735,5 +736,9 @@ int main(void)
 	ops = pgt_ops(dir);
 	port = pgt_env(envfile, "PG_PORT");
 	pgt_conninfo(conninfo, sizeof(conninfo), port);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* On failure the server's side of the story helps. */
+	if (rc != 0 && getenv("SB_PG_FIXTURE"))
+		pgt_fixture(getenv("SB_PG_FIXTURE"), "log", envfile, NULL);
+	return rc;
 }
