@@ -51,7 +51,7 @@ struct lc_opts {
 	/* node role */
 	const char *node;
 	const char *log_path;
-	int write_every_ms;
+	int write_every_ms; /* the writer's pause between writes */
 };
 
 int64_t lc_mono_ns(void);

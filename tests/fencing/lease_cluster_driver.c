@@ -6,7 +6,8 @@
  *
  *   sb-fencing-lease-cluster --plugin-dir DIR --plugin NAME [--set k=v]...
  *       [--driver-set k=v]... [--state-dir DIR] [--ttl-ms N]
- *       [--acquire-interval-ms N] [--kill-cycles N] [--keep]
+ *       [--acquire-interval-ms N] [--kill-cycles N] [--write-every-ms N]
+ *       [--keep]
  *
  * --set settings go to every [storage] instance (nodes and the driver's
  * own, which makes the store first and checks it afterwards);
@@ -167,7 +168,7 @@ static struct proc *spawn(const char *name)
 {
 	struct proc *p;
 	int to_child[2], from_child[2], incarnation = 0;
-	char ttl[16], acq[16];
+	char ttl[16], acq[16], wev[16];
 	const char *argv[16 + 2 * LC_MAX_SETS];
 	int argc = 0, errfd;
 
@@ -207,6 +208,9 @@ static struct proc *spawn(const char *name)
 	argv[argc++] = ttl;
 	argv[argc++] = "--acquire-interval-ms";
 	argv[argc++] = acq;
+	snprintf(wev, sizeof(wev), "%d", O->write_every_ms);
+	argv[argc++] = "--write-every-ms";
+	argv[argc++] = wev;
 	for (int i = 0; i < O->n_sets; i++) {
 		argv[argc++] = "--set";
 		argv[argc++] = O->sets[i];
@@ -1141,7 +1145,7 @@ static void usage(void)
 		"NAME "
 		"[--set k=v]... [--driver-set k=v]... [--state-dir DIR] "
 		"[--ttl-ms N] [--acquire-interval-ms N] [--kill-cycles N] "
-		"[--keep]\n");
+		"[--write-every-ms N] [--keep]\n");
 }
 
 int main(int argc, char **argv)
@@ -1155,13 +1159,14 @@ int main(int argc, char **argv)
 		{"ttl-ms", required_argument, NULL, 't'},
 		{"acquire-interval-ms", required_argument, NULL, 'a'},
 		{"kill-cycles", required_argument, NULL, 'k'},
+		{"write-every-ms", required_argument, NULL, 'w'},
 		{"keep", no_argument, NULL, 'K'},
 		{"node", required_argument, NULL, 'n'},
 		{"log", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0},
 	};
 	struct lc_opts o = {
-		.ttl_ms = 600, .kill_cycles = 3, .write_every_ms = 20};
+		.ttl_ms = 600, .kill_cycles = 3, .write_every_ms = 5};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1182,6 +1187,7 @@ int main(int argc, char **argv)
 		case 't': o.ttl_ms = atoi(optarg); break;
 		case 'a': o.acquire_interval_ms = atoi(optarg); break;
 		case 'k': o.kill_cycles = atoi(optarg); break;
+		case 'w': o.write_every_ms = atoi(optarg); break;
 		case 'K': o.keep = 1; break;
 		case 'n': o.node = optarg; break;
 		case 'l': o.log_path = optarg; break;
@@ -1189,7 +1195,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.plugin_dir == NULL || o.plugin == NULL || o.ttl_ms < 200 ||
-	    optind != argc) {
+	    o.write_every_ms < 0 || optind != argc) {
 		usage();
 		return 2;
 	}
