@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +130,6 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 {
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 	long os_errno = 0;
-	long verify = X509_V_OK;
 
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -149,18 +147,14 @@ static void transfer_error(CURL *c, CURLcode rc, const char *errbuf,
 			 addr, timeout_ms, detail);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		/* OpenSSL's verdict on the chain, or curl's on the name. */
-		curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
-		if (verify != X509_V_OK)
-			snprintf(msg, msglen,
-				 "TLS verification of the MSS at %s against CA "
-				 "%s failed: %s",
-				 addr, tls->ca_file,
-				 X509_verify_cert_error_string(verify));
-		else
-			snprintf(msg, msglen,
-				 "TLS verification of the MSS at %s failed: %s",
-				 addr, detail);
+		/* curl's words carry OpenSSL's reason for the chain ("SSL
+		 * certificate problem: unable to get local issuer
+		 * certificate") and its own for the name ("no alternative
+		 * certificate subject name matches target host name"). */
+		snprintf(msg, msglen,
+			 "TLS verification of the MSS at %s against CA %s "
+			 "failed: %s",
+			 addr, tls->ca_file, detail);
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 		snprintf(msg, msglen,

@@ -22,14 +22,13 @@
 # is what the tests run. Returns non-zero, with openssl's output on stderr,
 # when any step fails.
 
-# _pki_leaf_conf FILE CN SAN: writes an openssl config for a request with subject
-# CN and the extensions of a leaf certificate (SAN empty: none).
-_pki_leaf_conf() {
-	local file=$1 cn=$2 san=$3
+# _pki_leaf_ext FILE SAN: writes the extensions of a leaf certificate, in
+# section [leaf] (SAN empty: no subjectAltName).
+_pki_leaf_ext() {
+	local file=$1 san=$2
 	{
-		printf '[req]\nprompt = no\ndistinguished_name = dn\n'
-		printf '[dn]\nCN = %s\n' "$cn"
-		printf '[leaf]\nbasicConstraints = critical,CA:FALSE\n'
+		printf '[leaf]\n'
+		printf 'basicConstraints = critical,CA:FALSE\n'
 		printf 'keyUsage = critical,digitalSignature\n'
 		printf 'extendedKeyUsage = serverAuth,clientAuth\n'
 		printf 'subjectKeyIdentifier = hash\n'
@@ -55,17 +54,17 @@ _pki_ca() {
 # _pki_leaf DIR CA_BASE NAME SAN: NAME.key, NAME.crt signed by CA_BASE.
 _pki_leaf() {
 	local dir=$1 ca=$2 name=$3 san=$4
-	local conf="$dir/.$name.cnf" csr="$dir/.$name.csr"
-	_pki_leaf_conf "$conf" "$name" "$san" || return 1
+	local ext="$dir/.$name.ext" csr="$dir/.$name.csr"
+	_pki_leaf_ext "$ext" "$san" || return 1
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 		-out "$dir/$name.key" 2>/dev/null || return 1
-	openssl req -new -key "$dir/$name.key" -config "$conf" \
+	openssl req -new -key "$dir/$name.key" -subj "/CN=$name" \
 		-out "$csr" || return 1
 	openssl x509 -req -in "$csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" \
 		-set_serial "0x$(openssl rand -hex 16)" -sha256 -days 825 \
-		-extfile "$conf" -extensions leaf -out "$dir/$name.crt" \
+		-extfile "$ext" -extensions leaf -out "$dir/$name.crt" \
 		2>/dev/null || return 1
-	rm -f "$conf" "$csr"
+	rm -f "$ext" "$csr"
 }
 
 make_test_pki() {

@@ -952,6 +952,7 @@ static void fetch_ipv6(void **state)
 			       5000, msg, sizeof(msg), NULL, NULL),
 			 -1);
 	assert_msg_has(msg, "TLS verification");
+	assert_msg_has(msg, "'::1'");
 	server_stop(s);
 }
 
@@ -1018,6 +1019,46 @@ static void fetcherr_foreign_client(void **state)
 	server_stop(s);
 }
 
+/* A client that is not speaking TLS properly gets the server's fatal alert
+ * followed by an orderly FIN, not a RST; and a server stopped while such a
+ * close still lingers frees everything (the ASan build checks). */
+static void fetcherr_garbage_client(void **state)
+{
+	/* A TLS record holding a ClientHello whose body is too short. */
+	static const unsigned char hello[] = {0x16, 0x03, 0x01, 0x00, 0x05,
+					      0x01, 0x00, 0x00, 0x01, 0x00};
+	struct server *s = server_start("127.0.0.1:0", "mss1", 1);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	unsigned char buf[64];
+	ssize_t n, got = 0;
+	int c;
+
+	(void)state;
+	sin.sin_port = htons((uint16_t)s->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(send(c, hello, sizeof(hello), MSG_NOSIGNAL),
+			 (ssize_t)sizeof(hello));
+	/* The alert record (content type 21), then end of stream. */
+	struct timeval tv = {.tv_sec = 5};
+	assert_int_equal(
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	while ((n = recv(c, buf + got, sizeof(buf) - (size_t)got, 0)) > 0)
+		got += n;
+	if (n < 0)
+		fail_msg("after %zd bytes: %s (a RST instead of a FIN?)", got,
+			 strerror(errno));
+	assert_true(got >= 7);
+	assert_int_equal(buf[0], 21);
+	assert_int_equal(buf[5], 2); /* fatal */
+	printf("    alert %u, then FIN\n", buf[6]);
+	/* The client stays: the server still lingers when it stops. */
+	server_stop(s);
+	close(c);
+}
+
 static void fetcherr_foreign_server(void **state)
 {
 	struct server *s = server_start("127.0.0.1:0", "mss1", 1);
@@ -1054,6 +1095,7 @@ static void fetcherr_wrong_name(void **state)
 			 -1);
 	assert_msg_has(msg, "127.0.0.2");
 	assert_msg_has(msg, "TLS verification");
+	assert_msg_has(msg, "no alternative certificate subject name matches");
 	assert_int_equal(atomic_load(&s->requests), 0);
 	/* The same server by a name it has is fine. */
 	assert_int_equal(fetch("127.0.0.1", s->port, member("node1", "ca.crt"),
@@ -1287,6 +1329,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(fetcherr_not_member),
 		cmocka_unit_test(fetcherr_no_client_cert),
 		cmocka_unit_test(fetcherr_foreign_client),
+		cmocka_unit_test(fetcherr_garbage_client),
 		cmocka_unit_test(fetcherr_foreign_server),
 		cmocka_unit_test(fetcherr_wrong_name),
 		cmocka_unit_test(fetcherr_server_down),
