@@ -19,9 +19,11 @@
  * one (json_set_alloc_funcs). OpenSSL's and curl's internal record buffers
  * are outside this module's reach.
  *
- * The process must have called curl_global_init() (the daemon does so at
- * start, before threads); each call uses its own easy handle, so calls may
- * run on several threads at once.
+ * The process should call curl_global_init() once at start, before any
+ * thread (libcurl >= 7.84 also initialises itself safely on first use), and
+ * must ignore SIGPIPE: curl runs with CURLOPT_NOSIGNAL, so it does not
+ * guard writes to a closed connection. Each call uses its own easy handle,
+ * so calls may run on several threads at once.
  */
 #ifndef SB_MEMBER_FETCH_H
 #define SB_MEMBER_FETCH_H
