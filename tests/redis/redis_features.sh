@@ -14,6 +14,9 @@ here=$(dirname "$0")
 . "$here/../fixtures/redis.sh"
 
 tmp=$(make_tmpdir)
+# make_tmpdir runs in a subshell here, so its own cleanup hook is lost:
+# register it in this shell, first, so it runs after the servers are gone.
+[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$tmp'"
 on_exit "redis_kill '$tmp' primary; redis_kill '$tmp' replica"
 redis_start "$tmp" primary --unixsocket "$tmp/primary/redis.sock" \
 	--unixsocketperm 700 --repl-diskless-sync-delay 0 || exit 1

@@ -13,6 +13,9 @@ here=$(dirname "$0")
 . "$here/../fixtures/redis.sh"
 
 tmp=$(make_tmpdir)
+# make_tmpdir runs in a subshell here, so its own cleanup hook is lost:
+# register it in this shell, first, so it runs after the servers are gone.
+[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$tmp'"
 on_exit "redis_kill '$tmp' r"
 redis_start "$tmp" r --appendonly yes --appendfsync always \
 	--enable-debug-command local || exit 1

@@ -21,6 +21,9 @@ here=$(dirname "$0")
 . "$here/../fixtures/redis.sh"
 
 tmp=$(make_tmpdir)
+# make_tmpdir runs in a subshell here, so its own cleanup hook is lost:
+# register it in this shell, first, so it runs after the servers are gone.
+[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$tmp'"
 on_exit "for n in s1 s2 s3 p r; do redis_kill '$tmp' \$n; done"
 on_exit '[ "$TESTS_FAILED" -eq 0 ] || for n in p r s1; do redis_log "$tmp" $n; done'
 
