@@ -767,21 +767,26 @@ void sb_http_free(struct sb_http *h)
 	free(h);
 }
 
-int sb_http_tls_reload(struct sb_http *h, const struct sb_conf *conf,
-		       char *msg, size_t msglen)
+int sb_http_tls_prepare(struct sb_http *h, const struct sb_conf *conf,
+			struct sb_tls **out, char *msg, size_t msglen)
 {
-	struct sb_tls *t, *old;
-
+	*out = NULL;
 	if (h == NULL || h->tls == NULL)
 		return 0;
-	t = sb_tls_server_new(conf->tls_cert, conf->tls_key, conf->tls_ca, msg,
-			      msglen);
-	if (t == NULL)
-		return -1;
+	*out = sb_tls_server_new(conf->tls_cert, conf->tls_key, conf->tls_ca,
+				 msg, msglen);
+	return *out ? 0 : -1;
+}
+
+void sb_http_tls_swap(struct sb_http *h, struct sb_tls *t)
+{
+	struct sb_tls *old;
+
+	if (h == NULL || t == NULL)
+		return;
 	pthread_mutex_lock(&h->tls_lock);
 	old = h->tls;
 	h->tls = t;
 	pthread_mutex_unlock(&h->tls_lock);
 	sb_tls_unref(old);
-	return 0;
 }

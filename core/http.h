@@ -23,7 +23,7 @@ struct sb_caller {
 	pid_t pid;
 	int ngroups;
 	gid_t groups[SB_MAX_GROUPS];
-	char name[64]; /* user name, or the uid in decimal */
+	char name[256]; /* user name, certificate identity, or the uid */
 };
 
 struct sb_worker;
@@ -83,11 +83,16 @@ void sb_http_stop_accepting(struct sb_http *h);
 /* Stops the loops and joins the workers; call once inflight is 0. */
 void sb_http_free(struct sb_http *h);
 
-/* Re-reads the TLS certificate, key and CA (SIGHUP). New connections use
- * the new ones; connections already open keep theirs. Returns 0, or -1
- * with msg (the old ones stay). A no-op without a TLS listener. */
-int sb_http_tls_reload(struct sb_http *h, const struct sb_conf *conf,
-		       char *msg, size_t msglen);
+/* Reloading the TLS certificate, key and CA (SIGHUP) in two steps, so
+ * they change only together with the rest of the configuration:
+ * sb_http_tls_prepare loads them into *out (NULL when this daemon has no
+ * TLS listener) and returns 0, or -1 with msg; sb_http_tls_swap makes them
+ * the ones new connections use (connections already open keep theirs) and
+ * takes over the reference. */
+struct sb_tls;
+int sb_http_tls_prepare(struct sb_http *h, const struct sb_conf *conf,
+			struct sb_tls **out, char *msg, size_t msglen);
+void sb_http_tls_swap(struct sb_http *h, struct sb_tls *t);
 
 /* Sends status with body (taken over, may be NULL) and ends the request. */
 void sb_reply_json(struct sb_req *r, int status, json_t *body);

@@ -18,7 +18,9 @@
 #include "log.h"
 #include "member.h"
 #include "secure_mem.h"
+#include "tls.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -128,6 +130,7 @@ static void reload(struct sb_daemon *d)
 	struct sb_errlist errs = {0}, restart = {0};
 	struct sb_generation *cur = sb_gen_current(d), *g = NULL;
 	struct sb_conf *conf;
+	struct sb_tls *tls = NULL;
 	char msg[1024];
 	int log_level = -1, use_syslog = 0;
 
@@ -149,18 +152,24 @@ static void reload(struct sb_daemon *d)
 		sb_gen_unref(g);
 		g = NULL;
 	}
-	/* Certificates are re-read on every reload; a bad one keeps the old. */
-	if (g && errs.n == 0 && sb_http_tls_reload(d->http, g->conf, msg, sizeof(msg)) != 0) {
+	/* Certificates are re-read on every reload; a bad one keeps the old,
+	 * and they change only if the whole generation does. */
+	if (g && errs.n == 0 &&
+	    sb_http_tls_prepare(d->http, g->conf, &tls, msg, sizeof(msg)) != 0) {
 		sb_errlist_add(&errs, "[tls] %s", msg);
 		sb_gen_unref(g);
 		g = NULL;
 	}
-	if (g && errs.n == 0 && sb_gen_install(d, g, &errs) != 0)
-		g = NULL; /* install dropped it; the old one runs on */
-	else if (g && errs.n > 0) {
+	if (g && errs.n > 0) {
 		sb_gen_unref(g);
 		g = NULL;
+	} else if (g && sb_gen_install(d, g, &errs) != 0) {
+		g = NULL; /* install dropped it; the old one runs on */
+	} else if (g) {
+		sb_http_tls_swap(d->http, tls);
+		tls = NULL;
 	}
+	sb_tls_unref(tls);
 
 	if (errs.n > 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -286,6 +295,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread: members fetch the secret with libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "secretbrokerd: cannot initialise libcurl\n");
+		return 1;
+	}
 	json_set_alloc_funcs(malloc, wiping_free);
 	event_set_mem_functions(malloc, wiping_realloc, wiping_free);
 	if (evthread_use_pthreads() != 0) {
