@@ -437,5 +437,6 @@ done:
 	pthread_mutex_unlock(&d->lock);
 	sb_errlist_clear(&errs);
 	free(d->config_path);
+	curl_global_cleanup();
 	return ret;
 }
