@@ -58,11 +58,17 @@ finish() {
 	[ "$TESTS_FAILED" -eq 0 ]
 }
 
-# A fresh temporary directory, removed at exit unless KEEP_TMP is set.
+# One root directory per test script, created here in the main shell so
+# its removal at exit is registered there (make_tmpdir runs in a command
+# substitution, whose own exit hooks would be lost). KEEP_TMP keeps it.
+SB_TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/sbtest.XXXXXX")
+chmod 755 "$SB_TEST_ROOT"
+[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$SB_TEST_ROOT'"
+
+# A fresh temporary directory below SB_TEST_ROOT.
 make_tmpdir() {
 	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/sbtest.XXXXXX")
+	d=$(mktemp -d "$SB_TEST_ROOT/t.XXXXXX")
 	chmod 755 "$d"
-	[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$d'"
 	echo "$d"
 }
