@@ -6,7 +6,7 @@
 # table with the ratio daemon/nginx. See bench/README.md.
 #
 # usage: bench/lookup/run.sh [--smoke] [--duration S] [--warmup S]
-#                            [--threads N] [--pin] [--record]
+#                            [--threads "N..."] [--pin] [--repeat N] [--record]
 #   --smoke      0.5 s per measurement: checks the bench runs (ctest -L bench)
 #   --duration   seconds measured per row (5)
 #   --warmup     seconds run before each measurement, not counted (1)
@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--pin) PIN=1 ;;
 	--repeat) REPEAT=$2; shift ;;
 	--record) RECORD=1 ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 1 ;;
 	esac
 	shift
@@ -58,178 +58,8 @@ if [ "$RECORD" = 1 ]; then
 	exec > >(tee "$out")
 fi
 
-# ---- build ---------------------------------------------------------------
-
-if [ -z "${SB_BUILD:-}" ]; then
-	SB_BUILD=$src/build-bench
-	echo "building in $SB_BUILD (set SB_BUILD to use another build)" >&2
-	cmake -S "$src" -B "$SB_BUILD" >/dev/null &&
-		cmake --build "$SB_BUILD" -j"$(nproc)" --target secretbrokerd \
-			sbctl sbload storage_sqlite crypto_openssl fencing_none \
-			>/dev/null || { echo "run.sh: build failed" >&2; exit 1; }
-fi
-export SB_BUILD
-SBLOAD=$SB_BUILD/bench/sbload
-for f in "$SBLOAD" "$SB_BUILD/core/secretbrokerd" "$SB_BUILD/client/sbctl" \
-	"$SB_BUILD/plugins/storage_sqlite.so"; do
-	[ -x "$f" ] || [ -f "$f" ] || {
-		echo "run.sh: $f is missing: build it first (cmake --build $SB_BUILD)" >&2
-		exit 1
-	}
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || {
-	echo "run.sh: nginx not found: install nginx-light (scripts/install-deps.sh)" >&2
-	exit 1
-}
-
-. "$src/tests/lib/testlib.sh"
-. "$src/tests/lib/broker.sh"
-
-T=$(make_tmpdir)
-SB=$T/broker
-APP=bench
-ME=$(id -un)
-MYGROUP=$(id -gn)
-
-# ---- CPU placement -------------------------------------------------------
-
-NCPU=$(nproc)
-CLIENT_PIN=()
-SERVER_PIN=()
-if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ]; then
-	CLIENT_PIN=(--cpus 0)
-	SERVER_PIN=(taskset -c "1-$((NCPU - 1))")
-	PLACEMENT="client on CPU 0, servers on CPUs 1-$((NCPU - 1))"
-else
-	PLACEMENT="not pinned: client and servers share all $NCPU CPUs"
-fi
-
-# ---- the daemon ----------------------------------------------------------
-
-# daemon_start THREADS TIMEOUT_S: (re)starts the daemon with [broker]
-# threads and [cache] timeout_s (0: no cache), on the same database and
-# state directory (the secret is sealed there and survives the restart).
-# Logging at warning: the debug level of the test fixture logs a line per
-# request, which would be measured too.
-daemon_start() {
-	broker_stop "$SB" 2>/dev/null
-	broker_config "$SB" "
-[broker]
-log_level = warning
-threads = $1
-[access]
-sso_admins = $MYGROUP
-[cache]
-timeout_s = $2
-"
-	broker_start "$SB" || return 1
-	# Pin every thread of the running daemon (its workers exist once it
-	# answers; later threads inherit the mask).
-	if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ]; then
-		taskset -a -p -c "1-$((NCPU - 1))" "$(broker_pid "$SB")" >/dev/null
-	fi
-}
-
-# call METHOD PATH [BODY]: an API call that must succeed (2xx).
-call() {
-	local res
-	res=$(api "$SB" "$@")
-	case $res in
-	2*) return 0 ;;
-	*) echo "run.sh: $1 $2 failed: $res" >&2; return 1 ;;
-	esac
-}
-
-setup_daemon() {
-	daemon_start "${THREADS[0]}" 60 || return 1
-	sbctl_in "$SB" secret generate >/dev/null || return 1
-	call POST /v1/apps "{\"name\":\"$APP\",\"type\":\"individual\",
-		\"fields\":[{\"label\":\"user\",\"masked\":false},
-			    {\"label\":\"password\",\"masked\":true}],
-		\"user_group\":\"$MYGROUP\",\"description\":\"lookup benchmark\"}" &&
-	call PATCH "/v1/apps/$APP" '{"enabled":true}' &&
-	call PUT "/v1/apps/$APP/mappings/$ME" \
-		'{"values":{"user":"svc-bench@example.test","password":"bench-only: not a secret 0123456789"}}'
-}
-
-LOOKUP="/v1/lookup/$APP?show_masked=1"
-
-# ---- nginx ---------------------------------------------------------------
-
-NG=$T/nginx
-NGINX_PID=
-
-nginx_config() {
-	local workers=$1 temps="" m v
-	mkdir -p "$NG/www" "$NG/temp"
-	# Temp directories under our own directory, not /var/lib/nginx; only
-	# for the modules this nginx was built with (others would be unknown
-	# directives).
-	v=$("$NGINX" -V 2>&1)
-	temps="  client_body_temp_path $NG/temp/client_body;"$'\n'
-	for m in proxy fastcgi uwsgi scgi; do
-		case $v in *"--http-$m-temp-path"*)
-			temps+="  ${m}_temp_path $NG/temp/$m;"$'\n' ;;
-		esac
-	done
-	cat >"$NG/nginx.conf" <<CONF
-worker_processes $workers;
-daemon off;
-pid $NG/nginx.pid;
-lock_file $NG/nginx.lock;
-error_log $NG/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000000;
-  keepalive_timeout 300s;
-  server_tokens off;
-  etag off;
-  default_type application/json;
-$temps
-  server {
-    listen unix:$NG/nginx.sock;
-    location / {
-      root $NG/www;
-      # No Last-Modified, ETag or Accept-Ranges (the daemon sends none)...
-      max_ranges 0;
-      add_header Last-Modified "";
-      # ... and its two own headers: the responses are alike in size too.
-      add_header Cache-Control no-store;
-      add_header X-Request-Id 0000000000000000;
-    }
-  }
-}
-CONF
-}
-
-nginx_answers() {
-	curl -sf -o /dev/null --unix-socket "$NG/nginx.sock" http://bench/lookup.json
-}
-
-nginx_start() {
-	nginx_stop
-	nginx_config "$1"
-	rm -f "$NG/nginx.sock"
-	${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$NGINX" -c "$NG/nginx.conf" -p "$NG" \
-		>>"$NG/error.log" 2>&1 &
-	NGINX_PID=$!
-	if ! wait_until 10 nginx_answers; then
-		echo "run.sh: nginx did not become ready; its log:" >&2
-		cat "$NG/error.log" >&2
-		return 1
-	fi
-}
-
-nginx_stop() {
-	if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
-		kill -TERM "$NGINX_PID"
-		wait "$NGINX_PID" 2>/dev/null
-	fi
-	NGINX_PID=
-}
-on_exit nginx_stop
+. "$here/lib.sh"
+lib_init || exit 1
 
 # ---- measuring -----------------------------------------------------------
 
@@ -287,31 +117,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # ---- the run -------------------------------------------------------------
 
 echo "lookup benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "machine: $NCPU CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r)"
-echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-btype=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$SB_BUILD/CMakeCache.txt")
-if grep -q '^SB_SANITIZE:BOOL=ON' "$SB_BUILD/CMakeCache.txt"; then
-	btype+="${btype:+, }ASan+UBSan: figures NOT representative"
-fi
-echo "build: $SB_BUILD (${btype:-RelWithDebInfo, the project default})"
-echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'); daemon: secretbrokerd, sqlite + openssl + none, [broker] threads = ${THREADS[*]} (one row set each)"
+machine_facts
+echo "daemon: secretbrokerd, sqlite + openssl + none, [broker] threads = ${THREADS[*]} (a set of rows each)"
 echo "placement: $PLACEMENT"
 echo "each row: $DURATION s measured after $WARMUP s warm-up$([ "$REPEAT" -gt 1 ] && echo ", best of $REPEAT runs"); closed loop, one request in flight per client (sbload)"
 
-setup_daemon || { echo "run.sh: cannot set up the daemon" >&2; exit 1; }
-body_bytes=$(curl -s -o "$T/lookup.body" -w '%{size_download} %{size_header}' \
-	--unix-socket "$SB/sb.sock" "http://bench$LOOKUP")
-read -r BODY SB_HDR <<<"$body_bytes"
-if [ "${BODY:-0}" -lt 2 ] || ! jq -e .values.password "$T/lookup.body" >/dev/null 2>&1; then
-	echo "run.sh: the lookup did not answer as expected: $(cat "$T/lookup.body")" >&2
-	exit 1
-fi
-
-# The static file: a JSON document of exactly the lookup's body size.
-mkdir -p "$NG/www"
-pad=$((BODY - 11)) # {"pad":""} and a newline
-{ printf '{"pad":"'; head -c "$pad" /dev/zero | tr '\0' x; printf '"}\n'; } >"$NG/www/lookup.json"
-chmod 644 "$NG/www/lookup.json"
+setup_daemon "${THREADS[0]}" || { echo "run.sh: cannot set up the daemon" >&2; exit 1; }
+lookup_size || exit 1
+nginx_static_file "$BODY"
 
 for w in "${NGINX_WORKERS[@]}"; do
 	nginx_start "$w" || exit 1
@@ -343,7 +156,7 @@ for t in "${THREADS[@]}"; do
 		done
 	done
 done
-broker_stop "$SB"
+daemon_stop || FAILED=1
 
 # ---- the table -----------------------------------------------------------
 
