@@ -56,6 +56,25 @@ static int instance_open(struct sb_plugin_instance *pi, int kind,
 		sb_errlist_add(errs, "[%s] plugin: %s", kname, msg);
 		return -1;
 	}
+	{
+		const char *const *known = sb_plugin_settings(&pi->plugin);
+		int bad = 0;
+
+		for (size_t i = 0; known && i < sb_config_count(cfg); i++) {
+			const char *k = sb_config_key_at(cfg, i);
+			int ok = strcmp(k, "plugin") == 0;
+
+			for (size_t j = 0; !ok && known[j]; j++)
+				ok = strcmp(k, known[j]) == 0;
+			if (!ok) {
+				sb_errlist_add(errs, "[%s] %s: unknown key for %s plugin %s",
+					       kname, k, kname, name);
+				bad = 1;
+			}
+		}
+		if (bad)
+			goto fail;
+	}
 	pi->host = sb_host_new(kname, name, conf->state_dir, conf->node_name);
 	if (pi->host == NULL) {
 		sb_errlist_add(errs, "[%s] plugin %s: out of memory", kname,

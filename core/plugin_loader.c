@@ -3,6 +3,7 @@
 #include "plugin_loader.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,11 +106,14 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 			 SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR);
 		goto done;
 	}
-	if (desc->size < sizeof(struct sb_plugin_descriptor)) {
+	/* Members appended after ABI 1.0 are read only when desc->size
+	 * covers them (sb_plugin_settings). */
+	if (desc->size < offsetof(struct sb_plugin_descriptor, settings)) {
 		snprintf(err, errlen,
 			 "plugin %s: descriptor is %u bytes, daemon ABI %u.%u needs %zu",
 			 path, desc->size, SB_PLUGIN_ABI_MAJOR,
-			 SB_PLUGIN_ABI_MINOR, sizeof(struct sb_plugin_descriptor));
+			 SB_PLUGIN_ABI_MINOR,
+			 offsetof(struct sb_plugin_descriptor, settings));
 		goto done;
 	}
 	if (desc->kind != (uint32_t)kind) {
@@ -141,6 +145,16 @@ done:
 	if (dl)
 		dlclose(dl);
 	return ret;
+}
+
+const char *const *sb_plugin_settings(const struct sb_plugin *p)
+{
+	const struct sb_plugin_descriptor *d = p->desc;
+
+	if (d->size < offsetof(struct sb_plugin_descriptor, settings) +
+			      sizeof(d->settings))
+		return NULL; /* an ABI 1.0 plugin */
+	return d->settings;
 }
 
 void sb_plugin_unload(struct sb_plugin *p)

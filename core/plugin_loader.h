@@ -35,6 +35,10 @@ int sb_plugin_load(const char *plugin_dir, int kind, const char *name,
 int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 			char *err, size_t errlen);
 
+/* The settings the plugin declares (ABI 1.1), or NULL when it declares
+ * none (or was built against ABI 1.0). */
+const char *const *sb_plugin_settings(const struct sb_plugin *p);
+
 /* dlcloses the plugin. Its ops must no longer be in use. */
 void sb_plugin_unload(struct sb_plugin *p);
 

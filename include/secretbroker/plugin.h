@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1
-#define SB_PLUGIN_ABI_MINOR 0
+#define SB_PLUGIN_ABI_MINOR 1
 
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry"
 
@@ -167,6 +167,12 @@ struct sb_plugin_descriptor {
 	/* Points to struct sb_storage_ops, sb_crypto_ops or sb_fencing_ops
 	 * according to kind. */
 	const void *ops;
+
+	/* ABI 1.1: the NULL-terminated list of the settings the plugin reads
+	 * from its section (besides "plugin"). The daemon then refuses any
+	 * other key there, naming it, so a misspelt setting is an error, not
+	 * a silently applied default. NULL: not declared, nothing checked. */
+	const char *const *settings;
 };
 
 /* ------------------------------------------------------------------ */

@@ -43,6 +43,7 @@ check "bad number named with section and key" bad bad_threads $'[broker]\nthread
 check "unknown section" bad unknown_section $'[brokr]\nx = 1' "[brokr]" "unknown section"
 check "missing plugin named with its file" bad missing_plugin $'[storage]\nplugin = nosuch' "[storage] plugin" "storage_nosuch.so"
 check "missing group for sso_admins" bad bad_group $'[access]\nsso_admins = no_such_group_sb' "[access] sso_admins" "no_such_group_sb"
+check "a misspelt plugin setting is named, not ignored" bad misspelt $'[storage]\nbusy_timeout = 10' "[storage] busy_timeout: unknown key for storage plugin sqlite"
 check "plugin setting error comes from the plugin" bad sqlite_path $'[storage]\npath = /nonexistent/dir/db' "[storage]" "/nonexistent/dir/db"
 check "every error is listed, not just the first" bad two_errors $'[broker]\nthreads = 0\nlog_level = loud' "[broker] threads" "[broker] log_level"
 printf '[broker\nstate_dir = x\n' >"$T/syntax.ini"

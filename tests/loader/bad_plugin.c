@@ -44,8 +44,17 @@ static const struct sb_storage_ops ops = {
 #define BAD_KIND SB_PLUGIN_STORAGE
 #endif
 
+/* BAD_DESC_ABI10: a plugin built against ABI 1.0, whose descriptor ends
+ * before the members appended since (settings): it must still load. */
+#ifdef BAD_DESC_ABI10
+#include <stddef.h>
+#define BAD_DESC_SIZE offsetof(struct sb_plugin_descriptor, settings)
+#else
+#define BAD_DESC_SIZE sizeof(struct sb_plugin_descriptor)
+#endif
+
 static const struct sb_plugin_descriptor descriptor = {
-	.size = sizeof(struct sb_plugin_descriptor),
+	.size = BAD_DESC_SIZE,
 	.abi_major = BAD_ABI_MAJOR,
 	.abi_minor = 0,
 	.kind = BAD_KIND,

@@ -190,6 +190,12 @@ static const struct sb_crypto_ops co_ops = {
 	.unseal = co_unseal,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"key_file",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor co_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -200,6 +206,7 @@ static const struct sb_plugin_descriptor co_descriptor = {
 	.description = "OpenSSL 3: AES-256-GCM, HKDF-SHA256, scrypt; seals "
 		       "under a per-node key file",
 	.ops = &co_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&co_descriptor)

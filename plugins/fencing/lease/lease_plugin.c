@@ -338,6 +338,15 @@ static const struct sb_fencing_ops ls_ops = {
 	.demote = ls_demote,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"ttl_ms",
+	"renew_interval_ms",
+	"self_fence_ms",
+	"acquire_interval_ms",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor ls_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -348,6 +357,7 @@ static const struct sb_plugin_descriptor ls_descriptor = {
 	.description = "active while holding the storage backend's lease; "
 		       "steps down by itself before it can expire",
 	.ops = &ls_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&ls_descriptor)

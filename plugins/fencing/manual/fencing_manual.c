@@ -284,6 +284,12 @@ static const struct sb_fencing_ops fm_ops = {
 	.demote = fm_demote,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"check_interval_ms",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor fm_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -293,6 +299,7 @@ static const struct sb_plugin_descriptor fm_descriptor = {
 	.version = "0.1.0",
 	.description = "the master secret server is designated by an operator or a cluster manager",
 	.ops = &fm_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&fm_descriptor)

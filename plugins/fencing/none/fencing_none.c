@@ -195,6 +195,11 @@ static const struct sb_fencing_ops fn_ops = {
 	.demote = NULL,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	NULL,
+};
+
 static const struct sb_plugin_descriptor fn_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -205,6 +210,7 @@ static const struct sb_plugin_descriptor fn_descriptor = {
 	.description = "single node, always active (takes a fresh fencing "
 		       "epoch at start)",
 	.ops = &fn_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&fn_descriptor)

@@ -70,6 +70,17 @@ static const struct sb_storage_ops pg_ops = {
 	.fence_takeover = pg_fence_takeover,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"conninfo",
+	"schema",
+	"op_timeout_ms",
+	"pool_size",
+	"reconnect_backoff_max_ms",
+	"scan_page_size",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor pg_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -80,6 +91,7 @@ static const struct sb_plugin_descriptor pg_descriptor = {
 	.description = "PostgreSQL storage (libpq): transactions, fenced "
 		       "batches, lease on the database clock",
 	.ops = &pg_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&pg_descriptor)

@@ -794,6 +794,28 @@ static const struct sb_storage_ops redis_ops = {
 	.fence_takeover = rs_fence_takeover,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"connect_timeout_ms",
+	"db",
+	"host",
+	"key_prefix",
+	"master_name",
+	"op_timeout_ms",
+	"password",
+	"password_file",
+	"pool_size",
+	"port",
+	"reconnect_backoff_max_ms",
+	"sentinel_check_interval_ms",
+	"sentinels",
+	"socket",
+	"user",
+	"wait_replicas",
+	"wait_timeout_ms",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor redis_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -804,6 +826,7 @@ static const struct sb_plugin_descriptor redis_descriptor = {
 	.description = "Redis storage: one Lua script per operation, Sentinel "
 		       "failover, optional WAIT for replicas",
 	.ops = &redis_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&redis_descriptor)

@@ -217,6 +217,14 @@ static const struct sb_storage_ops sq_ops = {
 	.fence_takeover = sq_fence_takeover,
 };
 
+/* Every setting this plugin reads from its section. */
+static const char *const plugin_settings[] = {
+	"path",
+	"busy_timeout_ms",
+	"pool_size",
+	NULL,
+};
+
 static const struct sb_plugin_descriptor sq_descriptor = {
 	.size = sizeof(struct sb_plugin_descriptor),
 	.abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -226,6 +234,7 @@ static const struct sb_plugin_descriptor sq_descriptor = {
 	.version = "0.1.0",
 	.description = "embedded SQLite file store (WAL, local fencing lease)",
 	.ops = &sq_ops,
+	.settings = plugin_settings,
 };
 
 SB_PLUGIN_DEFINE(&sq_descriptor)
