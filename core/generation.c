@@ -96,9 +96,16 @@ static int instance_open(struct sb_plugin_instance *pi, int kind,
 		break;
 	}
 	if (rc != SB_OK) {
+		char prefix[32];
+
 		pi->inst = NULL;
-		sb_errlist_add(errs, "[%s] plugin %s: %s", kname, name,
-			       err.msg[0] ? err.msg : sb_status_name(rc));
+		/* Plugins name their section themselves in settings errors. */
+		snprintf(prefix, sizeof(prefix), "[%s]", kname);
+		if (strncmp(err.msg, prefix, strlen(prefix)) == 0)
+			sb_errlist_add(errs, "%s (plugin %s)", err.msg, name);
+		else
+			sb_errlist_add(errs, "[%s] plugin %s: %s", kname, name,
+				       err.msg[0] ? err.msg : sb_status_name(rc));
 		goto fail;
 	}
 	return 0;
@@ -309,18 +316,21 @@ int sb_gen_install(struct sb_daemon *d, struct sb_generation *g,
 		sb_gen_unref(old);
 		return 0;
 	}
-	/* A new fencing instance: the new storage must be current before it
-	 * starts, since its hooks act on the current storage. */
-	d->current = g;
-	atomic_fetch_add(&d->gen_seq, 1);
+	/* A new fencing instance. The old one stops first, while its storage
+	 * is still current (a lease is released where it was taken); then the
+	 * new storage becomes current before the new instance starts, since
+	 * its hooks act on the current storage. */
 	pthread_mutex_unlock(&d->lock);
-
 	if (old && old->fencing_owned && old->fencing_started) {
 		old->fops->stop(old->fencing.inst);
 		old->fencing_started = 0;
 		hook_state_changed(d, SB_FENCE_STANDBY, 0,
 				   "fencing restarted by reload");
 	}
+	pthread_mutex_lock(&d->lock);
+	d->current = g;
+	atomic_fetch_add(&d->gen_seq, 1);
+	pthread_mutex_unlock(&d->lock);
 	fence_hooks.arg = d;
 	rc = g->fops->start(g->fencing.inst, &fence_hooks, &err);
 	if (rc != SB_OK) {
@@ -359,17 +369,20 @@ int sb_gen_install(struct sb_daemon *d, struct sb_generation *g,
 
 void sb_gen_shutdown(struct sb_daemon *d)
 {
-	struct sb_generation *g;
+	struct sb_generation *g = sb_gen_current(d);
 
+	/* Stop fencing while g is still current: a lease plugin releases its
+	 * lease through the hooks, so the next node need not wait a TTL. */
+	if (g && g->fencing_owned && g->fencing_started) {
+		g->fops->stop(g->fencing.inst);
+		g->fencing_started = 0;
+	}
+	sb_gen_unref(g);
 	pthread_mutex_lock(&d->lock);
 	g = d->current;
 	d->current = NULL;
 	atomic_fetch_add(&d->gen_seq, 1);
 	pthread_mutex_unlock(&d->lock);
-	if (g && g->fencing_owned && g->fencing_started) {
-		g->fops->stop(g->fencing.inst);
-		g->fencing_started = 0;
-	}
 	sb_gen_unref(g);
 }
 
