@@ -265,4 +265,18 @@ check "the database holds no cfg/crmcfg/ key" \
 ok "the group app is deleted too" $AFF app delete share --yes
 check "... and its one mapping with it" \
 	test "$(db_count "CAST(key AS TEXT) LIKE 'map/share/%' OR CAST(key AS TEXT) LIKE 'umap/%/share'")" -eq 0
+
+# Last, since a daemon that gets this wrong may not survive it: an import
+# naming one application twice is refused, naming it, and nothing is
+# created.
+cat >"$T/twice.json" <<'EOF'
+[{"name": "twice", "type": "config-store", "user_group": "sbtest_f_usr"},
+ {"name": "twice", "type": "config-store", "user_group": "sbtest_f_usr"}]
+EOF
+chmod 644 "$T/twice.json"
+refused "an import naming an application twice is refused" bad_request \
+	$AFF app import "$T/twice.json"
+check "... naming it" contains "$OUT" "application twice appears twice"
+check "the daemon is still up" broker_answers "$A"
+refused "... and nothing was created" no_such_app $AFF app show twice
 finish
