@@ -336,10 +336,10 @@ static int create_apps(struct sb_req *r, json_t *bodies, json_t **created)
 		name = json_string_value(json_object_get(rec, "name"));
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(keys[k] + 4, name) == 0) {
-				json_decref(rec);
 				sb_reply_error(r, 400, "bad_request",
 					       "application %s appears twice",
 					       name);
+				json_decref(rec);
 				goto done;
 			}
 		if (asprintf(&keys[i], "app/%s", name) < 0)
@@ -703,6 +703,37 @@ static void mappings_of_app(struct sb_req *r, const char *name)
 	sb_app_clear(&app);
 }
 
+/* 1 when the caller is in the admin group of at least one application. */
+static int administers_any_app(struct sb_req *r)
+{
+	json_t *items = NULL, *it;
+	struct collect c = {json_array(), 0};
+	struct sb_error err;
+	int found = 0;
+	size_t i;
+
+	if (r->gen->sops->scan(r->gen->storage.inst, "app/", NULL, 0,
+			       collect_cb, &c, NULL, &err) != SB_OK) {
+		json_decref(c.items);
+		return 0;
+	}
+	items = c.items;
+	json_array_foreach(items, i, it) {
+		const char *v = json_string_value(json_object_get(it, "value"));
+		struct sb_app app;
+
+		if (sb_app_parse((const uint8_t *)v, strlen(v), &app) != 0)
+			continue;
+		found = app.admin_group[0] &&
+			sb_caller_in_named_group(r, app.admin_group);
+		sb_app_clear(&app);
+		if (found)
+			break;
+	}
+	json_decref(items);
+	return found;
+}
+
 /* GET /v1/mappings?user=U */
 static void mappings_of_user(struct sb_req *r)
 {
@@ -721,6 +752,14 @@ static void mappings_of_user(struct sb_req *r)
 	}
 	self = strcmp(user, sb_caller_name(r)) == 0;
 	global = global_role(r) >= ROLE_AFFILIATE;
+	/* Someone else's list: administrators only. Application
+	 * administrators pass here and see only their applications' rows. */
+	if (!self && !global && !administers_any_app(r)) {
+		sb_reply_error(r, 403, "forbidden",
+			       "listing the mappings of %s requires being %s, an application administrator, or an SSO or affiliate administrator",
+			       user, user);
+		return;
+	}
 	snprintf(prefix, sizeof(prefix), "umap/%s/", user);
 	if ((items = scan_all(r, prefix)) == NULL)
 		return;
@@ -818,8 +857,9 @@ static void mapping_set(struct sb_req *r, const char *name,
 	if (role < ROLE_APP_ADMIN &&
 	    !(is_self(r, &app, identity, role) && app.type == SB_APP_INDIVIDUAL)) {
 		forbid_app(r, &app,
-			   role >= ROLE_USER ? "setting another identity's credentials"
-					     : "setting credentials",
+			   role < ROLE_USER ? "setting credentials" :
+			   app.type == SB_APP_GROUP ? "setting the group's credentials" :
+						      "setting another identity's credentials",
 			   role >= ROLE_USER ? ROLE_APP_ADMIN : ROLE_USER);
 		goto done;
 	}
@@ -1200,6 +1240,11 @@ static void lookup(struct sb_req *r, const char *name)
 		sb_reply_error(r, 400, "wrong_app_type",
 			       "application %s is a config-store application: read it with GET /v1/apps/%s/config/ID",
 			       name, name);
+		goto done;
+	}
+	if (user[0] && !sb_valid_identity(user)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "user must be a user or group name (1..64 characters of A-Z a-z 0-9 . _ - @)");
 		goto done;
 	}
 	if (user[0] && role < ROLE_APP_ADMIN) {

@@ -308,6 +308,9 @@ int sb_value_open(const struct sb_crypto_ctx *cc, const char *kind,
 	char *pt = NULL;
 	int n, ret = -1;
 
+	if (cc->keys->n == 0)
+		return sb_api_fail(e, 503, "no_secret",
+				   "this node holds no master secret: it cannot decrypt");
 	for (size_t i = 0; msid && i < cc->keys->n; i++)
 		if (strcmp(cc->keys->msid[i], msid) == 0)
 			key = cc->keys->key[i];
