@@ -4,10 +4,12 @@
  * libsecretbroker; the only local work is prompting for passwords and
  * credential values, and reading and writing files (backups, imports),
  * which the daemon never does for a client. The secret commands are here,
- * the credential store's in sbctl_app.c, sbctl_cred.c and sbctl_config.c.
+ * the credential store's in sbctl_app.c, sbctl_cred.c and sbctl_config.c,
+ * health and the cluster's in sbctl_cluster.c.
  *
  * Exit status: 0 success, 1 the daemon refused or another error, 2 usage,
- * 3 cannot connect to the daemon.
+ * 3 cannot connect to the daemon; sbctl health also 10, 11 and 12
+ * (sbctl_cmd.h).
  */
 #define _GNU_SOURCE
 #include <secretbroker/client.h>
@@ -311,11 +313,14 @@ done:
 
 static const command_fn handlers[SBCTL_CMD_COUNT] = {
 	[SBCTL_CMD_STATUS] = cmd_status,
+	[SBCTL_CMD_HEALTH] = sbctl_cmd_health,
 	[SBCTL_CMD_SECRET_GENERATE] = cmd_secret_generate,
 	[SBCTL_CMD_SECRET_STATUS] = cmd_secret_status,
 	[SBCTL_CMD_SECRET_BACKUP] = cmd_secret_backup,
 	[SBCTL_CMD_SECRET_HINT] = cmd_secret_hint,
 	[SBCTL_CMD_SECRET_RESTORE] = cmd_secret_restore,
+	[SBCTL_CMD_CLUSTER_STATUS] = sbctl_cmd_cluster_status,
+	[SBCTL_CMD_CLUSTER_DESIGNATE] = sbctl_cmd_cluster_designate,
 	[SBCTL_CMD_APP_CREATE] = sbctl_cmd_app_create,
 	[SBCTL_CMD_APP_LIST] = sbctl_cmd_app_list,
 	[SBCTL_CMD_APP_SHOW] = sbctl_cmd_app_show,

@@ -20,6 +20,17 @@ const struct sbctl_command sbctl_commands[] = {
 		 "their versions, the configuration file and generation, and "
 		 "the result of the last reload (SIGHUP) with its errors and "
 		 "the keys that need a restart."},
+	{.id = SBCTL_CMD_HEALTH,
+	 .name = "health",
+	 .summary = "is this node the active MSS? (exit status for scripts)",
+	 .help = "Asks the daemon for its health (GET /v1/health, which "
+		 "never touches the SSO database) and prints its status, "
+		 "node, role and fencing epoch. The exit status tells it to "
+		 "scripts and cluster managers (keepalived, Pacemaker): 0 "
+		 "the active master secret server, 10 a standby master "
+		 "secret server, 11 a member node, 12 a node that holds no "
+		 "master secret, 3 cannot connect, 1 any other failure. "
+		 "Anyone who can open the socket may run it."},
 	{.id = SBCTL_CMD_SECRET_GENERATE,
 	 .group = "secret",
 	 .name = "generate",
@@ -75,6 +86,40 @@ const struct sbctl_command sbctl_commands[] = {
 		 "foreign file, and a backup that does not belong to this SSO "
 		 "database are each refused and nothing changes. Needs "
 		 "membership of the sso_admins group (or root)."},
+
+	{.id = SBCTL_CMD_CLUSTER_STATUS,
+	 .group = "cluster",
+	 .name = "status",
+	 .summary = "show the active MSS, the lease and the nodes",
+	 .help = "Shows the cluster as this node sees it: this node's role, "
+		 "fencing state and epoch, and the time left before it "
+		 "fences itself unless its lease is renewed; the active "
+		 "master secret server recorded in the SSO database (node, "
+		 "address, epoch, since when); the fencing lease as the "
+		 "storage holds it (holder, epoch, time left); and every "
+		 "node that has reported in, with its role, state, epoch, "
+		 "address, version and when it last did, marked stale when "
+		 "not seen for more than 15 seconds. Any user who can open "
+		 "the socket may run it."},
+	{.id = SBCTL_CMD_CLUSTER_DESIGNATE,
+	 .group = "cluster",
+	 .name = "designate",
+	 .args = "NODE",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .opts = SBCTL_OPT_YES,
+	 .summary = "make NODE the active MSS (run it on NODE)",
+	 .help = "Makes NODE the active master secret server (ENTSSO's "
+		 "'designate a new master secret server manually'), in a "
+		 "cluster whose fencing plugin takes orders (manual) rather "
+		 "than electing the master secret server by itself (lease: "
+		 "refused, automatic_failover). Run it against NODE's own "
+		 "daemon: a daemon refuses to designate another node "
+		 "(wrong_node). NODE takes a new, larger fencing epoch and "
+		 "records itself in the SSO database; the node active before "
+		 "steps down by itself, and the storage refuses its writes "
+		 "from then on. Asks for confirmation on the terminal unless "
+		 "--yes. Needs membership of the sso_admins group (or root)."},
 
 	{.id = SBCTL_CMD_APP_CREATE,
 	 .group = "app",
@@ -638,6 +683,15 @@ static int check_command(const struct sbctl_args *a, const char *name,
 					   "--stdin",
 					   name);
 		break;
+	case SBCTL_CMD_CLUSTER_DESIGNATE:
+		/* The daemon's [broker] node_name is 1..200 bytes: a longer
+		 * NODE cannot name any node. */
+		if (strlen(a->pos[0]) > SBCTL_NODE_NAME_MAX)
+			return usage_error(err, errlen,
+					   "'%s': NODE is longer than the %d "
+					   "bytes a node name may have",
+					   name, SBCTL_NODE_NAME_MAX);
+		break;
 	default: break;
 	}
 	return 0;
@@ -834,10 +888,11 @@ static void print_command_list(FILE *f, const char *group)
 		if (group != NULL &&
 		    (c->group == NULL || strcmp(c->group, group) != 0))
 			continue;
-		/* A blank line between groups keeps the long list legible. */
+		/* A blank line between groups keeps the long list legible;
+		 * the top-level commands (no group) are one group. */
 		if (group == NULL && i > 0 &&
-		    (c->group == NULL || prev_group == NULL ||
-		     strcmp(c->group, prev_group) != 0))
+		    ((c->group == NULL) != (prev_group == NULL) ||
+		     (c->group != NULL && strcmp(c->group, prev_group) != 0)))
 			fputc('\n', f);
 		prev_group = c->group;
 		snprintf(line, sizeof(line), "%s%s%s",
@@ -899,5 +954,6 @@ void sbctl_print_help(FILE *f, const struct sbctl_args *a)
 	print_global_options(f);
 	fprintf(f, "\nExit status: 0 success, 1 the daemon refused or an error "
 		   "occurred,\n2 usage error, 3 cannot connect to the "
-		   "daemon.\n");
+		   "daemon; 'health' also exits 10 standby,\n11 member, 12 "
+		   "no master secret.\n");
 }

@@ -10,11 +10,14 @@
 
 enum sbctl_cmd_id {
 	SBCTL_CMD_STATUS,
+	SBCTL_CMD_HEALTH,
 	SBCTL_CMD_SECRET_GENERATE,
 	SBCTL_CMD_SECRET_STATUS,
 	SBCTL_CMD_SECRET_BACKUP,
 	SBCTL_CMD_SECRET_HINT,
 	SBCTL_CMD_SECRET_RESTORE,
+	SBCTL_CMD_CLUSTER_STATUS,
+	SBCTL_CMD_CLUSTER_DESIGNATE,
 	SBCTL_CMD_APP_CREATE,
 	SBCTL_CMD_APP_LIST,
 	SBCTL_CMD_APP_SHOW,
@@ -54,6 +57,9 @@ enum sbctl_cmd_id {
 #define SBCTL_OPT_SHOW_MASKED	0x4000u
 #define SBCTL_OPT_NO_CACHE	0x8000u
 
+/* The longest node name the daemon accepts ([broker] node_name). */
+#define SBCTL_NODE_NAME_MAX 200
+
 /* What the positional arguments are, for the checks the parser makes. */
 #define SBCTL_POS_APP 0x1u /* the first is an application name */
 #define SBCTL_POS_KEY 0x2u /* the second is a config key */
@@ -82,7 +88,8 @@ struct sbctl_args {
 	char **pos;
 	int npos;
 	/* pos[0] when there is one: the FILE of backup, hint, restore and
-	 * import, the APP or NAME of the store commands. */
+	 * import, the APP or NAME of the store commands, the NODE of cluster
+	 * designate. */
 	const char *file;
 	const char *name;
 	const char *password_file;

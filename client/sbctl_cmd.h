@@ -16,6 +16,10 @@
 #define SBCTL_EXIT_REFUSED 1
 #define SBCTL_EXIT_USAGE   2
 #define SBCTL_EXIT_CONNECT 3
+/* sbctl health only (0 is the active master secret server): */
+#define SBCTL_EXIT_STANDBY   10 /* a standby master secret server */
+#define SBCTL_EXIT_MEMBER    11 /* a member node */
+#define SBCTL_EXIT_NO_SECRET 12 /* a node that holds no master secret */
 
 struct sbctl_ctx {
 	const struct sbctl_args *args;
@@ -48,6 +52,19 @@ int sbctl_report(struct sbctl_ctx *x, int r, const struct sb_client_error *e,
  * action for those messages ("delete application crm").
  */
 int sbctl_confirm(struct sbctl_ctx *x, const char *question, const char *what);
+
+/*
+ * The exit status of sbctl health for a reply of GET /v1/health: 0 for
+ * 200 (active MSS), SBCTL_EXIT_STANDBY for 429, SBCTL_EXIT_MEMBER for 473,
+ * SBCTL_EXIT_NO_SECRET for 503, each only with a health body (an object
+ * with a string "status"); -1 for anything else (an error body such as
+ * 503 shutting_down, another status).
+ */
+int sbctl_health_exit(long http_status, const json_t *body);
+
+int sbctl_cmd_health(struct sbctl_ctx *x);
+int sbctl_cmd_cluster_status(struct sbctl_ctx *x);
+int sbctl_cmd_cluster_designate(struct sbctl_ctx *x);
 
 int sbctl_cmd_app_create(struct sbctl_ctx *x);
 int sbctl_cmd_app_list(struct sbctl_ctx *x);

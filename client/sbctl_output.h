@@ -21,6 +21,23 @@ void sbctl_put_safe(FILE *f, const char *s);
 /* The reply of GET /v1/status, as `sbctl status` shows it. */
 void sbctl_print_status(FILE *f, const json_t *status);
 
+/* The reply of GET /v1/health, as `sbctl health` shows it: one line,
+ * "STATUS: node NODE, ROLE, epoch N[, ...]". */
+void sbctl_print_health(FILE *f, const json_t *health);
+
+/* A node that has not reported in for longer than this is shown as stale:
+ * nodes report every 5 s, so three reports in a row were missed. */
+#define SBCTL_CLUSTER_STALE_MS 15000
+
+/*
+ * The reply of GET /v1/cluster, as `sbctl cluster status` shows it: this
+ * node, the active master secret server recorded in the SSO database, the
+ * lease as the storage sees it, and a table of the nodes that have
+ * reported in (stale ones marked). now_ms is the current wall-clock time
+ * in milliseconds since the epoch, for the age of the MSS record.
+ */
+void sbctl_print_cluster(FILE *f, const json_t *cluster, long long now_ms);
+
 /* The reply of GET /v1/secret, as `sbctl secret status` shows it. */
 void sbctl_print_secret(FILE *f, const json_t *secret);
 

@@ -212,6 +212,60 @@ static void test_usage_errors(void **state)
 	}
 }
 
+/* health and cluster: NODE is taken as given (node names are free text in
+ * the daemon's config), but never empty and never longer than a node name
+ * may be; --yes is designate's only option. */
+static void test_cluster_commands(void **state)
+{
+	struct sbctl_args a;
+	char longname[SBCTL_NODE_NAME_MAX + 2];
+
+	(void)state;
+	assert_int_equal(parse(&a, "health", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_HEALTH);
+	assert_int_equal(parse(&a, "--json", "health", NULL), 0);
+	assert_int_equal(a.json, 1);
+	assert_int_equal(parse(&a, "cluster", "status", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CLUSTER_STATUS);
+	assert_int_equal(
+		parse(&a, "cluster", "designate", "sso 2.example", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CLUSTER_DESIGNATE);
+	assert_string_equal(a.name, "sso 2.example");
+	assert_int_equal(a.yes, 0);
+	assert_int_equal(parse(&a, "cluster", "designate", "-y", "mss-b", NULL),
+			 0);
+	assert_int_equal(a.yes, 1);
+	assert_string_equal(a.name, "mss-b");
+	assert_int_equal(
+		parse(&a, "cluster", "designate", "mss-b", "--yes", NULL), 0);
+	assert_int_equal(a.yes, 1);
+	memset(longname, 'n', SBCTL_NODE_NAME_MAX);
+	longname[SBCTL_NODE_NAME_MAX] = '\0';
+	assert_int_equal(parse(&a, "cluster", "designate", longname, NULL), 0);
+
+	expect_error("'cluster' needs a command", parse(&a, "cluster", NULL));
+	expect_error("unknown command 'cluster promote'",
+		     parse(&a, "cluster", "promote", NULL));
+	expect_error("'cluster designate' needs NODE",
+		     parse(&a, "cluster", "designate", NULL));
+	expect_error("needs NODE, not an empty string",
+		     parse(&a, "cluster", "designate", "", NULL));
+	expect_error("too many arguments for 'cluster designate'",
+		     parse(&a, "cluster", "designate", "a", "b", NULL));
+	longname[SBCTL_NODE_NAME_MAX] = 'n';
+	longname[SBCTL_NODE_NAME_MAX + 1] = '\0';
+	expect_error("longer than the 200 bytes",
+		     parse(&a, "cluster", "designate", longname, NULL));
+	expect_error("--yes does not apply to 'cluster status'",
+		     parse(&a, "cluster", "status", "--yes", NULL));
+	expect_error("--yes does not apply to 'health'",
+		     parse(&a, "health", "-y", NULL));
+	expect_error("--force does not apply to 'cluster designate'",
+		     parse(&a, "cluster", "designate", "x", "--force", NULL));
+	expect_error("too many arguments for 'health'",
+		     parse(&a, "health", "now", NULL));
+}
+
 /* Help text fits 80 columns and lists every command of the table. */
 static void test_help_text(void **state)
 {
@@ -237,6 +291,8 @@ static void test_help_text(void **state)
 	assert_non_null(strstr(buf, "app create NAME --type TYPE"));
 	assert_non_null(strstr(buf, "config set APP [KEY=VALUE...]"));
 	assert_non_null(strstr(buf, "--show-masked"));
+	assert_non_null(strstr(buf, "cluster designate NODE [--yes]"));
+	assert_non_null(strstr(buf, "12 no master secret"));
 	assert_non_null(strstr(buf, "Exit status"));
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save))
@@ -434,6 +490,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_cred_mapping_commands, teardown),
 		cmocka_unit_test_teardown(test_config_cache_commands, teardown),
 		cmocka_unit_test_teardown(test_store_usage_errors, teardown),
+		cmocka_unit_test_teardown(test_cluster_commands, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

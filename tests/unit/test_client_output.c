@@ -1,7 +1,9 @@
 /*
- * unit.client.output: how sbctl shows /v1/status, /v1/secret and the
- * credential store's replies (client/sbctl_output.c), from replies shaped as
- * docs/api.md documents them, and with fields missing or of the wrong type.
+ * unit.client.output: how sbctl shows /v1/status, /v1/secret, /v1/health,
+ * /v1/cluster and the credential store's replies (client/sbctl_output.c),
+ * from replies shaped as docs/api.md documents them, and with fields
+ * missing or of the wrong type; and the exit status of sbctl health
+ * (client/sbctl_cluster.c).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbctl_cmd.h"
 #include "sbctl_output.h"
 
 static char *out;
@@ -206,6 +209,248 @@ static void test_secret_backed_up(void **state)
 	assert_null(strstr(o, "WARNING"));
 }
 
+/* A member node's status: no fencing plugin ("" and a null entry). */
+static void test_status_member(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(sbctl_print_status,
+		   "{\"fencing\":{\"plugin\":\"\",\"state\":\"standby\","
+		   "\"epoch\":0,\"lease_left_ms\":-1,\"detail\":\"\"},"
+		   "\"plugins\":[{\"kind\":\"storage\",\"name\":\"sqlite\","
+		   "\"version\":\"0.1.0\"},null]}");
+	assert_has(o, "fencing:       none, standby, epoch 0\n");
+	assert_has(o, "plugins:       storage  sqlite 0.1.0\n"
+		      "config:");
+	o = render(sbctl_print_status, "{\"plugins\":[null]}");
+	assert_has(o, "plugins:       none\n");
+}
+
+static void test_health(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"active\",\"node\":\"mss-a\",\"role\":"
+		       "\"mss\",\"secret\":true,\"epoch\":7,"
+		       "\"lease_left_ms\":1834}"),
+		"active: mss-a is the active master secret server (role mss, "
+		"epoch 7, self-fences in 1.834s unless renewed)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"active\",\"node\":\"mss-a\",\"role\":"
+		       "\"mss\",\"secret\":true,\"epoch\":2,"
+		       "\"lease_left_ms\":-1}"),
+		"active: mss-a is the active master secret server (role mss, "
+		"epoch 2)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"standby\",\"node\":\"mss-b\",\"role\":"
+		       "\"mss\",\"secret\":true,\"epoch\":0,"
+		       "\"lease_left_ms\":-1}"),
+		"standby: mss-b is a standby master secret server (role "
+		"mss)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"member\",\"node\":\"sso3\",\"role\":"
+		       "\"member\",\"secret\":true,\"epoch\":0,"
+		       "\"lease_left_ms\":-1,\"mss_reachable\":true}"),
+		"member: sso3 is a member node (role member, master secret "
+		"server reachable)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"member\",\"node\":\"sso3\",\"role\":"
+		       "\"member\",\"mss_reachable\":false}"),
+		"member: sso3 is a member node (role member, CANNOT reach the "
+		"master secret server: lookups only)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"no_secret\",\"node\":\"mss-a\",\"role\":"
+		       "\"mss\",\"secret\":false,\"epoch\":0,"
+		       "\"lease_left_ms\":-1}"),
+		"no_secret: mss-a holds no master secret (role mss)\n");
+	assert_string_equal(
+		render(sbctl_print_health, "{\"node\":\"a\\u001b\"}"),
+		"?: a\\x1b (role ?)\n");
+}
+
+/* The exit status follows the HTTP status, and only for a health body. */
+static void test_health_exit(void **state)
+{
+	json_t *h = json_pack("{s:s}", "status", "x");
+	json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code",
+			      "shutting_down", "message", "stopping");
+
+	(void)state;
+	assert_int_equal(sbctl_health_exit(200, h), 0);
+	assert_int_equal(sbctl_health_exit(429, h), 10);
+	assert_int_equal(sbctl_health_exit(473, h), 11);
+	assert_int_equal(sbctl_health_exit(503, h), 12);
+	assert_int_equal(sbctl_health_exit(503, e), -1);
+	assert_int_equal(sbctl_health_exit(500, h), -1);
+	assert_int_equal(sbctl_health_exit(200, NULL), -1);
+	json_decref(h);
+	json_decref(e);
+}
+
+/* 2026-11-25T14:00:00Z in ms: "now" for the cluster views. */
+#define NOW_MS 1795615200000LL
+
+static void print_cluster_now(FILE *f, const json_t *j)
+{
+	sbctl_print_cluster(f, j, NOW_MS);
+}
+
+/* Lease fencing, active node; one node superseded and gone (stale). */
+static void test_cluster_lease(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		render(print_cluster_now,
+		       "{\"node\":\"mss1\",\"role\":\"mss\",\"state\":"
+		       "\"active\",\"epoch\":7,\"lease_left_ms\":1834,"
+		       "\"fencing\":\"lease\",\"detail\":\"holding lease, "
+		       "epoch 7, renewed 480 ms ago\","
+		       "\"active_mss\":{\"node\":\"mss1\",\"address\":"
+		       "\"10.0.0.1:7443\",\"epoch\":7,\"since_ms\":"
+		       "1795615075000},"
+		       "\"lease\":{\"holder\":\"mss1\",\"epoch\":7,"
+		       "\"ttl_left_ms\":2345,\"held\":true},"
+		       "\"nodes\":["
+		       "{\"node\":\"mss0\",\"role\":\"mss\",\"state\":"
+		       "\"active\",\"epoch\":5,\"address\":\"10.0.0.9:7443\","
+		       "\"version\":\"0.1.0\",\"seen_ago_ms\":63000},"
+		       "{\"node\":\"mss1\",\"role\":\"mss\",\"state\":"
+		       "\"active\",\"epoch\":7,\"address\":\"10.0.0.1:7443\","
+		       "\"version\":\"0.1.0\",\"seen_ago_ms\":1200},"
+		       "{\"node\":\"mss2-long-name\",\"role\":\"mss\","
+		       "\"state\":"
+		       "\"standby\",\"epoch\":0,\"address\":\"\","
+		       "\"version\":\"0.2.0\",\"seen_ago_ms\":15000}]}"),
+		"this node:     mss1 (mss), active, epoch 7, self-fences in "
+		"1.834s unless renewed\n"
+		"fencing:       lease (holding lease, epoch 7, renewed 480 ms "
+		"ago)\n"
+		"active MSS:    mss1 at 10.0.0.1:7443, epoch 7, since "
+		"2026-11-25T13:57:55Z (2m 5s ago) (this node)\n"
+		"lease:         held by mss1, epoch 7, 2.345s left\n"
+		"nodes:         3 reported in, 1 stale (not seen for over "
+		"15s)\n"
+		"\n"
+		"NODE            ROLE  STATE                EPOCH  ADDRESS     "
+		"   "
+		"VERSION  LAST SEEN\n"
+		"mss0            mss   active (superseded)  5      "
+		"10.0.0.9:7443  "
+		"0.1.0    1m 3s ago (stale)\n"
+		"mss1            mss   active               7      "
+		"10.0.0.1:7443  "
+		"0.1.0    1s ago\n"
+		"mss2-long-name  mss   standby              0      -           "
+		"   "
+		"0.2.0    15s ago\n");
+}
+
+/* Manual fencing before any designation: nothing recorded, lease free. */
+static void test_cluster_nothing_yet(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(
+		print_cluster_now,
+		"{\"node\":\"mss-a\",\"role\":\"mss\",\"state\":\"standby\","
+		"\"epoch\":0,\"lease_left_ms\":-1,\"fencing\":\"manual\","
+		"\"detail\":\"standby until designated\",\"active_mss\":null,"
+		"\"lease\":{\"holder\":\"\",\"epoch\":0,\"ttl_left_ms\":0,"
+		"\"held\":false},\"nodes\":[]}");
+	assert_has(o, "this node:     mss-a (mss), standby\n"
+		      "fencing:       manual (standby until designated)\n");
+	assert_has(o, "active MSS:    none recorded: no node has become active "
+		      "yet\n");
+	assert_has(o, "lease:         free\n");
+	assert_has(o, "nodes:         none has reported in\n");
+	assert_null(strstr(o, "WARNING"));
+}
+
+/* The lease as designation leaves it (no expiry), expired, or free after
+ * a release; a member (no fencing line); an MSS without an address. */
+static void test_cluster_lease_states(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(
+		print_cluster_now,
+		"{\"node\":\"sso3\",\"role\":\"member\",\"state\":"
+		"\"standby\",\"epoch\":0,\"fencing\":\"\",\"active_mss\":"
+		"{\"node\":\"mss-b\",\"address\":\"\",\"epoch\":2},"
+		"\"lease\":{\"holder\":\"mss-b\",\"epoch\":2,\"ttl_left_ms\":"
+		"9223372036854775807,\"held\":true},\"nodes\":[]}");
+	assert_has(o, "this node:     sso3 (member), standby\nactive MSS:");
+	assert_has(o, "active MSS:    mss-b (no [cluster] address), epoch 2\n");
+	assert_has(o, "lease:         held by mss-b, epoch 2, no expiry (taken "
+		      "by designation)\n");
+	o = render(
+		print_cluster_now,
+		"{\"lease\":{\"holder\":\"mss1\",\"epoch\":4,\"ttl_left_ms\":"
+		"-1500,\"held\":false}}");
+	assert_has(o, "lease:         expired 1.500s ago, last held by mss1 at "
+		      "epoch 4\n");
+	o = render(print_cluster_now,
+		   "{\"lease\":{\"holder\":\"\",\"epoch\":9,\"ttl_left_ms\":0,"
+		   "\"held\":false}}");
+	assert_has(o, "lease:         free (last epoch issued: 9)\n");
+}
+
+/* This node believes it is active but the database names another. */
+static void test_cluster_warning(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(print_cluster_now,
+		   "{\"node\":\"mss1\",\"state\":\"active\",\"epoch\":3,"
+		   "\"lease_left_ms\":0,\"active_mss\":{\"node\":\"mss2\","
+		   "\"address\":\"b:1\",\"epoch\":4,\"since_ms\":"
+		   "1795615199000}}");
+	assert_has(o, "active, epoch 3, self-fences in 0.000s unless "
+		      "renewed\n");
+	assert_has(o, "mss2 at b:1, epoch 4, since 2026-11-25T13:59:59Z (1s "
+		      "ago)\n");
+	assert_has(o, "WARNING: this node is active at epoch 3 but the SSO "
+		      "database records mss2 at epoch 4\n");
+}
+
+/* Missing and mistyped fields show as "?"; control characters escaped;
+ * last_seen_ms stands in for seen_ago_ms. */
+static void test_cluster_tolerant(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = render(print_cluster_now, "{}");
+	assert_has(o, "this node:     ? (?), ?\n");
+	assert_has(o, "active MSS:    ?\n");
+	assert_has(o, "lease:         ?\n");
+	assert_has(o, "nodes:         ?\n");
+	o = render(print_cluster_now,
+		   "{\"active_mss\":5,\"lease\":[],\"nodes\":{}}");
+	assert_has(o, "active MSS:    ?\n");
+	assert_has(o, "nodes:         ?\n");
+	o = render(print_cluster_now,
+		   "{\"nodes\":[{\"node\":\"x\\u001b[2J\",\"last_seen_ms\":"
+		   "1795615140000},{\"state\":7},5]}");
+	assert_has(o, "3 reported in, 1 stale");
+	assert_has(o, "NODE      ROLE  STATE  EPOCH  ADDRESS  VERSION  LAST "
+		      "SEEN\n"
+		      "x\\x1b[2J  ?     ?      ?      ?        ?        1m 0s "
+		      "ago (stale)\n"
+		      "?         ?     ?      ?      ?        ?        ?\n"
+		      "?         ?     ?      ?      ?        ?        ?\n");
+}
+
 static void test_json_pretty(void **state)
 {
 	const char *o;
@@ -342,6 +587,14 @@ int main(void)
 		cmocka_unit_test_teardown(test_secret_with_warning, teardown),
 		cmocka_unit_test_teardown(test_secret_mismatch, teardown),
 		cmocka_unit_test_teardown(test_secret_backed_up, teardown),
+		cmocka_unit_test_teardown(test_status_member, teardown),
+		cmocka_unit_test_teardown(test_health, teardown),
+		cmocka_unit_test(test_health_exit),
+		cmocka_unit_test_teardown(test_cluster_lease, teardown),
+		cmocka_unit_test_teardown(test_cluster_nothing_yet, teardown),
+		cmocka_unit_test_teardown(test_cluster_lease_states, teardown),
+		cmocka_unit_test_teardown(test_cluster_warning, teardown),
+		cmocka_unit_test_teardown(test_cluster_tolerant, teardown),
 		cmocka_unit_test_teardown(test_json_pretty, teardown),
 		cmocka_unit_test_teardown(test_apps, teardown),
 		cmocka_unit_test_teardown(test_app, teardown),

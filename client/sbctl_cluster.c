@@ -1,0 +1,134 @@
+/*
+ * sbctl health and sbctl cluster ...: the node's health for scripts and
+ * cluster managers, the cluster as a node sees it, and the manual
+ * designation of the master secret server (docs/api.md, "Cluster").
+ */
+#define _GNU_SOURCE
+#include "sbctl_cmd.h"
+
+#include "sbctl_output.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int sbctl_health_exit(long http_status, const json_t *body)
+{
+	/* Only a health body counts: a 503 with an error body instead
+	 * (shutting_down) is not "no secret". */
+	if (!json_is_string(json_object_get(body, "status")))
+		return -1;
+	switch (http_status) {
+	case 200: return SBCTL_EXIT_OK;
+	case 429: return SBCTL_EXIT_STANDBY;
+	case 473: return SBCTL_EXIT_MEMBER;
+	case 503: return SBCTL_EXIT_NO_SECRET;
+	default: return -1;
+	}
+}
+
+int sbctl_cmd_health(struct sbctl_ctx *x)
+{
+	struct sb_client_error e;
+	json_t *reply = NULL, *err;
+	long status = 0;
+	int r, ret;
+
+	/* sb_client_request, not sbctl_call: 429, 473 and 503 are answers
+	 * here, not failures. */
+	r = sb_client_request(x->client, "GET", "/v1/health", NULL, &status,
+			      &reply, &e);
+	if (r != SB_CLIENT_OK)
+		return sbctl_report(x, r, &e, &reply);
+	ret = sbctl_health_exit(status, reply);
+	if (ret >= 0) {
+		if (x->args->json)
+			sbctl_print_json(stdout, reply);
+		else
+			sbctl_print_health(stdout, reply);
+		json_decref(reply);
+		return ret;
+	}
+	if (x->args->json && reply != NULL)
+		sbctl_print_json(stdout, reply);
+	err = json_object_get(reply, "error");
+	fprintf(stderr, "sbctl: secretbrokerd at ");
+	sbctl_put_safe(stderr, sb_client_socket_path(x->client));
+	fprintf(stderr, " answered GET /v1/health with HTTP %ld", status);
+	if (json_is_string(json_object_get(err, "message"))) {
+		fputs(": ", stderr);
+		sbctl_put_safe(stderr, json_string_value(json_object_get(
+					       err, "message")));
+		fputs(" (", stderr);
+		sbctl_put_safe(stderr,
+			       json_string_value(json_object_get(err, "code")));
+		fputc(')', stderr);
+	} else {
+		fputs(", not a health status", stderr);
+	}
+	fputc('\n', stderr);
+	json_decref(reply);
+	return SBCTL_EXIT_REFUSED;
+}
+
+int sbctl_cmd_cluster_status(struct sbctl_ctx *x)
+{
+	json_t *reply = NULL;
+	struct timespec now;
+	int ret;
+
+	if ((ret = sbctl_call(x, "GET", "/v1/cluster", NULL, &reply)) != 0)
+		return ret;
+	if (x->args->json) {
+		sbctl_print_json(stdout, reply);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		sbctl_print_cluster(stdout, reply,
+				    (long long)now.tv_sec * 1000 +
+					    now.tv_nsec / 1000000);
+	}
+	json_decref(reply);
+	return 0;
+}
+
+int sbctl_cmd_cluster_designate(struct sbctl_ctx *x)
+{
+	const char *node = x->args->name;
+	json_t *body = NULL, *reply = NULL;
+	char question[512], what[256];
+	long long epoch = 0;
+	int ret;
+
+	snprintf(question, sizeof(question),
+		 "Make node %s the active master secret server? The node "
+		 "active now steps down and its writes are refused.",
+		 node);
+	snprintf(what, sizeof(what), "designate node %s", node);
+	if ((ret = sbctl_confirm(x, question, what)) != 0)
+		return ret;
+	if ((body = json_pack("{s:s}", "node", node)) == NULL) {
+		sbctl_errorf("NODE \"%s\" is not valid UTF-8", node);
+		return SBCTL_EXIT_USAGE;
+	}
+	ret = sbctl_call(x, "POST", "/v1/cluster/designate", body, &reply);
+	json_decref(body);
+	if (ret != 0)
+		return ret;
+	if (x->args->json) {
+		sbctl_print_json(stdout, reply);
+	} else {
+		const json_t *e = json_object_get(reply, "epoch");
+
+		if (json_is_integer(e))
+			epoch = (long long)json_integer_value(e);
+		fputs("designated ", stdout);
+		sbctl_put_safe(stdout, json_string_value(json_object_get(
+					       reply, "active")));
+		fprintf(stdout,
+			" as the active master secret server at epoch %lld; "
+			"the node active before steps down by itself\n",
+			epoch);
+	}
+	json_decref(reply);
+	return 0;
+}
