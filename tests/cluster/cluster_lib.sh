@@ -1,0 +1,558 @@
+# A real secretbroker cluster for the failover tests (bash; source after
+# tests/lib/testlib.sh and tests/lib/broker.sh):
+#
+#   two master secret server nodes, mss1 and mss2, with the lease fencing
+#   plugin, both holding the master secret (generated on mss1, backed up,
+#   restored on mss2), each with a mutual-TLS listener advertised in
+#   [cluster] address; one member node, member1, that fetches the secret
+#   from the active MSS over mutual TLS; all on one SSO database, a real
+#   PostgreSQL or Redis server started here.
+#
+# Functions (after cl_setup BACKEND):
+#   cl_start NODE / cl_kill NODE / cl_pause NODE / cl_resume NODE
+#   cl_health NODE            HTTP status of /v1/health ("000": no answer)
+#   cl_epoch NODE             the epoch in /v1/health's body
+#   cl_active                 the MSS node answering 200, or nothing
+#   cl_wait_active [EXCEPT] [TIMEOUT_S]
+#   cl_put NODE IDENTITY VALUE [MAX_TIME_S]   PUT a mapping; prints status
+#   cl_db_records             every map/ record in the SSO database, one
+#                             line each: KEY<TAB>JSON, read with psql /
+#                             redis-cli, never through the daemon
+#   cl_db_epoch               the storage's fencing epoch counter
+#
+# Node directories are $CL_DIR/NODE: secretbroker.ini, state/, sb.sock,
+# broker.log, broker.pid. Every node's log is printed when a check failed.
+#
+# Timing: CL_TTL_MS (default 1500) is the lease TTL; the other lease
+# settings are the plugin's defaults derived from it (renew every TTL/3,
+# self-fence at TTL - max(TTL/3, min(500, TTL/4)), acquire every TTL/3)
+# unless CL_LEASE_EXTRA adds lines to [fencing].
+
+CL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CL_SRC=$(cd "$CL_HERE/../.." && pwd)
+. "$CL_SRC/tests/lib/certs.sh"
+
+CL_TTL_MS=${CL_TTL_MS:-1500}
+CL_APP=payroll
+CL_MSS_NODES="mss1 mss2"
+CL_PW_FILE=
+CL_BACKEND=
+CL_DIR=
+CL_PG_ENV=
+
+now_ms() { date +%s%3N; }
+
+# _cl_free_port: a TCP port on 127.0.0.1 nothing answers on, below the
+# ephemeral range. Another process may take it before the node binds it:
+# cl_start reports that clearly (the log says the address is in use).
+_cl_free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 12000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "cluster_lib: no free port found" >&2
+	return 1
+}
+
+# ---- the SSO database ----
+
+# _cl_backend_start BACKEND: starts a real server in $CL_DIR and sets
+# CL_STORAGE_INI (the [storage] section every node uses).
+_cl_backend_start() {
+	case "$1" in
+	postgres)
+		CL_PG_ENV=$CL_DIR/pg.env
+		bash "$CL_SRC/tests/fixtures/postgres.sh" start "$CL_PG_ENV" \
+			>/dev/null || return 1
+		# shellcheck disable=SC1090
+		. "$CL_PG_ENV"
+		CL_STORAGE_INI="[storage]
+plugin = postgres
+conninfo = host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres sslmode=disable
+schema = secretbroker
+op_timeout_ms = 2000"
+		;;
+	redis)
+		. "$CL_SRC/tests/fixtures/redis.sh"
+		redis_start "$CL_DIR" redis --appendonly yes \
+			--appendfsync everysec || return 1
+		CL_REDIS_PORT=$(redis_port "$CL_DIR" redis)
+		CL_STORAGE_INI="[storage]
+plugin = redis
+host = 127.0.0.1
+port = $CL_REDIS_PORT
+key_prefix = sb:
+op_timeout_ms = 2000"
+		;;
+	*)
+		echo "cluster_lib: unknown backend $1 (postgres or redis)" >&2
+		return 1
+		;;
+	esac
+}
+
+_cl_backend_stop() {
+	case "$CL_BACKEND" in
+	postgres) bash "$CL_SRC/tests/fixtures/postgres.sh" stop "$CL_PG_ENV" ;;
+	redis) redis_stop "$CL_DIR" redis ;;
+	esac
+}
+
+_cl_backend_log() {
+	case "$CL_BACKEND" in
+	postgres) bash "$CL_SRC/tests/fixtures/postgres.sh" log "$CL_PG_ENV" ;;
+	redis) redis_log "$CL_DIR" redis ;;
+	esac
+}
+
+# cl_db_records: KEY<TAB>VALUE for every mapping record (map/...), read
+# straight from the database.
+cl_db_records() {
+	case "$CL_BACKEND" in
+	postgres)
+		bash "$CL_SRC/tests/fixtures/postgres.sh" psql "$CL_PG_ENV" 1 \
+			-F $'\t' -c "SELECT convert_from(key, 'UTF8'),
+				convert_from(value, 'UTF8') FROM secretbroker.kv
+				WHERE key >= 'map/'::bytea AND key < 'map0'::bytea
+				ORDER BY key"
+		;;
+	redis)
+		# One script: a consistent snapshot of the hash, as pairs.
+		redis_cli "$CL_REDIS_PORT" --raw EVAL \
+			"local out = {}
+			 local all = redis.call('HGETALL', KEYS[1])
+			 for i = 1, #all, 2 do
+			   if string.sub(all[i], 1, 4) == 'map/' then
+			     out[#out + 1] = all[i] .. '\t' .. all[i + 1]
+			   end
+			 end
+			 table.sort(out)
+			 return out" 1 sb:data
+		;;
+	esac
+}
+
+# cl_db_epoch: the fencing epoch counter of the store.
+cl_db_epoch() {
+	case "$CL_BACKEND" in
+	postgres)
+		bash "$CL_SRC/tests/fixtures/postgres.sh" psql "$CL_PG_ENV" 1 \
+			-c "SELECT epoch FROM secretbroker.lease"
+		;;
+	redis) redis_cli "$CL_REDIS_PORT" --raw GET sb:epoch ;;
+	esac
+}
+
+# cl_db_snapshot: one consistent read of the epoch counter and the mapping
+# records: the first line is the epoch, then KEY<TAB>EPOCH-OF-RECORD.
+cl_db_snapshot() {
+	case "$CL_BACKEND" in
+	postgres)
+		bash "$CL_SRC/tests/fixtures/postgres.sh" psql "$CL_PG_ENV" 1 \
+			-F $'\t' -c "SELECT epoch::text, NULL FROM secretbroker.lease
+				UNION ALL
+				SELECT * FROM (SELECT convert_from(key, 'UTF8'),
+				  (convert_from(value, 'UTF8')::json->>'epoch')
+				 FROM secretbroker.kv
+				 WHERE key >= 'map/'::bytea AND key < 'map0'::bytea
+				 ORDER BY key) r" | sed 's/\t$//'
+		;;
+	redis)
+		redis_cli "$CL_REDIS_PORT" --raw EVAL \
+			"local out = {redis.call('GET', KEYS[2]) or '0'}
+			 local all = redis.call('HGETALL', KEYS[1])
+			 for i = 1, #all, 2 do
+			   if string.sub(all[i], 1, 4) == 'map/' then
+			     local e = string.match(all[i + 1], '\"epoch\":(%d+)')
+			     out[#out + 1] = all[i] .. '\t' .. (e or '?')
+			   end
+			 end
+			 return out" 2 sb:data sb:epoch
+		;;
+	esac
+}
+
+# ---- nodes ----
+
+_cl_common_ini() { # NODE
+	local d=$CL_DIR/$1
+	cat <<INI
+[broker]
+state_dir = $d/state
+plugin_dir = $SB_PLUGIN_DIR
+node_name = $1
+threads = 2
+log_level = info
+
+[listen]
+socket = $d/sb.sock
+socket_mode = 0666
+
+$CL_STORAGE_INI
+
+[crypto]
+plugin = openssl
+INI
+}
+
+# _cl_mss_config NODE: an MSS candidate with the lease plugin and a
+# mutual-TLS listener that member1 may fetch the secret from.
+_cl_mss_config() {
+	local n=$1 d=$CL_DIR/$1 port
+	port=$(_cl_free_port) || return 1
+	mkdir -p "$d"
+	{
+		_cl_common_ini "$n"
+		cat <<INI
+
+[listen]
+tls_address = 127.0.0.1:$port
+
+[tls]
+cert = $CL_DIR/pki/$n.crt
+key = $CL_DIR/pki/$n.key
+ca = $CL_DIR/pki/ca.crt
+
+[access]
+cluster_members = member1
+
+[cluster]
+role = mss
+address = 127.0.0.1:$port
+
+[fencing]
+plugin = lease
+ttl_ms = $CL_TTL_MS
+${CL_LEASE_EXTRA:-}
+INI
+	} >"$d/secretbroker.ini"
+}
+
+# _cl_member_config NODE: a member; checks the MSS every second, and reads
+# every lookup from the database (no cache) so that lookups really go
+# through storage and decryption while the MSS fails over.
+_cl_member_config() {
+	local n=$1 d=$CL_DIR/$1
+	mkdir -p "$d"
+	{
+		_cl_common_ini "$n"
+		cat <<INI
+
+[tls]
+cert = $CL_DIR/pki/$n.crt
+key = $CL_DIR/pki/$n.key
+ca = $CL_DIR/pki/ca.crt
+
+[cluster]
+role = member
+refresh_s = 1
+
+[cache]
+timeout_s = 0
+INI
+	} >"$d/secretbroker.ini"
+}
+
+_cl_pid() { cat "$CL_DIR/$1/broker.pid" 2>/dev/null; }
+
+_cl_running() { # NODE
+	local pid
+	pid=$(_cl_pid "$1") || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# cl_start NODE: starts the node's daemon in the background (its output
+# appended to broker.log) and waits until it answers /v1/health.
+cl_start() {
+	local d=$CL_DIR/$1 pid deadline
+	echo "==== start $(date +%T.%N)" >>"$d/broker.log"
+	"$SECRETBROKERD" -c "$d/secretbroker.ini" >>"$d/broker.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/broker.pid"
+	deadline=$((SECONDS + 30))
+	while ((SECONDS < deadline)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" 2>/dev/null
+			echo "node $1 exited during start; its log:" >&2
+			tail -n 40 "$d/broker.log" >&2
+			return 1
+		fi
+		[ "$(cl_health "$1")" != 000 ] && return 0
+		sleep 0.05
+	done
+	echo "node $1 did not answer within 30 s; its log:" >&2
+	tail -n 40 "$d/broker.log" >&2
+	return 1
+}
+
+# cl_kill NODE: SIGKILL (a crash) and reap.
+cl_kill() {
+	local pid
+	pid=$(_cl_pid "$1") || return 0
+	echo "==== SIGKILL $(date +%T.%N)" >>"$CL_DIR/$1/broker.log"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$CL_DIR/$1/broker.pid"
+	return 0
+}
+
+cl_pause() {
+	echo "==== SIGSTOP $(date +%T.%N)" >>"$CL_DIR/$1/broker.log"
+	kill -STOP "$(_cl_pid "$1")"
+}
+
+cl_resume() {
+	kill -CONT "$(_cl_pid "$1")"
+	echo "==== SIGCONT $(date +%T.%N)" >>"$CL_DIR/$1/broker.log"
+}
+
+# cl_stop NODE: SIGCONT (a paused node cannot exit), SIGTERM, at most 20 s
+# for a clean exit, then SIGKILL.
+cl_stop() {
+	local pid i
+	pid=$(_cl_pid "$1") || return 0
+	kill -CONT "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 400); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$CL_DIR/$1/broker.pid"
+	return 0
+}
+
+_cl_teardown() {
+	local n
+	for n in member1 $CL_MSS_NODES; do
+		[ -d "$CL_DIR/$n" ] && cl_stop "$n"
+	done
+}
+
+# Printed when any check failed: every node's log and the server's.
+_cl_logs_on_failure() {
+	local n
+	[ "$TESTS_FAILED" -gt 0 ] || return 0
+	for n in $CL_MSS_NODES member1; do
+		[ -f "$CL_DIR/$n/broker.log" ] || continue
+		echo "---- log of node $n (last 150 lines) ----" >&2
+		tail -n 150 "$CL_DIR/$n/broker.log" >&2
+	done
+	_cl_backend_log >&2
+}
+
+# cl_health NODE: the HTTP status of GET /v1/health (000 when the node
+# does not answer within 1 s).
+cl_health() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+		--unix-socket "$CL_DIR/$1/sb.sock" http://sb/v1/health
+}
+
+cl_health_json() {
+	curl -s --max-time 1 --unix-socket "$CL_DIR/$1/sb.sock" \
+		http://sb/v1/health
+}
+
+cl_epoch() { cl_health_json "$1" | jq -r .epoch; }
+
+# cl_api NODE METHOD PATH [BODY]: prints "STATUS BODY" (000 on no answer
+# within 5 s).
+cl_api() {
+	local d=$CL_DIR/$1 out
+	local args=(-s -X "$2" -w '\n%{http_code}' --max-time 5
+		--unix-socket "$d/sb.sock")
+	[ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json'
+		--data-binary "$4")
+	out=$(curl "${args[@]}" "http://sb$3")
+	echo "${out##*$'\n'} ${out%$'\n'*}"
+}
+
+# cl_active: the MSS node that answers 200 (active), if any.
+cl_active() {
+	local n
+	for n in $CL_MSS_NODES; do
+		if [ "$(cl_health "$n")" = 200 ]; then
+			echo "$n"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# cl_wait_active [EXCEPT] [TIMEOUT_S]: waits for an active MSS other than
+# EXCEPT; prints it.
+cl_wait_active() {
+	local except=${1:-} deadline=$(($(now_ms) + ${2:-15} * 1000)) n
+	while (($(now_ms) < deadline)); do
+		for n in $CL_MSS_NODES; do
+			[ "$n" = "$except" ] && continue
+			if [ "$(cl_health "$n")" = 200 ]; then
+				echo "$n"
+				return 0
+			fi
+		done
+		sleep 0.02
+	done
+	return 1
+}
+
+# cl_wait_health NODE CODE [TIMEOUT_S]
+cl_wait_health() {
+	local deadline=$(($(now_ms) + ${3:-15} * 1000))
+	while (($(now_ms) < deadline)); do
+		[ "$(cl_health "$1")" = "$2" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# cl_put NODE IDENTITY VALUE [MAX_TIME_S]: PUT a mapping of $CL_APP
+# through NODE; prints the HTTP status (000: no answer in time).
+cl_put() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time "${4:-5}" \
+		-X PUT -H 'Content-Type: application/json' \
+		--data-binary "{\"values\": {\"user\": \"$2\", \"password\": \"$3\"}}" \
+		--unix-socket "$CL_DIR/$1/sb.sock" \
+		"http://sb/v1/apps/$CL_APP/mappings/$2"
+}
+
+# cl_lookup NODE IDENTITY...: prints IDENTITY<TAB>PASSWORD for each (one
+# keep-alive connection), or IDENTITY<TAB>!STATUS on a failure.
+cl_lookup() {
+	local node=$1 id urls=()
+	shift
+	for id in "$@"; do
+		urls+=("http://sb/v1/lookup/$CL_APP?user=$id&show_masked=1&cache=bypass")
+	done
+	curl -s --max-time 20 --unix-socket "$CL_DIR/$node/sb.sock" \
+		-w '\n' "${urls[@]}" |
+		jq -r 'if .values then "\(.identity)\t\(.values.password)"
+			else "?\t!\(.error.code)" end'
+}
+
+# cl_setup BACKEND: the whole cluster, ready: mss1 active with the secret,
+# mss2 standby with the restored secret, member1 holding the secret, and
+# application $CL_APP (fields user, password:masked) enabled.
+cl_setup() {
+	local out
+	CL_BACKEND=$1
+	# Not make_tmpdir: its removal hook would be registered in the
+	# subshell of $(...) and never run.
+	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sbcluster.XXXXXX") || return 1
+	chmod 755 "$CL_DIR"
+	[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$CL_DIR'"
+	# Run in reverse: nodes stopped, logs printed, then the server.
+	on_exit "_cl_backend_stop"
+	on_exit "_cl_logs_on_failure"
+	on_exit "_cl_teardown"
+	make_test_pki "$CL_DIR/pki" mss1 mss2 member1 || return 1
+	_cl_backend_start "$1" || return 1
+	_cl_mss_config mss1 && _cl_mss_config mss2 &&
+		_cl_member_config member1 || return 1
+	CL_PW_FILE=$CL_DIR/backup.pw
+	(umask 077 && printf 'failover test password\n' >"$CL_PW_FILE")
+
+	cl_start mss1 || return 1
+	# Alone, mss1 takes the lease at once; generating needs it active.
+	cl_wait_health mss1 503 15 || { echo "mss1 never said no_secret" >&2; return 1; }
+	local deadline=$((SECONDS + 15))
+	until out=$("$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret generate 2>&1); do
+		if ((SECONDS >= deadline)) || ! contains "$out" not_active 2>/dev/null; then
+			echo "secret generate on mss1 failed: $out" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	"$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret backup "$CL_DIR/backup.sbk" \
+		--password-file "$CL_PW_FILE" --hint "failover test" >/dev/null ||
+		return 1
+	cl_start mss2 || return 1
+	"$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret restore "$CL_DIR/backup.sbk" \
+		--password-file "$CL_PW_FILE" >/dev/null || return 1
+	cl_wait_health mss1 200 15 || { echo "mss1 is not active" >&2; return 1; }
+	cl_wait_health mss2 429 15 || { echo "mss2 is not standby" >&2; return 1; }
+
+	out=$(cl_api mss1 POST /v1/apps '{"name": "'$CL_APP'", "type": "individual",
+		"user_group": "root", "fields": [{"label": "user"},
+		{"label": "password", "masked": true}]}')
+	[ "${out%% *}" = 201 ] || { echo "creating $CL_APP: $out" >&2; return 1; }
+	out=$(cl_api mss1 PATCH "/v1/apps/$CL_APP" '{"enabled": true}')
+	[ "${out%% *}" = 200 ] || { echo "enabling $CL_APP: $out" >&2; return 1; }
+	cl_start member1 || return 1
+	cl_wait_health member1 473 15 || { echo "member1 holds no secret" >&2; return 1; }
+}
+
+# ---- a lookup poller on a node ----
+
+# cl_start_poller NODE IDENTITY...: looks the identities up on NODE again
+# and again (one keep-alive connection per round, 2 s per round at most)
+# until cl_stop_poller; $CL_DIR/poller.log gets one line per lookup: "ok"
+# or "fail WHAT".
+cl_start_poller() {
+	local node=$1
+	shift
+	rm -f "$CL_DIR/poller.stop"
+	: >"$CL_DIR/poller.log"
+	(
+		local urls=() id out n
+		for id in "$@"; do
+			urls+=("http://sb/v1/lookup/$CL_APP?user=$id&show_masked=1&cache=bypass")
+		done
+		while [ ! -e "$CL_DIR/poller.stop" ]; do
+			# One line per answer: "ok", or the error code.
+			out=$(curl -s --max-time 2 -w '\n' \
+				--unix-socket "$CL_DIR/$node/sb.sock" "${urls[@]}" |
+				sed -E '/^$/d; s/.*"password":"[^"]+".*/ok/;
+					s/.*"code":"([^"]*)".*/fail \1/;
+					/^(ok|fail .*)$/!s/.*/fail unexpected answer/')
+			n=$(grep -c . <<<"$out")
+			if [ "$n" -ne "$#" ]; then
+				echo "fail $(($# - n)) of $# lookups unanswered at $(date +%T.%N)"
+			fi
+			[ -n "$out" ] && echo "$out"
+			sleep 0.05
+		done >>"$CL_DIR/poller.log"
+	) &
+	CL_POLLER_PID=$!
+}
+
+cl_stop_poller() {
+	touch "$CL_DIR/poller.stop"
+	[ -n "${CL_POLLER_PID:-}" ] && wait "$CL_POLLER_PID" 2>/dev/null
+	CL_POLLER_PID=
+}
+
+# cl_poller_counts: "OK FAILED" (failed lines are echoed to stderr).
+cl_poller_counts() {
+	local ok failed
+	ok=$(grep -c '^ok$' "$CL_DIR/poller.log")
+	failed=$(grep -c '^fail' "$CL_DIR/poller.log")
+	grep '^fail' "$CL_DIR/poller.log" | sort | uniq -c | head >&2
+	echo "$ok $failed"
+}
+
+# cl_put_storm NODE PREFIX OUTFILE STOPFILE: mapping writes PREFIX1,
+# PREFIX2, ... to NODE, in batches of 40 sent 8 at a time (curl
+# --parallel), each write given 30 s, until STOPFILE exists (the batch
+# under way is finished). OUTFILE gets "STATUS URL" per write.
+cl_put_storm() {
+	local node=$1 prefix=$2 out=$3 stop=$4 n=0 i urls
+	: >"$out"
+	while [ ! -e "$stop" ]; do
+		urls=()
+		for i in $(seq $((n + 1)) $((n + 40))); do
+			urls+=(-o /dev/null "http://sb/v1/apps/$CL_APP/mappings/$prefix$i")
+		done
+		n=$((n + 40))
+		curl -s --no-progress-meter --parallel --parallel-max 8 --max-time 30 \
+			-w '%{http_code} %{url_effective}\n' -X PUT \
+			-H 'Content-Type: application/json' \
+			--data-binary "{\"values\": {\"user\": \"storm\", \"password\": \"$prefix\"}}" \
+			--unix-socket "$CL_DIR/$node/sb.sock" "${urls[@]}" >>"$out" 2>/dev/null
+	done
+}

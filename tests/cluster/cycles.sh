@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# cluster.cycles.BACKEND: many failovers in one bounded run, with a writer
+# going.
+#
+# Two MSS nodes (lease fencing) and a member on a real PostgreSQL or Redis
+# server. Alternately the active MSS is SIGKILLed (and restarted) or
+# SIGSTOPped past the lease TTL (and resumed, then sent writes at once),
+# CL_CYCLES times or until CL_CYCLES_BUDGET_S has passed. Meanwhile:
+#   - a writer writes numbered values through whichever node is active
+#     (found via /v1/health, whose epoch it notes before each write) and
+#     logs every acknowledged write;
+#   - an observer reads the database directly (psql / redis-cli), one
+#     consistent snapshot of the store's epoch and every record every
+#     ~50 ms: a record that appears with an epoch older than the store's
+#     epoch in the snapshot before is a write committed with a superseded
+#     epoch;
+#   - a poller looks credentials up on the member.
+# Afterwards: every acknowledged write is in the database and decrypts on
+# the member, carries an epoch >= the one its node had when the write was
+# sent, the epochs in acknowledgement order never go back, the observer saw
+# no superseded epoch committed and the store's epoch never going back,
+# nothing sent to a resumed node right after SIGCONT is there, and the
+# member answered every lookup.
+#
+#   cycles.sh postgres|redis      (SB_BUILD: the build directory)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/testlib.sh"
+. "$here/../lib/broker.sh"
+. "$here/cluster_lib.sh"
+
+backend=${1:?usage: cycles.sh postgres|redis}
+cycles=${CL_CYCLES:-10}
+budget_s=${CL_CYCLES_BUDGET_S:-75}
+min_cycles=${CL_MIN_CYCLES:-6}
+cl_setup "$backend" || { fail "cluster setup on $backend"; finish; exit 1; }
+W=$CL_DIR/writer.log
+STOP=$CL_DIR/cycles.stop
+
+for i in $(seq 1 5); do
+	[ "$(cl_put mss1 "seed$i" "seed-$i")" = 201 ] || fail "write seed$i"
+done
+cl_start_poller member1 seed1 seed2 seed3 seed4 seed5
+
+# The writer: "ack N NODE EPOCH_BEFORE MS" per acknowledged write, "nak N
+# NODE STATUS" per failed one (its outcome may be unknown: it may or may
+# not be in the database, and either is right). One curl per write, on one
+# connection: GET /v1/health (the node's epoch before the write), then the
+# PUT.
+writer() {
+	local n=0 target= out hj code epre n_try
+	local re='"status":"active".*"epoch":([0-9]+)'
+	while [ ! -e "$STOP" ]; do
+		if [ -z "$target" ]; then
+			for n_try in $CL_MSS_NODES; do
+				if [ "$(curl -s -o /dev/null -w '%{http_code}' \
+					--max-time 0.3 --unix-socket \
+					"$CL_DIR/$n_try/sb.sock" \
+					http://sb/v1/health)" = 200 ]; then
+					target=$n_try
+					break
+				fi
+			done
+			[ -n "$target" ] || { sleep 0.02; continue; }
+		fi
+		n=$((n + 1))
+		out=$(curl -s --max-time 0.5 --unix-socket "$CL_DIR/$target/sb.sock" \
+			-w '\n' http://sb/v1/health --next \
+			-s -o /dev/null -w '%{http_code}' --max-time 2 \
+			--unix-socket "$CL_DIR/$target/sb.sock" -X PUT \
+			-H 'Content-Type: application/json' --data-binary \
+			"{\"values\": {\"user\": \"w$n\", \"password\": \"v$n\"}}" \
+			"http://sb/v1/apps/$CL_APP/mappings/w$n")
+		hj=${out%%$'\n'*}
+		code=${out##*$'\n'}
+		if [ "${code:0:1}" = 2 ] && [[ "$hj" =~ $re ]]; then
+			echo "ack $n $target ${BASH_REMATCH[1]} $(now_ms)"
+		elif [ "${code:0:1}" = 2 ]; then
+			# Acknowledged, but the health answer before it was
+			# not "active": impossible unless fencing is broken.
+			echo "ack $n $target 999999999 $(now_ms) (health: $hj)"
+		else
+			echo "nak $n $target ${code:-000}"
+			target=
+		fi
+	done >"$W"
+}
+
+# The observer: snapshots of the store, checked by one awk process.
+observer() {
+	while [ ! -e "$STOP" ]; do
+		echo "SNAP"
+		cl_db_snapshot
+		sleep 0.1
+	done | awk -F'\t' '
+	function close_snap() {
+		if (!insnap) return
+		if (cur < prev) {
+			print "VIOLATION: the store epoch went back from " prev " to " cur
+		}
+		prev = cur; insnap = 0
+	}
+	$0 == "SNAP" { close_snap(); snaps++; insnap = 1; first = 1; next }
+	first { cur = $1 + 0; first = 0; next }
+	{
+		key = $1; e = $2 + 0
+		if (!(key in seen)) {
+			if (snaps > 1 && e < prev)
+				print "VIOLATION: " key " appeared with epoch " e " after the store was at epoch " prev
+			if (e > cur)
+				print "VIOLATION: " key " carries epoch " e " above the store epoch " cur
+			seen[key] = e; keys++
+		} else if (seen[key] != e) {
+			print "VIOLATION: " key " changed epoch from " seen[key] " to " e
+		}
+	}
+	END { close_snap(); print "observed " snaps " snapshots, " keys " records, store epoch " prev }
+	' >"$CL_DIR/observer.log"
+}
+
+writer &
+writer_pid=$!
+observer &
+observer_pid=$!
+on_exit "touch '$STOP'; wait $writer_pid $observer_pid 2>/dev/null"
+n_acks() { grep -c '^ack' "$W"; }
+acks_on() { [ "$(grep -c "^ack .* $1 " "$W")" -ge "$2" ]; }
+check "the writer writes" wait_until 20 acks_on mss1 20
+
+other_of() { if [ "$1" = mss1 ]; then echo mss2; else echo mss1; fi; }
+start_s=$SECONDS
+done_cycles=0
+: >"$CL_DIR/stale.ids"
+for c in $(seq 1 "$cycles"); do
+	((SECONDS - start_s < budget_s)) || break
+	act=$(cl_wait_active "" 15) || { fail "cycle $c: no active MSS"; break; }
+	other=$(other_of "$act")
+	e_old=$(cl_epoch "$act")
+	before=$(grep -c "^ack .* $other " "$W")
+	t0=$(now_ms)
+	if ((c % 2 == 1)); then
+		kind=SIGKILL
+		cl_kill "$act"
+	else
+		kind=SIGSTOP
+		cl_pause "$act"
+	fi
+	new=$(cl_wait_active "$act" $((CL_TTL_MS / 1000 + 10)))
+	t1=$(now_ms)
+	if [ "$new" != "$other" ]; then
+		fail "cycle $c: $other did not take over from $act ($kind)"
+		[ "$kind" = SIGSTOP ] && cl_resume "$act"
+		break
+	fi
+	e_new=$(cl_epoch "$new")
+	# Let the writer find the new node and write through it.
+	wait_until 10 acks_on "$new" $((before + 10)) ||
+		fail "cycle $c: the writer made no progress through $new"
+	t2=$(now_ms)
+	if [ "$kind" = SIGKILL ]; then
+		cl_start "$act" || { fail "cycle $c: restarting $act"; break; }
+	else
+		cl_resume "$act"
+		for k in 1 2 3; do
+			code=$(cl_put "$act" "stale$c-$k" "stale" 10)
+			echo "stale$c-$k" >>"$CL_DIR/stale.ids"
+			[ "${code:0:1}" != 2 ] ||
+				fail "cycle $c: write $k to $act right after SIGCONT succeeded"
+		done
+	fi
+	cl_wait_health "$act" 429 10 ||
+		fail "cycle $c: $act is not a standby after the $kind ($(cl_health "$act"))"
+	check "cycle $c: $kind $act (epoch $e_old) -> $new active at epoch $e_new after $((t1 - t0)) ms, writing after $((t2 - t0)) ms" \
+		test "$e_new" -gt "$e_old"
+	done_cycles=$c
+done
+touch "$STOP"
+wait "$writer_pid" "$observer_pid"
+cl_stop_poller
+echo "# $done_cycles cycles in $((SECONDS - start_s)) s"
+check "at least $min_cycles cycles ran ($done_cycles)" test "$done_cycles" -ge "$min_cycles"
+
+acked=$(n_acks)
+echo "# writer: $acked acknowledged, $(grep -c '^nak' "$W") failed ($(grep '^nak' "$W" | awk '{ print $4 }' | sort | uniq -c | awk '{ printf "%s%s: %s", sep, $2, $1; sep = ", " }'))"
+check "the writer got writes acknowledged ($acked)" test "$acked" -ge 50
+
+# Every acknowledged write, from the database itself.
+cl_db_records >"$CL_DIR/records.txt"
+awk -F'\t' '{ split($1, k, "/"); match($2, /"epoch":[0-9]+/)
+	print k[3] "\t" substr($2, RSTART + 8, RLENGTH - 8) }' \
+	"$CL_DIR/records.txt" >"$CL_DIR/record-epochs.txt"
+result=$(awk -F'\t' '
+	FNR == NR { epoch[$1] = $2; next }
+	$1 == "ack" {
+		split($0, f, " "); id = "w" f[2]
+		if (!(id in epoch)) { missing++; if (missing <= 5) print "MISSING " id; next }
+		e = epoch[id] + 0
+		if (e < f[4]) { low++; print "LOW " id " epoch " e " < " f[4] " (node " f[3] ")" }
+		if (e < last) { back++; print "BACK " id " epoch " e " after " last }
+		last = e; seen[e] = 1
+	}
+	END { n = 0; for (e in seen) n++
+		printf "SUMMARY %d %d %d %d\n", missing, low, back, n }
+	' "$CL_DIR/record-epochs.txt" FS=' ' "$W")
+echo "$result" | grep -v '^SUMMARY' | head -n 20 >&2
+read -r _ missing low back n_epochs <<<"$(echo "$result" | grep '^SUMMARY')"
+check "every acknowledged write is in the database ($missing missing of $acked)" \
+	test "$missing" -eq 0
+check "each carries an epoch >= its node's when it was sent ($low lower)" \
+	test "$low" -eq 0
+check "epochs in acknowledgement order never go back ($back times)" \
+	test "$back" -eq 0
+check "acknowledged writes span $n_epochs epochs (>= $done_cycles)" \
+	test "$n_epochs" -ge "$done_cycles"
+dbepoch=$(cl_db_epoch)
+maxrec=$(cut -f2 "$CL_DIR/record-epochs.txt" | sort -n | tail -n 1)
+check "no record is above the store's epoch ($maxrec <= $dbepoch)" \
+	test "$maxrec" -le "$dbepoch"
+
+cat "$CL_DIR/observer.log" | tail -n 1 | sed 's/^/# observer: /'
+violations=$(grep -c VIOLATION "$CL_DIR/observer.log")
+grep VIOLATION "$CL_DIR/observer.log" | head >&2
+check "the observer saw no write committed with a superseded epoch ($violations)" \
+	test "$violations" -eq 0
+check "the observer took snapshots all along" \
+	test "$(tail -n 1 "$CL_DIR/observer.log" | awk '{ print $2 }')" -ge 50
+
+stale=$(cut -f1 "$CL_DIR/record-epochs.txt" | grep -c -x -F -f "$CL_DIR/stale.ids")
+check "nothing sent to a resumed node right after SIGCONT is in the database ($stale)" \
+	test "$stale" -eq 0
+
+read -r ok failed <<<"$(cl_poller_counts)"
+check "the member answered every lookup throughout ($ok answered, $failed failed)" \
+	test "$ok" -ge 100 -a "$failed" -eq 0
+
+# Every acknowledged value decrypts on the member.
+grep '^ack' "$W" | awk '{ print "w" $2 }' >"$CL_DIR/acked.ids"
+mapfile -t ids <"$CL_DIR/acked.ids"
+cl_lookup member1 "${ids[@]}" >"$CL_DIR/lookups.txt"
+wrong=$(awk -F'\t' '$2 != "v" substr($1, 2)' "$CL_DIR/lookups.txt" | head -n 5)
+check "every acknowledged value decrypts on the member ($(wc -l <"$CL_DIR/lookups.txt") of ${#ids[@]})" \
+	test -z "$wrong" -a "$(wc -l <"$CL_DIR/lookups.txt")" -eq "${#ids[@]}"
+[ -z "$wrong" ] || echo "$wrong" >&2
+finish
