@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The failover benchmark (issue 6, item 9): how long the cluster cannot
+# take writes when the active master secret server dies. For each backend,
+# a real cluster (two MSS nodes with the lease fencing plugin, a member,
+# a PostgreSQL or Redis server: tests/cluster/cluster_lib.sh) is started;
+# then, RUNS times, the active MSS is SIGKILLed at a random point of its
+# renew cycle and a client tries to write through the other node without
+# pause until a write is acknowledged. The time from the SIGKILL to that
+# acknowledgement is one sample; the killed node is restarted (it rejoins
+# as a standby) before the next run, and the two nodes take turns.
+#
+# Prints, per backend and TTL: the samples, min / median / max, and the
+# aim of at most TTL + 1 s. See bench/failover/README.md.
+#
+# usage: bench/failover/run.sh [--runs N] [--backends "postgres redis"]
+#                              [--ttl "1500 3000"] [--acquire-ms MS]
+#                              [--record]
+#   --runs N        failovers per backend and TTL (10)
+#   --backends L    postgres, redis or both (both)
+#   --ttl L         lease ttl_ms values to measure ("1500"); the other lease
+#                   settings are the plugin's defaults for that TTL unless
+#                   --acquire-ms is given
+#   --acquire-ms MS [fencing] acquire_interval_ms (default: ttl_ms / 3)
+#   --record        also write the output to
+#                   bench/failover/results-DATE.txt
+# Environment: SB_BUILD, an existing build directory; without it the script
+# configures and builds ./build-bench-failover.
+#
+# Exit status 0 when every run failed over (whatever the figures).
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+
+RUNS=10
+BACKENDS="postgres redis"
+TTLS="1500"
+ACQUIRE_MS=
+RECORD=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2; shift ;;
+	--backends) BACKENDS=$2; shift ;;
+	--ttl) TTLS=$2; shift ;;
+	--acquire-ms) ACQUIRE_MS=$2; shift ;;
+	--record) RECORD=1 ;;
+	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 1 ;;
+	esac
+	shift
+done
+
+if [ -z "${SB_BUILD:-}" ]; then
+	SB_BUILD=$src/build-bench-failover
+	echo "building $SB_BUILD" >&2
+	cmake -S "$src" -B "$SB_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		>/dev/null && cmake --build "$SB_BUILD" -j"$(nproc)" \
+		--target secretbrokerd sbctl storage_postgres storage_redis \
+		crypto_openssl fencing_lease >/dev/null || exit 1
+fi
+export SB_BUILD
+
+if [ "$RECORD" = 1 ]; then
+	out="$here/results-$(date +%F).txt"
+	echo "recording to $out" >&2
+	exec > >(tee "$out")
+fi
+
+SAMPLES=$(mktemp "${TMPDIR:-/tmp}/sbfailover.XXXXXX") || exit 1
+trap 'rm -f "$SAMPLES"' EXIT
+
+# One backend and TTL in a subshell of its own: its own cluster, torn
+# down (by testlib's exit hooks) when it ends. Prints a line per run and
+# appends "backend ttl ms..." to $SAMPLES.
+measure() {
+	local backend=$1 ttl=$2
+	(
+		. "$src/tests/lib/testlib.sh"
+		. "$src/tests/lib/broker.sh"
+		CL_TTL_MS=$ttl
+		. "$src/tests/cluster/cluster_lib.sh"
+		local act other t0 t1 i k code samples=()
+		if [ -n "$ACQUIRE_MS" ]; then
+			CL_LEASE_EXTRA="acquire_interval_ms = $ACQUIRE_MS"
+		fi
+		cl_setup "$backend" >&2 || { fail "cluster setup"; exit 1; }
+		for i in $(seq 1 "$RUNS"); do
+			act=$(cl_wait_active "" 20) || { fail "no active MSS"; exit 1; }
+			if [ "$act" = mss1 ]; then other=mss2; else other=mss1; fi
+			cl_wait_health "$other" 429 20 ||
+				{ fail "$other is not a standby"; exit 1; }
+			# A random point of the renew cycle (TTL / 3).
+			sleep "$(awk -v r=$RANDOM -v t="$ttl" \
+				'BEGIN { printf "%.3f", r / 32768 * t / 3000 }')"
+			t0=$(now_ms)
+			cl_kill "$act"
+			k=0
+			while :; do
+				k=$((k + 1))
+				code=$(cl_put "$other" "bench$i-$k" "v" 2)
+				[ "$code" = 201 ] && break
+				if (($(now_ms) - t0 > ttl * 4 + 10000)); then
+					fail "run $i: no write through $other"
+					exit 1
+				fi
+			done
+			t1=$(now_ms)
+			samples+=($((t1 - t0)))
+			printf '  run %2d: %s killed, first write through %s after %5d ms (%d tries)\n' \
+				"$i" "$act" "$other" $((t1 - t0)) "$k"
+			cl_start "$act" >&2 || { fail "restarting $act"; exit 1; }
+		done
+		echo "$backend $ttl ${samples[*]}" >>"$SAMPLES"
+	)
+}
+
+echo "# secretbroker failover benchmark, $(date -u +%FT%TZ)"
+echo "# $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# source $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$src" diff --quiet HEAD -- core plugins 2>/dev/null || echo ' (core or plugins modified)'), build $SB_BUILD"
+echo "# time from SIGKILL of the active MSS to the first acknowledged write"
+echo "# through the other MSS node (lease fencing; $RUNS runs per row)"
+rc=0
+for ttl in $TTLS; do
+	for backend in $BACKENDS; do
+		acq=${ACQUIRE_MS:-$((ttl / 3))}
+		echo "## $backend, ttl_ms $ttl, acquire_interval_ms $acq"
+		measure "$backend" "$ttl" || {
+			echo "## $backend ttl $ttl: FAILED (see the messages above)"
+			rc=1
+		}
+	done
+done
+
+echo
+printf '%-9s %7s %8s %5s %8s %9s %8s %13s\n' backend ttl_ms acquire runs min_ms median_ms max_ms "aim ttl+1000"
+while read -r backend ttl s; do
+	acq=${ACQUIRE_MS:-$((ttl / 3))}
+	echo "$s" | tr ' ' '\n' | sort -n | awk -v b="$backend" -v t="$ttl" -v a="$acq" '
+		{ v[NR] = $1 }
+		END {
+			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			aim = t + 1000
+			printf "%-9s %7d %8d %5d %8d %9d %8d %8d %s\n", b, t, a, NR,
+				v[1], med, v[NR], aim, v[NR] <= aim ? "met" : "MISSED"
+		}'
+done <"$SAMPLES"
+exit $rc
