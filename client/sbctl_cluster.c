@@ -27,38 +27,20 @@ int sbctl_health_exit(long http_status, const json_t *body)
 	}
 }
 
-int sbctl_cmd_health(struct sbctl_ctx *x)
+/* Says on stderr why a reply of GET /v1/health is not a health status:
+ * the daemon's error (503 shutting_down) or an unexpected reply. */
+static void report_not_health(struct sbctl_ctx *x, long status,
+			      const json_t *reply)
 {
-	struct sb_client_error e;
-	json_t *reply = NULL, *err;
-	long status = 0;
-	int r, ret;
+	const json_t *err = json_object_get(reply, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
 
-	/* sb_client_request, not sbctl_call: 429, 473 and 503 are answers
-	 * here, not failures. */
-	r = sb_client_request(x->client, "GET", "/v1/health", NULL, &status,
-			      &reply, &e);
-	if (r != SB_CLIENT_OK)
-		return sbctl_report(x, r, &e, &reply);
-	ret = sbctl_health_exit(status, reply);
-	if (ret >= 0) {
-		if (x->args->json)
-			sbctl_print_json(stdout, reply);
-		else
-			sbctl_print_health(stdout, reply);
-		json_decref(reply);
-		return ret;
-	}
-	if (x->args->json && reply != NULL)
-		sbctl_print_json(stdout, reply);
-	err = json_object_get(reply, "error");
-	fprintf(stderr, "sbctl: secretbrokerd at ");
+	fputs("sbctl: secretbrokerd at ", stderr);
 	sbctl_put_safe(stderr, sb_client_socket_path(x->client));
 	fprintf(stderr, " answered GET /v1/health with HTTP %ld", status);
-	if (json_is_string(json_object_get(err, "message"))) {
+	if (msg != NULL) {
 		fputs(": ", stderr);
-		sbctl_put_safe(stderr, json_string_value(json_object_get(
-					       err, "message")));
+		sbctl_put_safe(stderr, msg);
 		fputs(" (", stderr);
 		sbctl_put_safe(stderr,
 			       json_string_value(json_object_get(err, "code")));
@@ -67,8 +49,35 @@ int sbctl_cmd_health(struct sbctl_ctx *x)
 		fputs(", not a health status", stderr);
 	}
 	fputc('\n', stderr);
+}
+
+int sbctl_cmd_health(struct sbctl_ctx *x)
+{
+	struct sb_client_error e;
+	json_t *reply = NULL;
+	long status = 0;
+	int r, ret = SBCTL_EXIT_REFUSED;
+
+	/* sb_client_request, not sbctl_call: 429, 473 and 503 are answers
+	 * here, not failures. */
+	r = sb_client_request(x->client, "GET", "/v1/health", NULL, &status,
+			      &reply, &e);
+	if (r != SB_CLIENT_OK) {
+		ret = sbctl_report(x, r, &e, &reply);
+		goto done;
+	}
+	if (x->args->json && reply != NULL)
+		sbctl_print_json(stdout, reply);
+	if ((r = sbctl_health_exit(status, reply)) < 0) {
+		report_not_health(x, status, reply);
+		goto done;
+	}
+	if (!x->args->json)
+		sbctl_print_health(stdout, reply);
+	ret = r;
+done:
 	json_decref(reply);
-	return SBCTL_EXIT_REFUSED;
+	return ret;
 }
 
 int sbctl_cmd_cluster_status(struct sbctl_ctx *x)
@@ -96,7 +105,7 @@ int sbctl_cmd_cluster_designate(struct sbctl_ctx *x)
 	const char *node = x->args->name;
 	json_t *body = NULL, *reply = NULL;
 	char question[512], what[256];
-	long long epoch = 0;
+	const json_t *epoch;
 	int ret;
 
 	snprintf(question, sizeof(question),
@@ -105,30 +114,33 @@ int sbctl_cmd_cluster_designate(struct sbctl_ctx *x)
 		 node);
 	snprintf(what, sizeof(what), "designate node %s", node);
 	if ((ret = sbctl_confirm(x, question, what)) != 0)
-		return ret;
+		goto done;
 	if ((body = json_pack("{s:s}", "node", node)) == NULL) {
 		sbctl_errorf("NODE \"%s\" is not valid UTF-8", node);
-		return SBCTL_EXIT_USAGE;
+		ret = SBCTL_EXIT_USAGE;
+		goto done;
 	}
-	ret = sbctl_call(x, "POST", "/v1/cluster/designate", body, &reply);
-	json_decref(body);
-	if (ret != 0)
-		return ret;
+	if ((ret = sbctl_call(x, "POST", "/v1/cluster/designate", body,
+			      &reply)) != 0)
+		goto done;
 	if (x->args->json) {
 		sbctl_print_json(stdout, reply);
 	} else {
-		const json_t *e = json_object_get(reply, "epoch");
-
-		if (json_is_integer(e))
-			epoch = (long long)json_integer_value(e);
+		epoch = json_object_get(reply, "epoch");
 		fputs("designated ", stdout);
 		sbctl_put_safe(stdout, json_string_value(json_object_get(
 					       reply, "active")));
-		fprintf(stdout,
-			" as the active master secret server at epoch %lld; "
-			"the node active before steps down by itself\n",
-			epoch);
+		fputs(" as the active master secret server at epoch ", stdout);
+		if (json_is_integer(epoch))
+			fprintf(stdout, "%lld",
+				(long long)json_integer_value(epoch));
+		else
+			fputc('?', stdout);
+		fputs("; the node active before steps down by itself\n",
+		      stdout);
 	}
+done:
+	json_decref(body);
 	json_decref(reply);
-	return 0;
+	return ret;
 }
