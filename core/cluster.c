@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "host.h"
 #include "log.h"
+#include "member.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -76,14 +77,22 @@ static void report(struct sb_daemon *d, struct sb_generation *g, int state,
 	json_t *rec;
 	int rc;
 
+	int member = g->conf->role == SB_ROLE_MEMBER;
+
 	snprintf(key, sizeof(key), "cluster/nodes/%s", g->conf->node_name);
 	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "node",
-			g->conf->node_name, "role", "mss", "state",
-			state == SB_FENCE_ACTIVE ? "active" : "standby", "epoch",
-			(json_int_t)epoch, "address", advertised(g), "version",
-			SB_VERSION, "last_seen_ms", (json_int_t)sb_wall_ms());
+			g->conf->node_name, "role", member ? "member" : "mss",
+			"state",
+			member ? "member" :
+			state == SB_FENCE_ACTIVE ? "active" : "standby",
+			"epoch", (json_int_t)epoch, "address", advertised(g),
+			"version", SB_VERSION, "last_seen_ms",
+			(json_int_t)sb_wall_ms());
 	if (rec == NULL)
 		return;
+	if (member)
+		json_object_set_new(rec, "mss_reachable",
+				    json_boolean(sb_member_can_encrypt(d)));
 	rc = put_record(g, key, rec, 0, msg, sizeof(msg));
 	if (rc != SB_OK)
 		sb_debug("cluster: cannot report this node: %s", msg);
@@ -94,7 +103,8 @@ static void report(struct sb_daemon *d, struct sb_generation *g, int state,
 static void *cluster_main(void *arg)
 {
 	struct sb_daemon *d = arg;
-	uint64_t written_epoch = 0, next_report = 0;
+	uint64_t written_epoch = 0, next_report = 0, reported_epoch = 0;
+	int reported_state = -1;
 
 	pthread_mutex_lock(&ct.lock);
 	while (!ct.stop) {
@@ -108,7 +118,12 @@ static void *cluster_main(void *arg)
 
 		g = sb_gen_current(d);
 		sb_fence_view(d, &state, &epoch);
-		if (g && state == SB_FENCE_ACTIVE && epoch != written_epoch) {
+		/* A change of role is reported at once, so no node shows as
+		 * active for a report interval after it stepped down. */
+		if (state != reported_state || epoch != reported_epoch)
+			next_report = 0;
+		if (g && g->conf->role == SB_ROLE_MSS &&
+		    state == SB_FENCE_ACTIVE && epoch != written_epoch) {
 			char msg[SB_ERROR_MAX];
 			int rc = sb_cluster_write_mss(d, g, epoch, msg, sizeof(msg));
 
@@ -130,6 +145,8 @@ static void *cluster_main(void *arg)
 		now = sb_mono_ms();
 		if (g && now >= next_report) {
 			report(d, g, state, epoch);
+			reported_state = state;
+			reported_epoch = epoch;
 			next_report = now + SB_CLUSTER_REPORT_MS;
 		}
 		sb_gen_unref(g);
@@ -229,8 +246,9 @@ static int nodes_cb(void *arg, const char *key, const uint8_t *value,
 json_t *sb_cluster_view(struct sb_daemon *d, struct sb_generation *g,
 			int *status, char *msg, size_t msglen)
 {
-	struct sb_fence_status fs = {0};
+	struct sb_fence_status fs = {.lease_left_ms = -1};
 	struct sb_lease_info li;
+	int member = g->conf->role == SB_ROLE_MEMBER;
 	struct sb_error err = {{0}};
 	struct nodes_acc acc = {json_array()};
 
@@ -263,7 +281,9 @@ json_t *sb_cluster_view(struct sb_daemon *d, struct sb_generation *g,
 		return NULL;
 	}
 	out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:{s:s, s:I, s:I, s:b}, s:o}",
-			"node", g->conf->node_name, "role", "mss", "state",
+			"node", g->conf->node_name, "role",
+			member ? "member" : "mss", "state",
+			member ? "member" :
 			fs.state == SB_FENCE_ACTIVE ? "active" : "standby",
 			"epoch", (json_int_t)fs.epoch, "lease_left_ms",
 			(json_int_t)fs.lease_left_ms, "fencing",

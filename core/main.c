@@ -361,7 +361,7 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (g->conf->role == SB_ROLE_MSS && sb_cluster_start(d) != 0) {
+	if (sb_cluster_start(d) != 0) {
 		fprintf(stderr, "secretbrokerd: cannot start the cluster thread\n");
 		goto done;
 	}

@@ -545,7 +545,9 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "msid", cur.msid,
 			"created_at", when, "age_s",
 			(json_int_t)((sb_wall_ms() - cur.created_at_ms) / 1000),
-			"role", "mss", "fencing_state",
+			"role",
+			g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
+			"fencing_state",
 			state == SB_FENCE_ACTIVE ? "active" : "standby", "epoch",
 			(json_int_t)epoch);
 	json_object_set_new(out, "previous_msid",
@@ -631,7 +633,12 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 	snprintf(key, sizeof(key), "secret/backup/%s", copy[0].msid);
 	rec = record_dump(json_pack("{s:I}", "last_backup_at_ms",
 				    (json_int_t)sb_wall_ms()));
-	if (rec) {
+	if (epoch == 0) {
+		/* Only the active node writes to the SSO database's secret
+		 * records; a backup made on a standby is still a good one. */
+		sb_info("backup of %s made on a node that is not the active master secret server: not recorded in the SSO database",
+			copy[0].msid);
+	} else if (rec) {
 		struct sb_batch_op op = {SB_OP_PUT, SB_PRE_NONE, 0, key,
 					 (const uint8_t *)rec, strlen(rec)};
 		struct sb_batch batch = {&op, 1, epoch, NULL, NULL};
@@ -719,7 +726,13 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 		goto done;
 	}
 	if (db_msid == NULL && chk == -2) {
-		/* An empty SSO database: this backup seeds it. */
+		/* An empty SSO database: this backup seeds it, which only the
+		 * active node may do (a fenced write). */
+		if (epoch == 0) {
+			sb_api_fail(e, 503, "not_active",
+				    "the SSO database has no master secret yet: restore this backup on the active master secret server first");
+			goto done;
+		}
 		if (record_new_secret(g, epoch, &restored[0], e) != 0)
 			goto done;
 	} else if (db_msid == NULL || chk == -2) {

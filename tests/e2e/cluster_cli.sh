@@ -172,7 +172,7 @@ done
 check "cluster status on mss-a marks the record as this node's" \
 	contains "$(sbctl_in "$A" cluster status)" "(this node)"
 check "cluster status --json gives the daemon's JSON" \
-	test "$(sbctl_in "$B" --json cluster status | jq -r '.active_mss.node + " " + (.nodes | map(.node) | join(","))')" = "mss-a mss-a,mss-b"
+	test "$(sbctl_in "$B" --json cluster status | jq -r '.active_mss.node + " " + (.nodes | map(.node) | join(","))')" = "mss-a member-c,mss-a,mss-b"
 
 out=$(sbctl_in "$C" cluster designate member-c --yes 2>&1); r=$?
 check "designate on a member exits 1" test "$r" = 1
@@ -198,9 +198,10 @@ check "cluster status on mss-b: active at the new epoch" \
 now=$(date +%s%3N)
 sqlite3 -bail "$SB_DB" ".timeout 5000" "INSERT INTO sb_kv(key, value, version) VALUES (CAST('cluster/nodes/mss-gone' AS BLOB), CAST('{\"node\":\"mss-gone\",\"role\":\"mss\",\"state\":\"active\",\"epoch\":$e1,\"address\":\"127.0.0.1:1\",\"version\":\"0.0.9\",\"last_seen_ms\":$((now - 61000))}' AS BLOB), 1)"
 out=$(sbctl_in "$B" cluster status)
-check "three nodes, one stale" contains "$out" "3 reported in, 1 stale (not seen for over 15s)"
+check "four nodes (the member reports in too), one stale" contains "$out" "4 reported in, 1 stale (not seen for over 15s)"
 check "the gone node's row: superseded and stale" \
-	grep -Eq "^mss-gone  mss   active \(superseded\)  $e1 .* 0\.0\.9 +1m [0-9]+s ago \(stale\)$" <<<"$out"
+	grep -Eq "^mss-gone +mss +active \(superseded\) +$e1 .* 0\.0\.9 +1m [0-9]+s ago \(stale\)$" <<<"$out"
+check "the member's row" grep -Eq "^member-c +member +member " <<<"$out"
 check "live nodes are not stale" test "$(grep -c '(stale)' <<<"$out")" = 1
 
 # ---- no daemon ----
