@@ -414,6 +414,7 @@ struct conn {
 	uint64_t body_left; /* body bytes still to read */
 	int status;
 	int close_after; /* the server will close after this response */
+	int want_out;	 /* EPOLLOUT requested: a request is stuck half-sent */
 	uint64_t sent_ns;
 };
 
@@ -488,8 +489,7 @@ static void fail_request(struct run *r, struct conn *c, const char *what)
  * Returns 0, or -1 with errno set. */
 static int conn_open(struct run *r, struct conn *c)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
-				 .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = c};
 	struct timeval tv = {.tv_sec = 5};
 	int fd, e;
 
@@ -509,6 +509,7 @@ static int conn_open(struct run *r, struct conn *c)
 		goto fail;
 	c->fd = fd;
 	c->state = C_IDLE;
+	c->want_out = 0;
 	return 0;
 fail:
 	e = errno;
@@ -643,6 +644,19 @@ static int may_send(const struct run *r)
 	       r->started < r->o->requests;
 }
 
+/* Asks epoll for (or stops asking for) writability of c: only while a
+ * request is half-sent, so a server reading one costs the client no
+ * wake-up. */
+static int watch_out(struct run *r, struct conn *c, int on)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET |
+					   (on ? EPOLLOUT : 0),
+				 .data.ptr = c};
+
+	c->want_out = on;
+	return epoll_ctl(r->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 /* Drives c's state machine until the socket would block (edge-triggered
  * epoll needs that), a response completes with nothing more to send, or
  * the connection fails. */
@@ -668,9 +682,17 @@ static void conn_run(struct run *r, struct conn *c)
 		case C_WRITING:
 			n = send(c->fd, r->req + c->written,
 				 r->req_len - c->written, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				if (!c->want_out && watch_out(r, c, 1) != 0) {
+					fail_request(r, c, strerror(errno));
+					conn_reopen(r, c);
+					continue;
+				}
+				return;
+			}
 			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					return;
 				fail_request(r, c, strerror(errno));
 				conn_reopen(r, c);
 				continue;
@@ -678,10 +700,16 @@ static void conn_run(struct run *r, struct conn *c)
 			c->written += (size_t)n;
 			if (c->written < r->req_len)
 				continue;
+			if (c->want_out)
+				watch_out(r, c, 0);
 			c->state = C_HEADER;
 			c->hdr_len = 0;
 			c->scan_from = 0;
-			continue;
+			/* Nothing to read yet: the response cannot be there
+			 * before it is asked for (one request in flight, every
+			 * earlier response consumed), and its arrival is an
+			 * EPOLLIN edge. Saves a read per request. */
+			return;
 		case C_HEADER: {
 			const char *hit;
 			const char *bad;
@@ -689,7 +717,9 @@ static void conn_run(struct run *r, struct conn *c)
 
 			n = read(c->fd, c->hdr + c->hdr_len,
 				 sizeof(c->hdr) - c->hdr_len);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
 				return;
 			if (n <= 0) {
 				fail_request(
@@ -742,7 +772,9 @@ static void conn_run(struct run *r, struct conn *c)
 				 c->body_left < sizeof(sink)
 					 ? (size_t)c->body_left
 					 : sizeof(sink));
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
 				return;
 			if (n <= 0) {
 				fail_request(r, c,
