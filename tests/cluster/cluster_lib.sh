@@ -372,6 +372,18 @@ cl_api() {
 	echo "${out##*$'\n'} ${out%$'\n'*}"
 }
 
+# cl_fetch_secret NODE AS: the HTTP status of GET /v1/cluster/secret on
+# MSS NODE's TLS listener, with the certificate of node AS (member1: a
+# cluster member), as a member fetches the secret. The answer (key
+# material) is discarded.
+cl_fetch_secret() {
+	local addr
+	addr=$(sed -n 's/^address = //p' "$CL_DIR/$1/secretbroker.ini")
+	curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		--cacert "$CL_DIR/pki/ca.crt" --cert "$CL_DIR/pki/$2.crt" \
+		--key "$CL_DIR/pki/$2.key" "https://$addr/v1/cluster/secret"
+}
+
 # cl_active: the MSS node that answers 200 (active), if any.
 cl_active() {
 	local n
@@ -555,4 +567,24 @@ cl_put_storm() {
 			--data-binary "{\"values\": {\"user\": \"storm\", \"password\": \"$prefix\"}}" \
 			--unix-socket "$CL_DIR/$node/sb.sock" "${urls[@]}" >>"$out" 2>/dev/null
 	done
+}
+
+# cl_sanitizer_clean LOG...: no AddressSanitizer, LeakSanitizer or
+# UndefinedBehaviorSanitizer report in the logs (UBSan reports and goes on,
+# so only its log shows it).
+cl_sanitizer_clean() {
+	local hits
+	hits=$(grep -h -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$@" 2>/dev/null)
+	[ -z "$hits" ] && return 0
+	echo "$hits" | head -n 20 >&2
+	return 1
+}
+
+# cl_finish: stops every node (so that leak reports are written), checks
+# their logs for sanitizer reports, and ends the test (testlib's finish).
+cl_finish() {
+	_cl_teardown
+	check "no sanitizer report in any node's log" \
+		cl_sanitizer_clean "$CL_DIR"/*/broker.log
+	finish
 }

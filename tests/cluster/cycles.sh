@@ -240,4 +240,4 @@ wrong=$(awk -F'\t' '$2 != "v" substr($1, 2)' "$CL_DIR/lookups.txt" | head -n 5)
 check "every acknowledged value decrypts on the member ($(wc -l <"$CL_DIR/lookups.txt") of ${#ids[@]})" \
 	test -z "$wrong" -a "$(wc -l <"$CL_DIR/lookups.txt")" -eq "${#ids[@]}"
 [ -z "$wrong" ] || echo "$wrong" >&2
-finish
+cl_finish

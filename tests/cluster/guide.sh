@@ -237,6 +237,11 @@ active_is() { # NODE: the cluster status on sso3 names NODE as the MSS
 	[ "$(sbctl_on sso3 --json cluster status | jq -r .active_mss.node)" = "$1" ]
 }
 check "the SSO database names sso1 as the MSS" active_is sso1
+member_reported() {
+	[ "$(sbctl_on sso1 --json cluster status |
+		jq -r '.nodes[] | select(.node == "sso3") | .role')" = member ]
+}
+check "the member has reported in" wait_until 10 member_reported
 e1=$(sbctl_on sso3 --json cluster status | jq -r .active_mss.epoch)
 
 t0=$(now_ms)
@@ -273,4 +278,12 @@ wait_health sso2 429 5000
 out=$(sbctl_on sso2 cluster designate sso2 --yes 2>&1)
 check "... on a standby with lease fencing: automatic_failover" \
 	contains "$out" "(automatic_failover)"
+
+# Stopped, so that leak reports are written; UBSan reports and goes on.
+stop_all
+sanitizer_clean() {
+	! grep -h -E "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+		"$T"/sso*/daemon.log >&2
+}
+check "no sanitizer report in any node's log" sanitizer_clean
 finish

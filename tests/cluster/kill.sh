@@ -76,6 +76,16 @@ check "restarted mss1 is a standby (429)" cl_wait_health mss1 429 10
 check "mss2 is still active" test "$(cl_health mss2)" = 200
 code=$(cl_put mss1 refused nope)
 check "a write on the standby is refused with 503 ($code)" test "$code" = 503
+# The secret is handed out by the active MSS only, to members only.
+code=$(cl_fetch_secret mss2 member1)
+check "the active MSS hands the secret to the member over mutual TLS ($code)" \
+	test "$code" = 200
+code=$(cl_fetch_secret mss2 mss1)
+check "... and not to a certificate that is not a cluster member ($code)" \
+	test "$code" = 403
+code=$(cl_fetch_secret mss1 member1)
+check "the standby refuses to hand out the secret: 503 ($code)" test "$code" = 503
+check "... and is still up (429)" test "$(cl_health mss1)" = 429
 
 # Everything written is there: raw records, and decrypted on the member.
 ids=(bymember)
@@ -105,4 +115,4 @@ wrong=$(awk -F'\t' '
 check "every value decrypts on the member (${#ids[@]} lookups)" \
 	test -z "$wrong" -a "$(wc -l <"$CL_DIR/lookups.txt")" -eq "${#ids[@]}"
 [ -z "$wrong" ] || echo "$wrong" | head >&2
-finish
+cl_finish

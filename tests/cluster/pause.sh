@@ -76,7 +76,8 @@ wait "$storm_pid"
 acked=$(grep -c '^2' "$CL_DIR/storm.codes")
 refused=$(grep -c -v '^2' "$CL_DIR/storm.codes")
 echo "# storm on mss1: $acked acknowledged, $refused refused (HTTP status: count):$(grep -v '^2' "$CL_DIR/storm.codes" | cut -d' ' -f1 | sort | uniq -c | awk '{ printf " %s: %s", $2, $1 }')"
-check "the storm was cut by the SIGSTOP (some writes refused)" test "$refused" -gt 0
+# (The SIGSTOP may fall between two batches of the storm: then only the
+# queued writes above were caught by it, and none of the storm's is refused.)
 cl_db_records | grep "^map/$CL_APP/inflight" | cut -f1 | sort >"$CL_DIR/storm.after"
 check "nothing of mss1's storm was committed after the takeover ($(wc -l <"$CL_DIR/storm.before") before, $(wc -l <"$CL_DIR/storm.after") after)" \
 	cmp -s "$CL_DIR/storm.before" "$CL_DIR/storm.after"
@@ -87,6 +88,9 @@ check "mss1 reports standby (429) after SIGCONT" cl_wait_health mss1 429 5
 check "its health body says standby" \
 	test "$(cl_health_json mss1 | jq -r .status)" = standby
 check "mss2 is still active" test "$(cl_health mss2)" = 200
+code=$(cl_fetch_secret mss1 member1)
+check "resumed mss1 refuses to hand out the secret: 503 ($code)" test "$code" = 503
+check "... and is still up (429)" test "$(cl_health mss1)" = 429
 out=$(cl_api mss1 PUT "/v1/apps/$CL_APP/mappings/after" \
 	'{"values": {"user": "after", "password": "stale-after"}}')
 check "a write on standby mss1 is refused: 503 not_active" \
@@ -121,4 +125,4 @@ check "the store's epoch did not go back ($dbepoch >= $e2)" test "$dbepoch" -ge 
 cl_lookup member1 pre1 pre5 post1 post5 >"$CL_DIR/lookups.txt"
 check "values from both epochs decrypt on the member" test "$(cut -f2 "$CL_DIR/lookups.txt" | tr '\n' ' ')" = \
 	"before-1 before-5 after-1 after-5 "
-finish
+cl_finish
