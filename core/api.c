@@ -300,6 +300,7 @@ static void handle_secret_backup(struct sb_req *r)
 {
 	const char *password, *hint;
 	struct secret_job *j;
+	json_t *hv;
 	uint64_t epoch = 0;
 	int state;
 
@@ -308,10 +309,13 @@ static void handle_secret_backup(struct sb_req *r)
 		return;
 	if ((password = sb_body_string(r, "password", 1)) == NULL)
 		return;
-	hint = sb_body_string(r, "hint", 0);
-	if (hint == NULL && r->body && json_object_get(r->body, "hint") &&
-	    !json_is_null(json_object_get(r->body, "hint")))
-		return; /* replied: not a string */
+	hv = json_object_get(r->body, "hint");
+	if (hv && !json_is_null(hv) && !json_is_string(hv)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "field \"hint\" must be a string");
+		return;
+	}
+	hint = json_is_string(hv) ? json_string_value(hv) : NULL;
 	if (strlen(password) < SB_MIN_PASSWORD_LEN) {
 		sb_reply_error(r, 400, "weak_password",
 			       "the backup password must have at least %d characters",
@@ -561,12 +565,13 @@ static void handle_cluster_secret(struct sb_req *r)
 			       r->tls ? r->caller.name : "local socket");
 		return;
 	}
-	if (r->gen->conf->role != SB_ROLE_MSS || active_epoch(r, &epoch) != 0) {
-		if (r->gen->conf->role != SB_ROLE_MSS)
-			sb_reply_error(r, 503, "not_active",
-				       "this node is a member, not a master secret server");
+	if (r->gen->conf->role != SB_ROLE_MSS) {
+		sb_reply_error(r, 503, "not_active",
+			       "this node is a member, not a master secret server");
 		return;
 	}
+	if (active_epoch(r, &epoch) != 0)
+		return; /* replied: r is gone */
 	copy = sb_secure_alloc(2 * sizeof(*copy));
 	if (copy == NULL) {
 		sb_reply_error(r, 500, "internal", "cannot lock memory");
