@@ -66,7 +66,7 @@ lib_init() {
 
 # machine_facts: the lines every report starts with.
 machine_facts() {
-	local btype
+	local btype srcdir commit
 	echo "machine: $NCPU CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r)"
 	echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows both servers)"
 	btype=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$SB_BUILD/CMakeCache.txt")
@@ -74,6 +74,12 @@ machine_facts() {
 		btype+="${btype:+, }ASan+UBSan: figures NOT representative"
 	fi
 	echo "build: $SB_BUILD (${btype:-RelWithDebInfo, the project default})"
+	srcdir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$SB_BUILD/CMakeCache.txt")
+	if commit=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null); then
+		[ -n "$(git -C "$srcdir" status --porcelain -- core plugins include 2>/dev/null)" ] &&
+			commit+=" with uncommitted changes in core/, plugins/ or include/"
+		echo "source: $srcdir, now at $commit (the build may be older)"
+	fi
 	echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
 }
 
