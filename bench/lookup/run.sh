@@ -175,4 +175,5 @@ for row in "${ROWS[@]}"; do
 done
 echo
 echo "ratio = req/s of the row / req/s of nginx with as many clients; the aim (issue 3) is >= 0.50 with the cache on."
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg) (the bench itself adds about 2)"
 [ "$FAILED" = 0 ]
