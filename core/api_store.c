@@ -13,8 +13,10 @@
 #include "member.h"
 #include "store.h"
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,123 @@ static int cached_get(struct sb_req *r, const char *key, int bypass,
 	return rc;
 }
 
+/* Reads key through this thread's cache, which holds decode(raw record)
+ * rather than the raw record, so a hit costs no JSON parse. Every cached
+ * read of a key's prefix must use the same decode (app/: decode_app,
+ * map/: decode_map); the key is the storage key, so writes still
+ * invalidate it. decode returns a malloc'ed blob or NULL for a damaged
+ * record. *out is malloc'ed (a copy on a hit). Returns SB_OK,
+ * SB_ENOTFOUND, 1 for a damaged record, or -1 with e. */
+static int cached_decoded(struct sb_req *r, const char *key, int bypass,
+			  void *(*decode)(const uint8_t *, size_t, size_t *),
+			  void **out, size_t *out_len, struct sb_api_error *e)
+{
+	uint64_t ttl = r->gen->conf->cache_timeout_ms, now = 0, version;
+	struct sb_cache_stamp stamp;
+	const uint8_t *hit;
+	uint8_t *raw = NULL;
+	size_t hit_len, raw_len = 0;
+	int rc;
+
+	if (ttl && !bypass) {
+		now = sb_mono_ms();
+		if (sb_cache_get(r->local->cache, &r->d->cache_inval, key, now,
+				 &hit, &hit_len)) {
+			*out = malloc(hit_len);
+			if (*out == NULL)
+				return sb_api_fail(e, 500, "internal",
+						   "out of memory");
+			memcpy(*out, hit, hit_len);
+			*out_len = hit_len;
+			return SB_OK;
+		}
+		sb_cache_snapshot(&r->d->cache_inval, key, &stamp);
+	}
+	rc = storage_get(r, key, &raw, &raw_len, &version, e);
+	if (rc != SB_OK)
+		return rc;
+	*out = decode(raw, raw_len, out_len);
+	free(raw);
+	if (*out == NULL)
+		return 1;
+	if (ttl && !bypass)
+		sb_cache_put(r->local->cache, key, *out, *out_len, now, ttl,
+			     &stamp);
+	return SB_OK;
+}
+
+/* An app record as a struct sb_app without its JSON (app records hold no
+ * secret). */
+static void *decode_app(const uint8_t *raw, size_t len, size_t *out_len)
+{
+	struct sb_app *app = malloc(sizeof(*app));
+
+	if (app == NULL || sb_app_parse(raw, len, app) != 0) {
+		free(app);
+		return NULL;
+	}
+	json_decref(app->json);
+	app->json = NULL;
+	/* Only the fields in use: the cache holds up to max_entries of these
+	 * per thread. */
+	*out_len = offsetof(struct sb_app, fields) +
+		   app->n_fields * sizeof(app->fields[0]);
+	return app;
+}
+
+/* A mapping record as the lookup needs it: still sealed, base64 decoded. */
+struct map_rec {
+	int enabled;
+	char msid[SB_MSID_MAX + 1];
+	size_t n_fields;
+	size_t off[SB_FIELDS_MAX], len[SB_FIELDS_MAX]; /* into blob */
+	uint8_t blob[];
+};
+
+static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
+{
+	json_t *rec = json_loadb((const char *)raw, len, 0, NULL);
+	json_t *fields = json_object_get(rec, "fields"), *f;
+	const char *msid = json_string_value(json_object_get(rec, "msid"));
+	struct map_rec *m = NULL;
+	size_t i, total = 0;
+
+	if (rec == NULL || msid == NULL || strlen(msid) > SB_MSID_MAX ||
+	    !json_is_array(fields) || json_array_size(fields) > SB_FIELDS_MAX)
+		goto done;
+	json_array_foreach(fields, i, f) {
+		if (!json_is_string(f))
+			goto done;
+		total += json_string_length(f) / 4 * 3 + 1;
+	}
+	m = calloc(1, sizeof(*m) + total);
+	if (m == NULL)
+		goto done;
+	m->enabled = json_is_true(json_object_get(rec, "enabled"));
+	snprintf(m->msid, sizeof(m->msid), "%s", msid);
+	m->n_fields = json_array_size(fields);
+	total = 0;
+	json_array_foreach(fields, i, f) {
+		uint8_t *b;
+		size_t bl;
+
+		if (sb_b64_decode(json_string_value(f), &b, &bl) != 0) {
+			free(m);
+			m = NULL;
+			goto done;
+		}
+		memcpy(m->blob + total, b, bl);
+		free(b);
+		m->off[i] = total;
+		m->len[i] = bl;
+		total += bl;
+	}
+	*out_len = sizeof(*m) + total;
+done:
+	json_decref(rec);
+	return m;
+}
+
 /* Applies a batch (unfenced: credentials may be written on any node) and
  * invalidates every written key in every thread's cache. */
 static int apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
@@ -147,7 +266,8 @@ static int apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 }
 
 /* Loads application name into app. Returns 0, or -1 having replied (404
- * no_such_app, or a storage error). */
+ * no_such_app, or a storage error). Read through the cache (neither
+ * version nor bypass), app->json is NULL. */
 static int app_load(struct sb_req *r, const char *name, int bypass,
 		    struct sb_app *app, uint64_t *version)
 {
@@ -159,10 +279,26 @@ static int app_load(struct sb_req *r, const char *name, int bypass,
 	int rc;
 
 	snprintf(key, sizeof(key), "app/%s", name);
-	if (version)
+	if (version == NULL && !bypass) {
+		void *blob = NULL;
+		size_t blen;
+
+		rc = cached_decoded(r, key, 0, decode_app, &blob, &blen, &e);
+		if (rc == SB_OK) {
+			memset(app, 0, sizeof(*app)); /* json NULL */
+			memcpy(app, blob, blen);
+			free(blob);
+			return 0;
+		}
+		if (rc == 1) {
+			sb_reply_error(r, 500, "record_damaged",
+				       "the record of application %s is damaged",
+				       name);
+			return -1;
+		}
+	} else {
 		rc = storage_get(r, key, &val, &len, &ver, &e);
-	else
-		rc = cached_get(r, key, bypass, &val, &len, &e);
+	}
 	if (rc == SB_ENOTFOUND) {
 		sb_reply_error(r, 404, "no_such_app",
 			       "no affiliate application named %s", name);
@@ -1018,10 +1154,11 @@ static json_t *masked_labels(const struct sb_app *app)
 	return a;
 }
 
-/* Loads map/<app>/<identity> (through the cache when use_cache). Returns
- * the record, or NULL having replied (404 no_mapping or a storage error). */
+/* Loads map/<app>/<identity> from storage (the cache's map/ entries are
+ * the lookup's decoded form). Returns the record, or NULL having replied
+ * (404 no_mapping or a storage error). */
 static json_t *mapping_load(struct sb_req *r, const char *app,
-			    const char *identity, int use_cache, int bypass)
+			    const char *identity)
 {
 	struct sb_api_error e;
 	char key[160];
@@ -1032,8 +1169,7 @@ static json_t *mapping_load(struct sb_req *r, const char *app,
 	int rc;
 
 	snprintf(key, sizeof(key), "map/%s/%s", app, identity);
-	rc = use_cache ? cached_get(r, key, bypass, &val, &len, &e)
-		       : storage_get(r, key, &val, &len, &ver, &e);
+	rc = storage_get(r, key, &val, &len, &ver, &e);
 	if (rc == SB_ENOTFOUND) {
 		sb_reply_error(r, 404, "no_mapping",
 			       "%s has no credentials for application %s",
@@ -1073,7 +1209,7 @@ static void mapping_get(struct sb_req *r, const char *name,
 	}
 	if (!identity_fits(r, &app, identity))
 		goto done;
-	if ((rec = mapping_load(r, name, identity, 0, 1)) == NULL)
+	if ((rec = mapping_load(r, name, identity)) == NULL)
 		goto done;
 	show = query_flag(r, "show_masked", "1");
 	values = mapping_values(r, &app, identity, rec, show, &e);
@@ -1217,34 +1353,85 @@ done:
 
 /* ---- lookup ---- */
 
-/* GET /v1/lookup/{app}[?show_masked=1][&user=U][&cache=bypass] */
+/* Appends s (len bytes, valid UTF-8) to buf as a JSON string. */
+static void json_quote(struct evbuffer *buf, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0;
+
+	evbuffer_add(buf, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		evbuffer_add(buf, s + from, i - from);
+		/* The short escapes jansson writes, so replies read alike. */
+		switch (ch) {
+		case '"':
+		case '\\': esc[1] = (char)ch; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default: esc[1] = 'u';
+		}
+		evbuffer_add(buf, esc, esc[1] == 'u' ? 6 : 2);
+		from = i + 1;
+	}
+	evbuffer_add(buf, s + from, len - from);
+	evbuffer_add(buf, "\"", 1);
+}
+
+static void json_quote_str(struct evbuffer *buf, const char *s)
+{
+	json_quote(buf, s, strlen(s));
+}
+
+/* GET /v1/lookup/{app}[?show_masked=1][&user=U][&cache=bypass]
+ * The hot path: one parse of the query, the app and mapping read through
+ * the thread cache in decoded form, the reply written without jansson. */
 static void lookup(struct sb_req *r, const char *name)
 {
-	char user[80];
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params = {0};
+	const char *v;
+	char user[80] = "", key[160];
 	struct sb_api_error e;
-	struct sb_app app;
+	struct sb_app app = {0};
+	struct sb_crypto_ctx cc;
+	struct map_rec *m = NULL;
+	struct evbuffer *out = NULL;
 	const char *identity;
-	json_t *rec = NULL, *values;
-	int role, bypass = query_flag(r, "cache", "bypass");
+	int role, bypass = 0, show = 0, rc;
+	size_t mlen;
 
+	if (q && evhttp_parse_query_str(q, &params) == 0) {
+		v = evhttp_find_header(&params, "cache");
+		bypass = v && strcmp(v, "bypass") == 0;
+		v = evhttp_find_header(&params, "show_masked");
+		show = v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+		v = evhttp_find_header(&params, "user");
+		if (v)
+			snprintf(user, sizeof(user), "%s", v);
+		evhttp_clear_headers(&params);
+	}
 	sb_req_audit(r, "lookup", 3, name, NULL);
 	if (app_load(r, name, bypass, &app, NULL) != 0)
 		return;
 	role = app_role(r, &app);
-	query_param(r, "user", user, sizeof(user));
 	if (role < ROLE_USER) {
 		forbid_app(r, &app, "looking up credentials", ROLE_USER);
 		goto done;
 	}
 	if (app.type == SB_APP_CONFIG_STORE) {
 		sb_reply_error(r, 400, "wrong_app_type",
-			       "application %s is a config-store application: read it with GET /v1/apps/%s/config/ID",
+			       "application %s is a config-store application: "
+			       "read it with GET /v1/apps/%s/config/ID",
 			       name, name);
-		goto done;
-	}
-	if (user[0] && !sb_valid_identity(user)) {
-		sb_reply_error(r, 400, "bad_request",
-			       "user must be a user or group name (1..64 characters of A-Z a-z 0-9 . _ - @)");
 		goto done;
 	}
 	if (user[0] && role < ROLE_APP_ADMIN) {
@@ -1252,32 +1439,84 @@ static void lookup(struct sb_req *r, const char *name)
 			   ROLE_APP_ADMIN);
 		goto done;
 	}
-	identity = user[0] ? user :
-		   app.type == SB_APP_GROUP ? app.user_group : sb_caller_name(r);
+	identity = user[0]		      ? user
+		   : app.type == SB_APP_GROUP ? app.user_group
+					      : sb_caller_name(r);
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", identity);
 	if (!app.enabled) {
 		sb_reply_error(r, 403, "app_disabled",
 			       "application %s is disabled", name);
 		goto done;
 	}
-	if ((rec = mapping_load(r, name, identity, 1, bypass)) == NULL)
-		goto done;
-	if (!json_is_true(json_object_get(rec, "enabled"))) {
-		sb_reply_error(r, 403, "mapping_disabled",
-			       "the credentials of %s for application %s are disabled",
+	snprintf(key, sizeof(key), "map/%s/%s", name, identity);
+	rc = cached_decoded(r, key, bypass, decode_map, (void **)&m, &mlen, &e);
+	if (rc == SB_ENOTFOUND) {
+		sb_reply_error(r, 404, "no_mapping",
+			       "%s has no credentials for application %s",
 			       identity, name);
 		goto done;
 	}
-	values = mapping_values(r, &app, identity, rec,
-				query_flag(r, "show_masked", "1"), &e);
-	if (values == NULL) {
+	if (rc == 1 || (rc == SB_OK && m->n_fields != app.n_fields)) {
+		sb_reply_error(r, 500, "record_damaged",
+			       "the mapping %s/%s is damaged or does not match "
+			       "the application's fields",
+			       name, identity);
+		goto done;
+	}
+	if (rc != SB_OK) {
 		sb_reply_api_error(r, &e);
 		goto done;
 	}
-	sb_reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "app", name,
-					"identity", identity, "values", values));
+	if (!m->enabled) {
+		sb_reply_error(
+			r, 403, "mapping_disabled",
+			"the credentials of %s for application %s are disabled",
+			identity, name);
+		goto done;
+	}
+	out = evbuffer_new();
+	if (out == NULL) {
+		sb_reply_error(r, 500, "internal", "out of memory");
+		goto done;
+	}
+	cc = crypto_ctx(r);
+	evbuffer_add(out, "{\"app\":", 7);
+	json_quote_str(out, name);
+	evbuffer_add(out, ",\"identity\":", 12);
+	json_quote_str(out, identity);
+	evbuffer_add(out, ",\"values\":{", 11);
+	for (size_t f = 0; f < app.n_fields; f++) {
+		char *pt = NULL;
+		size_t len = 0;
+
+		if (f)
+			evbuffer_add(out, ",", 1);
+		json_quote_str(out, app.fields[f].label);
+		evbuffer_add(out, ":", 1);
+		if (app.fields[f].masked && !show) {
+			json_quote_str(out, MASK);
+			continue;
+		}
+		if (sb_value_open_raw(&cc, "map", app.name, identity,
+				      app.fields[f].label, m->msid,
+				      m->blob + m->off[f], m->len[f], &pt, &len,
+				      &e) != 0) {
+			sb_reply_api_error(r, &e);
+			goto done;
+		}
+		json_quote(out, pt, len);
+		explicit_bzero(pt, len);
+		free(pt);
+	}
+	evbuffer_add(out, "}}\n", 3);
+	sb_reply_buffer(r, 200, out);
 done:
-	json_decref(rec);
+	if (out)
+		evbuffer_free(out); /* chains wiped by the daemon's free */
+	if (m) {
+		explicit_bzero(m, mlen);
+		free(m);
+	}
 	sb_app_clear(&app);
 }
 

@@ -307,13 +307,24 @@ static void audit_reply(struct sb_req *r, int *status, json_t **body)
 	*status = 500;
 }
 
+static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
+
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "X-Request-Id", r->id);
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
+		 r->path, status);
+	evhttp_send_reply(r->ev, status, NULL, buf);
+	req_finish(r);
+}
+
 void sb_reply_json(struct sb_req *r, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
 
 	audit_reply(r, &status, &body);
-
 	if (body && buf) {
 		char *s = json_dumps(body, JSON_COMPACT);
 
@@ -324,15 +335,24 @@ void sb_reply_json(struct sb_req *r, int status, json_t *body)
 		}
 	}
 	json_decref(body);
-	evhttp_add_header(hdr, "Content-Type", "application/json");
-	evhttp_add_header(hdr, "X-Request-Id", r->id);
-	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
-		 r->path, status);
-	evhttp_send_reply(r->ev, status, NULL, buf);
+	send_reply(r, status, buf);
 	if (buf)
 		evbuffer_free(buf);
-	req_finish(r);
+}
+
+void sb_reply_buffer(struct sb_req *r, int status, struct evbuffer *buf)
+{
+	json_t *err = NULL;
+
+	audit_reply(r, &status, &err);
+	if (err) {
+		/* The audit record failed: the answer is withheld (and not
+		 * audited twice). */
+		r->audit.op = NULL;
+		sb_reply_json(r, status, err);
+		return;
+	}
+	send_reply(r, status, buf);
 }
 
 void sb_reply_error(struct sb_req *r, int status, const char *code,
@@ -634,6 +654,9 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		w->local.rkeys = sb_secure_alloc(sizeof(*w->local.rkeys));
 		if (w->local.cache == NULL || w->local.rkeys == NULL)
 			goto fail_oom;
+		/* No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST: it is unsafe with the
+		 * dup()ed listener each worker holds (libevent's caveat on fds
+		 * closed while a dup stays open). */
 		w->base = event_base_new();
 		w->http = w->base ? evhttp_new(w->base) : NULL;
 		if (w->http == NULL)

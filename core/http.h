@@ -96,6 +96,10 @@ void sb_http_tls_swap(struct sb_http *h, struct sb_tls *t);
 
 /* Sends status with body (taken over, may be NULL) and ends the request. */
 void sb_reply_json(struct sb_req *r, int status, json_t *body);
+/* Sends status with the JSON text in buf (the caller still frees buf) and
+ * ends the request; audited like sb_reply_json. */
+struct evbuffer;
+void sb_reply_buffer(struct sb_req *r, int status, struct evbuffer *buf);
 /* Sends {"error": {"code", "message"}} and ends the request. */
 void sb_reply_error(struct sb_req *r, int status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

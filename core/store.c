@@ -296,74 +296,93 @@ done:
 	return out;
 }
 
-int sb_value_open(const struct sb_crypto_ctx *cc, const char *kind,
-		  const char *app, const char *owner, const char *item,
-		  const char *msid, const char *sealed, char **plaintext,
-		  size_t *len, struct sb_api_error *e)
+int sb_b64_decode(const char *text, uint8_t **out, size_t *out_len)
 {
-	uint8_t aad[AAD_MAX], *buf = NULL;
-	size_t aad_len, slen, blen, ptlen;
+	size_t slen = text ? strlen(text) : 0, blen;
+	uint8_t *buf;
+	int n;
+
+	if (slen == 0 || slen % 4 != 0)
+		return -1;
+	buf = malloc(slen / 4 * 3 + 1);
+	if (buf == NULL)
+		return -1;
+	n = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)slen);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	blen = (size_t)n;
+	if (blen && text[slen - 1] == '=')
+		blen--;
+	if (blen && text[slen - 2] == '=')
+		blen--;
+	*out = buf;
+	*out_len = blen;
+	return 0;
+}
+
+int sb_value_open_raw(const struct sb_crypto_ctx *cc, const char *kind,
+		      const char *app, const char *owner, const char *item,
+		      const char *msid, const uint8_t *sealed, size_t blen,
+		      char **plaintext, size_t *len, struct sb_api_error *e)
+{
+	uint8_t aad[AAD_MAX];
+	size_t aad_len, ptlen;
 	const uint8_t *key = NULL;
 	struct sb_error err = {{0}};
 	char *pt = NULL;
-	int n, ret = -1;
 
-	if (cc->keys->n == 0)
-		return sb_api_fail(e, 503, "no_secret",
-				   "this node holds no master secret: it cannot decrypt");
 	for (size_t i = 0; msid && i < cc->keys->n; i++)
 		if (strcmp(cc->keys->msid[i], msid) == 0)
 			key = cc->keys->key[i];
 	if (key == NULL)
 		return sb_api_fail(e, 503, "unknown_secret",
-				   "a record is encrypted under master secret %s, which this node does not hold",
+				   "a record is encrypted under master secret "
+				   "%s, which this node does not hold",
 				   msid ? msid : "(none)");
-	slen = sealed ? strlen(sealed) : 0;
-	if (slen == 0 || slen % 4 != 0)
+	if (blen < SB_AEAD_NONCE_LEN + SB_AEAD_TAG_LEN)
 		return sb_api_fail(e, 500, "record_damaged",
-				   "a stored %s value of %s/%s is damaged", kind,
-				   app, owner);
-	buf = malloc(slen / 4 * 3 + 1);
-	if (buf == NULL)
-		return sb_api_fail(e, 500, "internal", "out of memory");
-	n = EVP_DecodeBlock(buf, (const unsigned char *)sealed, (int)slen);
-	blen = n < 0 ? 0 : (size_t)n;
-	if (blen && sealed[slen - 1] == '=')
-		blen--;
-	if (blen && sealed[slen - 2] == '=')
-		blen--;
-	if (n < 0 || blen < SB_AEAD_NONCE_LEN + SB_AEAD_TAG_LEN) {
-		sb_api_fail(e, 500, "record_damaged",
-			    "a stored %s value of %s/%s is damaged", kind, app,
-			    owner);
-		goto done;
-	}
+				   "a stored %s value of %s/%s is damaged",
+				   kind, app, owner);
 	ptlen = blen - SB_AEAD_NONCE_LEN - SB_AEAD_TAG_LEN;
 	pt = malloc(ptlen + 1);
-	if (pt == NULL) {
-		sb_api_fail(e, 500, "internal", "out of memory");
-		goto done;
-	}
+	if (pt == NULL)
+		return sb_api_fail(e, 500, "internal", "out of memory");
 	aad_len = build_aad(aad, kind, app, owner, item, msid);
-	if (cc->ops->aead_decrypt(cc->inst, key, buf, aad, aad_len,
-				  buf + SB_AEAD_NONCE_LEN, ptlen,
-				  buf + SB_AEAD_NONCE_LEN + ptlen, (uint8_t *)pt,
-				  &err) != SB_OK) {
-		sb_api_fail(e, 500, "record_damaged",
-			    "a stored %s value of %s/%s does not decrypt: it was altered or moved from another record",
-			    kind, app, owner);
-		goto done;
+	if (cc->ops->aead_decrypt(cc->inst, key, sealed, aad, aad_len,
+				  sealed + SB_AEAD_NONCE_LEN, ptlen,
+				  sealed + SB_AEAD_NONCE_LEN + ptlen,
+				  (uint8_t *)pt, &err) != SB_OK) {
+		explicit_bzero(pt, ptlen);
+		free(pt);
+		return sb_api_fail(
+			e, 500, "record_damaged",
+			"a stored %s value of %s/%s does not decrypt: it was "
+			"altered or moved from another record",
+			kind, app, owner);
 	}
 	pt[ptlen] = '\0';
 	*plaintext = pt;
 	*len = ptlen;
-	pt = NULL;
-	ret = 0;
-done:
-	if (pt) {
-		explicit_bzero(pt, ptlen);
-		free(pt);
-	}
+	return 0;
+}
+
+int sb_value_open(const struct sb_crypto_ctx *cc, const char *kind,
+		  const char *app, const char *owner, const char *item,
+		  const char *msid, const char *sealed, char **plaintext,
+		  size_t *len, struct sb_api_error *e)
+{
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	int ret;
+
+	if (sb_b64_decode(sealed, &buf, &blen) != 0)
+		return sb_api_fail(e, 500, "record_damaged",
+				   "a stored %s value of %s/%s is damaged",
+				   kind, app, owner);
+	ret = sb_value_open_raw(cc, kind, app, owner, item, msid, buf, blen,
+				plaintext, len, e);
 	free(buf);
 	return ret;
 }

@@ -90,5 +90,14 @@ int sb_value_open(const struct sb_crypto_ctx *cc, const char *kind,
 		  const char *app, const char *owner, const char *item,
 		  const char *msid, const char *sealed, char **plaintext,
 		  size_t *len, struct sb_api_error *e);
+/* Base64 text to bytes: *out malloc'ed. Returns 0 or -1. */
+int sb_b64_decode(const char *text, uint8_t **out, size_t *out_len);
+/* sb_value_open on the decoded bytes (nonce || ct || tag) of a sealed
+ * value, as the lookup cache keeps them. */
+int sb_value_open_raw(const struct sb_crypto_ctx *cc, const char *kind,
+		      const char *app, const char *owner, const char *item,
+		      const char *msid, const uint8_t *sealed,
+		      size_t sealed_len, char **plaintext, size_t *len,
+		      struct sb_api_error *e);
 
 #endif
