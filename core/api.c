@@ -43,15 +43,20 @@ static int active_epoch(struct sb_req *r, uint64_t *epoch)
 	 * then knows where its administrative command belongs. */
 	mss = sb_cluster_active_mss(r->gen, &st);
 	if (mss)
-		sb_reply_error(r, 503, "not_active",
-			       "this node (%s) is a standby; the active master secret server is %s (%s, epoch %lld): send this command there",
-			       r->gen->conf->node_name,
-			       json_string_value(json_object_get(mss, "node")),
-			       json_string_value(json_object_get(mss, "address")),
-			       (long long)json_integer_value(json_object_get(mss, "epoch")));
+		sb_reply_error(
+			r, 503, "not_active",
+			"this node (%s) is a standby; the active master secret "
+			"server is %s (%s, epoch %lld): send this command "
+			"there",
+			r->gen->conf->node_name,
+			json_string_value(json_object_get(mss, "node")),
+			json_string_value(json_object_get(mss, "address")),
+			(long long)json_integer_value(
+				json_object_get(mss, "epoch")));
 	else
 		sb_reply_error(r, 503, "not_active",
-			       "this node (%s) is not the active master secret server, and no active one is recorded",
+			       "this node (%s) is not the active master secret "
+			       "server, and no active one is recorded",
 			       r->gen->conf->node_name);
 	json_decref(mss);
 	return -1;
@@ -73,7 +78,9 @@ static int mss_only(struct sb_req *r)
 	if (r->gen->conf->role == SB_ROLE_MSS)
 		return 1;
 	sb_reply_error(r, 409, "member_node",
-		       "node %s is a member: it holds no master secret at rest and takes it from the master secret server; run this on an MSS node",
+		       "node %s is a member: it holds no master secret at rest "
+		       "and takes it from the master secret server; run this "
+		       "on an MSS node",
 		       r->gen->conf->node_name);
 	return 0;
 }
@@ -96,8 +103,10 @@ static void handle_health(struct sb_req *r)
 	has_secret = sb_secret_current_msid(&r->d->secret, msid) == 0;
 	member = r->gen->conf->role == SB_ROLE_MEMBER;
 	j = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "status",
-		      !has_secret ? "no_secret" : member ? "member" :
-		      state == SB_FENCE_ACTIVE ? "active" : "standby",
+		      !has_secret		 ? "no_secret"
+		      : member			 ? "member"
+		      : state == SB_FENCE_ACTIVE ? "active"
+						 : "standby",
 		      "node", r->gen->conf->node_name, "role",
 		      member ? "member" : "mss", "secret", has_secret, "epoch",
 		      (json_int_t)epoch, "lease_left_ms",
@@ -107,12 +116,16 @@ static void handle_health(struct sb_req *r)
 				    json_boolean(sb_member_can_encrypt(r->d)));
 	/* Codes in the manner of Vault's sys/health: 200 active MSS, 429
 	 * standby MSS, 473 member, 503 no secret. */
-	sb_reply_json(r, !has_secret ? 503 : member ? 473 :
-			 state == SB_FENCE_ACTIVE ? 200 : 429,
+	sb_reply_json(r,
+		      !has_secret		 ? 503
+		      : member			 ? 473
+		      : state == SB_FENCE_ACTIVE ? 200
+						 : 429,
 		      j);
 }
 
-static json_t *plugin_json(const char *kind, const struct sb_plugin_instance *pi)
+static json_t *plugin_json(const char *kind,
+			   const struct sb_plugin_instance *pi)
 {
 	if (pi->plugin.desc == NULL)
 		return json_null();
@@ -151,31 +164,32 @@ static void handle_status(struct sb_req *r)
 		char at[32];
 
 		sb_iso_time((uint64_t)d->last_reload.at * 1000, at, sizeof(at));
-		reload = json_pack("{s:s, s:s, s:o, s:o}", "at", at, "result",
-				   d->last_reload.ok ? "ok" : "failed", "errors",
-				   strlist_json(&d->last_reload.errors),
-				   "restart_required",
-				   strlist_json(&d->last_reload.restart_required));
+		reload = json_pack(
+			"{s:s, s:s, s:o, s:o}", "at", at, "result",
+			d->last_reload.ok ? "ok" : "failed", "errors",
+			strlist_json(&d->last_reload.errors),
+			"restart_required",
+			strlist_json(&d->last_reload.restart_required));
 	} else {
 		reload = json_null();
 	}
 	pthread_mutex_unlock(&d->lock);
 
-	j = json_pack("{s:s, s:s, s:I, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:o, s:{s:s, s:I, s:s}, s:o, s:{s:b, s:o}}",
-		      "version", SB_VERSION, "node", g->conf->node_name,
-		      "uptime_s",
-		      (json_int_t)((sb_mono_ms() - d->started_mono_ms) / 1000),
-		      "role",
-		      g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
-		      "fencing", "plugin",
-		      g->fencing.plugin.desc ? g->fencing.plugin.desc->name : "",
-		      "state", fs.state == SB_FENCE_ACTIVE ? "active" : "standby",
-		      "epoch", (json_int_t)fs.epoch, "lease_left_ms",
-		      (json_int_t)fs.lease_left_ms, "detail", fs.detail,
-		      "plugins", plugins, "config", "file", g->conf->file,
-		      "generation", (json_int_t)g->number, "loaded_at", when,
-		      "last_reload", reload, "secret", "present", has_secret,
-		      "msid", has_secret ? json_string(msid) : json_null());
+	j = json_pack(
+		"{s:s, s:s, s:I, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:o, "
+		"s:{s:s, s:I, s:s}, s:o, s:{s:b, s:o}}",
+		"version", SB_VERSION, "node", g->conf->node_name, "uptime_s",
+		(json_int_t)((sb_mono_ms() - d->started_mono_ms) / 1000),
+		"role", g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
+		"fencing", "plugin",
+		g->fencing.plugin.desc ? g->fencing.plugin.desc->name : "",
+		"state", fs.state == SB_FENCE_ACTIVE ? "active" : "standby",
+		"epoch", (json_int_t)fs.epoch, "lease_left_ms",
+		(json_int_t)fs.lease_left_ms, "detail", fs.detail, "plugins",
+		plugins, "config", "file", g->conf->file, "generation",
+		(json_int_t)g->number, "loaded_at", when, "last_reload", reload,
+		"secret", "present", has_secret, "msid",
+		has_secret ? json_string(msid) : json_null());
 	sb_reply_json(r, 200, j);
 }
 
@@ -203,7 +217,8 @@ static void handle_secret_generate(struct sb_req *r)
 	uint64_t epoch, created;
 
 	sb_req_audit(r, "secret.generate", 1, NULL, NULL);
-	if (!sb_require_admin(r) || !mss_only(r) || active_epoch(r, &epoch) != 0)
+	if (!sb_require_admin(r) || !mss_only(r) ||
+	    active_epoch(r, &epoch) != 0)
 		return;
 	if (sb_secret_generate(r->d, r->gen, epoch, msid, &created, &e) != 0) {
 		sb_reply_api_error(r, &e);
@@ -213,8 +228,9 @@ static void handle_secret_generate(struct sb_req *r)
 	sb_info("request %s: uid %u generated master secret %s", r->id,
 		(unsigned)r->caller.uid, msid);
 	sb_iso_time(created, when, sizeof(when));
-	sb_reply_json(r, 201,
-		      json_pack("{s:s, s:s}", "msid", msid, "created_at", when));
+	sb_reply_json(
+		r, 201,
+		json_pack("{s:s, s:s}", "msid", msid, "created_at", when));
 }
 
 /* A backup or restore job: inputs copied out of the request (the password
@@ -289,7 +305,8 @@ static void backup_done(struct sb_req *r, void *arg)
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", j->msid);
 	sb_info("request %s: uid %u made a backup of master secret %s", r->id,
 		(unsigned)j->uid, j->msid);
-	sb_reply_json(r, 200, json_pack("{s:s, s:s}", "msid", j->msid, "blob", b64));
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:s}", "msid", j->msid, "blob", b64));
 done:
 	free(b64);
 	secret_job_free(j);
@@ -317,9 +334,10 @@ static void handle_secret_backup(struct sb_req *r)
 	}
 	hint = json_is_string(hv) ? json_string_value(hv) : NULL;
 	if (strlen(password) < SB_MIN_PASSWORD_LEN) {
-		sb_reply_error(r, 400, "weak_password",
-			       "the backup password must have at least %d characters",
-			       SB_MIN_PASSWORD_LEN);
+		sb_reply_error(
+			r, 400, "weak_password",
+			"the backup password must have at least %d characters",
+			SB_MIN_PASSWORD_LEN);
 		return;
 	}
 	if (hint && strlen(hint) > MAX_HINT) {
@@ -353,9 +371,11 @@ static int body_blob(struct sb_req *r, uint8_t **blob, size_t *len)
 	if (b64 == NULL)
 		return -1;
 	b64_len = strlen(b64);
-	if (b64_len == 0 || b64_len % 4 != 0 || b64_len > MAX_BLOB * 4 / 3 + 4) {
+	if (b64_len == 0 || b64_len % 4 != 0 ||
+	    b64_len > MAX_BLOB * 4 / 3 + 4) {
 		sb_reply_error(r, 400, "bad_request",
-			       "field \"blob\" must be non-empty base64 of a backup file (at most %d bytes)",
+			       "field \"blob\" must be non-empty base64 of a "
+			       "backup file (at most %d bytes)",
 			       MAX_BLOB);
 		return -1;
 	}
@@ -402,8 +422,9 @@ static void handle_secret_hint(struct sb_req *r)
 		sb_reply_api_error(r, &e);
 		return;
 	}
-	sb_reply_json(r, 200, json_pack("{s:s, s:i}", "hint", hint ? hint : "",
-					"format_version", (int)version));
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:i}", "hint", hint ? hint : "",
+				"format_version", (int)version));
 	free(hint);
 }
 
@@ -425,15 +446,16 @@ static void restore_done(struct sb_req *r, void *arg)
 			(unsigned)j->uid, j->e.msg, j->e.code);
 		sb_reply_api_error(r, &j->e);
 	} else {
-		snprintf(r->audit.target, sizeof(r->audit.target), "%s", j->msid);
+		snprintf(r->audit.target, sizeof(r->audit.target), "%s",
+			 j->msid);
 		sb_info("request %s: uid %u restored master secret %s", r->id,
 			(unsigned)j->uid, j->msid);
 		sb_reply_json(r, 200,
 			      json_pack("{s:s, s:o}", "msid", j->msid,
 					"previous_msid",
-					j->previous_msid[0] ?
-						json_string(j->previous_msid) :
-						json_null()));
+					j->previous_msid[0]
+						? json_string(j->previous_msid)
+						: json_null()));
 	}
 	secret_job_free(j);
 }
@@ -507,16 +529,20 @@ static void handle_cluster_designate(struct sb_req *r)
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", node);
 	if (strcmp(node, g->conf->node_name) != 0) {
 		sb_reply_error(r, 400, "wrong_node",
-			       "this is node %s: run the designation on node %s itself",
+			       "this is node %s: run the designation on node "
+			       "%s itself",
 			       g->conf->node_name, node);
 		return;
 	}
 	sb_fence_view(r->d, &state, &epoch);
 	if (state != SB_FENCE_ACTIVE) {
 		if (!g->fencing_owned || g->fops->promote == NULL) {
-			sb_reply_error(r, 409, "automatic_failover",
-				       "fencing plugin %s elects the master secret server by itself; manual designation is for clusters without automatic failover",
-				       g->fencing.plugin.desc->name);
+			sb_reply_error(
+				r, 409, "automatic_failover",
+				"fencing plugin %s elects the master secret "
+				"server by itself; manual designation is for "
+				"clusters without automatic failover",
+				g->fencing.plugin.desc->name);
 			return;
 		}
 		rc = g->fops->promote(g->fencing.inst, &err);
@@ -537,14 +563,18 @@ static void handle_cluster_designate(struct sb_req *r)
 		struct sb_api_error e;
 
 		snprintf(err.msg, sizeof(err.msg), "%s", msg);
-		sb_api_fail_storage(&e, rc, &err, "recording the master secret server");
+		sb_api_fail_storage(&e, rc, &err,
+				    "recording the master secret server");
 		sb_reply_api_error(r, &e);
 		return;
 	}
-	sb_info("request %s: uid %u designated %s as the master secret server (epoch %llu)",
-		r->id, (unsigned)r->caller.uid, node, (unsigned long long)epoch);
-	sb_reply_json(r, 200, json_pack("{s:s, s:I}", "active", node, "epoch",
-					(json_int_t)epoch));
+	sb_info("request %s: uid %u designated %s as the master secret server "
+		"(epoch %llu)",
+		r->id, (unsigned)r->caller.uid, node,
+		(unsigned long long)epoch);
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:I}", "active", node, "epoch",
+				(json_int_t)epoch));
 }
 
 /* GET /v1/cluster/secret: the current and previous master secret, for a
@@ -558,16 +588,20 @@ static void handle_cluster_secret(struct sb_req *r)
 	size_t n;
 
 	sb_req_audit(r, "secret.fetch", 1, NULL, r->caller.name);
-	if (!r->tls || !sb_conf_list_has(r->gen->conf->cluster_members,
-					 r->caller.name)) {
-		sb_reply_error(r, 403, "forbidden",
-			       "the master secret is handed only to member nodes over mutual TLS whose certificate identity is listed in [access] cluster_members (caller: %s)",
-			       r->tls ? r->caller.name : "local socket");
+	if (!r->tls ||
+	    !sb_conf_list_has(r->gen->conf->cluster_members, r->caller.name)) {
+		sb_reply_error(
+			r, 403, "forbidden",
+			"the master secret is handed only to member nodes over "
+			"mutual TLS whose certificate identity is listed in "
+			"[access] cluster_members (caller: %s)",
+			r->tls ? r->caller.name : "local socket");
 		return;
 	}
 	if (r->gen->conf->role != SB_ROLE_MSS) {
-		sb_reply_error(r, 503, "not_active",
-			       "this node is a member, not a master secret server");
+		sb_reply_error(
+			r, 503, "not_active",
+			"this node is a member, not a master secret server");
 		return;
 	}
 	if (active_epoch(r, &epoch) != 0)
@@ -580,8 +614,9 @@ static void handle_cluster_secret(struct sb_req *r)
 	n = sb_secret_copy(&r->d->secret, copy);
 	if (n == 0) {
 		sb_secure_free(copy, 2 * sizeof(*copy));
-		sb_reply_error(r, 503, "no_secret",
-			       "the master secret server holds no master secret");
+		sb_reply_error(
+			r, 503, "no_secret",
+			"the master secret server holds no master secret");
 		return;
 	}
 	arr = json_array();
@@ -590,14 +625,16 @@ static void handle_cluster_secret(struct sb_req *r)
 
 		EVP_EncodeBlock((unsigned char *)b64, copy[i].key,
 				sizeof(copy[i].key));
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "msid",
-						     copy[i].msid, "created_at_ms",
-						     (json_int_t)copy[i].created_at_ms,
-						     "key", b64));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:I, s:s}", "msid", copy[i].msid,
+				       "created_at_ms",
+				       (json_int_t)copy[i].created_at_ms, "key",
+				       b64));
 		explicit_bzero(b64, sizeof(b64));
 	}
 	sb_secure_free(copy, 2 * sizeof(*copy));
-	out = json_pack("{s:o, s:I}", "secrets", arr, "epoch", (json_int_t)epoch);
+	out = json_pack("{s:o, s:I}", "secrets", arr, "epoch",
+			(json_int_t)epoch);
 	sb_reply_json(r, 200, out);
 }
 

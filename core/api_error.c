@@ -32,7 +32,8 @@ int sb_api_fail_storage(struct sb_api_error *e, int status,
 				   what, m);
 	case SB_EFENCED:
 		return sb_api_fail(e, 409, "fenced",
-				   "write refused while %s: a newer master secret server holds the fencing epoch (%s)",
+				   "write refused while %s: a newer master "
+				   "secret server holds the fencing epoch (%s)",
 				   what, m);
 	case SB_ECONFLICT:
 		return sb_api_fail(e, 409, "conflict",

@@ -10,7 +10,7 @@
 #include <secretbroker/plugin.h>
 
 struct sb_api_error {
-	int http;         /* e.g. 409 */
+	int http;	  /* e.g. 409 */
 	const char *code; /* static string, e.g. "secret_exists" */
 	char msg[SB_ERROR_MAX + 128];
 };

@@ -24,7 +24,7 @@
 
 enum role {
 	ROLE_NONE = 0,
-	ROLE_USER = 1,      /* the app's user group */
+	ROLE_USER = 1,	    /* the app's user group */
 	ROLE_APP_ADMIN = 2, /* the app's admin group */
 	ROLE_AFFILIATE = 3, /* [access] sso_affiliate_admins */
 	ROLE_SSO_ADMIN = 4, /* [access] sso_admins, root */
@@ -60,26 +60,33 @@ static void forbid_global(struct sb_req *r, const char *what)
 {
 	const struct sb_conf *c = r->gen->conf;
 
-	sb_reply_error(r, 403, "forbidden",
-		       "%s requires an SSO affiliate administrator (group '%s') or SSO administrator (group '%s'); uid %u (%s) is neither",
-		       what,
-		       c->sso_affiliate_admins ? c->sso_affiliate_admins : "(not configured)",
-		       c->sso_admins ? c->sso_admins : "(root only)",
-		       (unsigned)r->caller.uid, sb_caller_name(r));
+	sb_reply_error(
+		r, 403, "forbidden",
+		"%s requires an SSO affiliate administrator (group '%s') or "
+		"SSO administrator (group '%s'); uid %u (%s) is neither",
+		what,
+		c->sso_affiliate_admins ? c->sso_affiliate_admins
+					: "(not configured)",
+		c->sso_admins ? c->sso_admins : "(root only)",
+		(unsigned)r->caller.uid, sb_caller_name(r));
 }
 
 static void forbid_app(struct sb_req *r, const struct sb_app *app,
 		       const char *what, int needed)
 {
 	if (needed >= ROLE_APP_ADMIN)
-		sb_reply_error(r, 403, "forbidden",
-			       "%s of application %s requires its administrators' group '%s' (or an SSO or affiliate administrator); uid %u (%s) is not a member",
-			       what, app->name,
-			       app->admin_group[0] ? app->admin_group : "(none)",
-			       (unsigned)r->caller.uid, sb_caller_name(r));
+		sb_reply_error(
+			r, 403, "forbidden",
+			"%s of application %s requires its administrators' "
+			"group '%s' (or an SSO or affiliate administrator); "
+			"uid %u (%s) is not a member",
+			what, app->name,
+			app->admin_group[0] ? app->admin_group : "(none)",
+			(unsigned)r->caller.uid, sb_caller_name(r));
 	else
 		sb_reply_error(r, 403, "forbidden",
-			       "%s of application %s requires its users' group '%s'; uid %u (%s) is not a member",
+			       "%s of application %s requires its users' group "
+			       "'%s'; uid %u (%s) is not a member",
 			       what, app->name, app->user_group,
 			       (unsigned)r->caller.uid, sb_caller_name(r));
 }
@@ -124,7 +131,8 @@ static int cached_get(struct sb_req *r, const char *key, int bypass,
 	sb_cache_snapshot(&r->d->cache_inval, key, &stamp);
 	rc = storage_get(r, key, val, len, &version, e);
 	if (rc == SB_OK)
-		sb_cache_put(r->local->cache, key, *val, *len, now, ttl, &stamp);
+		sb_cache_put(r->local->cache, key, *val, *len, now, ttl,
+			     &stamp);
 	return rc;
 }
 
@@ -212,7 +220,8 @@ static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
 	if (rec == NULL || msid == NULL || strlen(msid) > SB_MSID_MAX ||
 	    !json_is_array(fields) || json_array_size(fields) > SB_FIELDS_MAX)
 		goto done;
-	json_array_foreach(fields, i, f) {
+	json_array_foreach(fields, i, f)
+	{
 		if (!json_is_string(f))
 			goto done;
 		total += json_string_length(f) / 4 * 3 + 1;
@@ -224,7 +233,8 @@ static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
 	snprintf(m->msid, sizeof(m->msid), "%s", msid);
 	m->n_fields = json_array_size(fields);
 	total = 0;
-	json_array_foreach(fields, i, f) {
+	json_array_foreach(fields, i, f)
+	{
 		uint8_t *b;
 		size_t bl;
 
@@ -259,9 +269,10 @@ static int apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 	if (rc == SB_OK)
 		return 0;
 	if (rc == SB_ECONFLICT)
-		return sb_api_fail(e, 409, "conflict",
-				   "%s: changed concurrently by another request; retry",
-				   what);
+		return sb_api_fail(
+			e, 409, "conflict",
+			"%s: changed concurrently by another request; retry",
+			what);
 	return sb_api_fail_storage(e, rc, &err, what);
 }
 
@@ -291,9 +302,10 @@ static int app_load(struct sb_req *r, const char *name, int bypass,
 			return 0;
 		}
 		if (rc == 1) {
-			sb_reply_error(r, 500, "record_damaged",
-				       "the record of application %s is damaged",
-				       name);
+			sb_reply_error(
+				r, 500, "record_damaged",
+				"the record of application %s is damaged",
+				name);
 			return -1;
 		}
 	} else {
@@ -344,8 +356,8 @@ static int query_flag(struct sb_req *r, const char *key, const char *yes)
 	char buf[32];
 
 	query_param(r, key, buf, sizeof(buf));
-	return strcmp(buf, yes) == 0 || (strcmp(yes, "1") == 0 &&
-					 strcmp(buf, "true") == 0);
+	return strcmp(buf, yes) == 0 ||
+	       (strcmp(yes, "1") == 0 && strcmp(buf, "true") == 0);
 }
 
 /* A member refuses to encrypt while it cannot reach the MSS: the secret it
@@ -354,8 +366,11 @@ static int can_encrypt(struct sb_req *r)
 {
 	if (r->gen->conf->role != SB_ROLE_MEMBER || sb_member_can_encrypt(r->d))
 		return 1;
-	sb_reply_error(r, 503, "mss_unavailable",
-		       "this member node cannot reach the master secret server: it serves lookups with the secret it holds, but refuses to encrypt new values until the MSS is back");
+	sb_reply_error(
+		r, 503, "mss_unavailable",
+		"this member node cannot reach the master secret server: it "
+		"serves lookups with the secret it holds, but refuses to "
+		"encrypt new values until the MSS is back");
 	return 0;
 }
 
@@ -398,11 +413,12 @@ static json_t *scan_all(struct sb_req *r, const char *prefix)
 
 	for (;;) {
 		before = json_array_size(c.items);
-		rc = r->gen->sops->scan(r->gen->storage.inst, prefix, after, 500,
-					collect_cb, &c, last, &err);
+		rc = r->gen->sops->scan(r->gen->storage.inst, prefix, after,
+					500, collect_cb, &c, last, &err);
 		if (rc != SB_OK) {
 			json_decref(c.items);
-			sb_api_fail_storage(&e, rc, &err, "scanning the SSO database");
+			sb_api_fail_storage(&e, rc, &err,
+					    "scanning the SSO database");
 			sb_reply_api_error(r, &e);
 			return NULL;
 		}
@@ -425,7 +441,8 @@ static void apps_list(struct sb_req *r)
 		return;
 	sb_req_audit(r, "app.list", 3, NULL, NULL);
 	out = json_array();
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const char *v = json_string_value(json_object_get(it, "value"));
 		struct sb_app app;
 
@@ -438,7 +455,8 @@ static void apps_list(struct sb_req *r)
 					  app.name, "type",
 					  sb_app_type_name(app.type), "enabled",
 					  app.enabled, "description",
-					  json_object_get(app.json, "description")));
+					  json_object_get(app.json,
+							  "description")));
 		sb_app_clear(&app);
 	}
 	json_decref(items);
@@ -461,7 +479,8 @@ static int create_apps(struct sb_req *r, json_t *bodies, json_t **created)
 		sb_reply_error(r, 500, "internal", "out of memory");
 		goto done;
 	}
-	json_array_foreach(bodies, i, b) {
+	json_array_foreach(bodies, i, b)
+	{
 		json_t *rec = sb_app_record_from_request(b, now, &e);
 		const char *name;
 
@@ -487,14 +506,18 @@ static int create_apps(struct sb_req *r, json_t *bodies, json_t **created)
 			sb_reply_error(r, 500, "internal", "out of memory");
 			goto done;
 		}
-		ops[i] = (struct sb_batch_op){SB_OP_PUT, SB_PRE_ABSENT, 0,
-					      keys[i], (const uint8_t *)vals[i],
+		ops[i] = (struct sb_batch_op){SB_OP_PUT,
+					      SB_PRE_ABSENT,
+					      0,
+					      keys[i],
+					      (const uint8_t *)vals[i],
 					      strlen(vals[i])};
 	}
 	if (apply_batch(r, ops, n, &failed, &e, "creating applications") != 0) {
 		if (strcmp(e.code, "conflict") == 0 && failed < n)
 			sb_reply_error(r, 409, "app_exists",
-				       "an application named %s already exists; nothing was created",
+				       "an application named %s already "
+				       "exists; nothing was created",
 				       keys[failed] + 4);
 		else
 			sb_reply_api_error(r, &e);
@@ -520,7 +543,9 @@ done:
 static void apps_create(struct sb_req *r)
 {
 	json_t *one, *created;
-	const char *name = r->body ? json_string_value(json_object_get(r->body, "name")) : NULL;
+	const char *name =
+		r->body ? json_string_value(json_object_get(r->body, "name"))
+			: NULL;
 
 	sb_req_audit(r, "app.create", 1, name, NULL);
 	if (global_role(r) < ROLE_AFFILIATE) {
@@ -530,7 +555,8 @@ static void apps_create(struct sb_req *r)
 	if (!sb_req_write_epoch(r))
 		return;
 	if (r->body == NULL) {
-		sb_reply_error(r, 400, "bad_request", "an application needs a JSON body");
+		sb_reply_error(r, 400, "bad_request",
+			       "an application needs a JSON body");
 		return;
 	}
 	one = json_pack("[O]", r->body);
@@ -551,8 +577,9 @@ static void apps_create(struct sb_req *r)
 			sb_reply_json(r, 201, sb_app_view(app.json));
 			sb_app_clear(&app);
 		} else {
-			sb_reply_json(r, 201, json_pack("{s:O}", "name",
-							 json_array_get(created, 0)));
+			sb_reply_json(r, 201,
+				      json_pack("{s:O}", "name",
+						json_array_get(created, 0)));
 		}
 		free(val);
 		json_decref(created);
@@ -576,7 +603,8 @@ static void apps_import(struct sb_req *r)
 	if (!json_is_array(apps) || json_array_size(apps) == 0 ||
 	    json_array_size(apps) > 1000) {
 		sb_reply_error(r, 400, "bad_request",
-			       "the body needs \"apps\": an array of 1..1000 applications");
+			       "the body needs \"apps\": an array of 1..1000 "
+			       "applications");
 		return;
 	}
 	if (create_apps(r, apps, &created) == 0) {
@@ -622,7 +650,8 @@ static void app_update(struct sb_req *r, const char *name)
 		return;
 	if (r->body == NULL || json_object_size(r->body) == 0) {
 		sb_reply_error(r, 400, "bad_request",
-			       "nothing to change: give description, contact, user_group, admin_group or enabled");
+			       "nothing to change: give description, contact, "
+			       "user_group, admin_group or enabled");
 		return;
 	}
 	if (app_load(r, name, 1, &app, &version) != 0)
@@ -632,14 +661,17 @@ static void app_update(struct sb_req *r, const char *name)
 		const char *k;
 		json_t *val_j;
 
-		json_object_foreach(r->body, k, val_j) {
+		json_object_foreach(r->body, k, val_j)
+		{
 			int known = strcmp(k, "enabled") == 0;
 
 			for (size_t i = 0; i < 4; i++)
 				known |= strcmp(k, str_fields[i]) == 0;
 			if (!known) {
 				sb_reply_error(r, 400, "bad_request",
-					       "field \"%s\" cannot be changed (name, type and fields are fixed at creation)",
+					       "field \"%s\" cannot be changed "
+					       "(name, type and fields are "
+					       "fixed at creation)",
 					       k);
 				goto done;
 			}
@@ -664,8 +696,9 @@ static void app_update(struct sb_req *r, const char *name)
 	v = json_object_get(r->body, "enabled");
 	if (v) {
 		if (!json_is_boolean(v)) {
-			sb_reply_error(r, 400, "bad_request",
-				       "field \"enabled\" must be true or false");
+			sb_reply_error(
+				r, 400, "bad_request",
+				"field \"enabled\" must be true or false");
 			goto done;
 		}
 		enable_change = json_is_true(v);
@@ -675,17 +708,21 @@ static void app_update(struct sb_req *r, const char *name)
 	if (enable_change >= 0)
 		sb_req_audit(r, enable_change ? "app.enable" : "app.disable", 1,
 			     name, NULL);
-	json_object_set_new(rec, "updated_at_ms", json_integer((json_int_t)sb_wall_ms()));
+	json_object_set_new(rec, "updated_at_ms",
+			    json_integer((json_int_t)sb_wall_ms()));
 	val = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 	snprintf(key, sizeof(key), "app/%s", name);
 	{
-		struct sb_batch_op op = {SB_OP_PUT, SB_PRE_VERSION, version, key,
-					 (const uint8_t *)val, val ? strlen(val) : 0};
+		struct sb_batch_op op = {
+			SB_OP_PUT, SB_PRE_VERSION,	 version,
+			key,	   (const uint8_t *)val, val ? strlen(val) : 0};
 
-		if (val == NULL || apply_batch(r, &op, 1, NULL, &e,
-					       "updating the application") != 0) {
+		if (val == NULL ||
+		    apply_batch(r, &op, 1, NULL, &e,
+				"updating the application") != 0) {
 			if (val == NULL)
-				sb_api_fail(&e, 500, "internal", "out of memory");
+				sb_api_fail(&e, 500, "internal",
+					    "out of memory");
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
@@ -706,10 +743,13 @@ static size_t add_deletes(json_t *items, struct sb_batch_op *ops, size_t n)
 	json_t *it;
 	size_t i;
 
-	json_array_foreach(items, i, it)
-		ops[n++] = (struct sb_batch_op){
-			SB_OP_DELETE, SB_PRE_NONE, 0,
-			json_string_value(json_object_get(it, "key")), NULL, 0};
+	json_array_foreach(items, i, it) ops[n++] = (struct sb_batch_op){
+		SB_OP_DELETE,
+		SB_PRE_NONE,
+		0,
+		json_string_value(json_object_get(it, "key")),
+		NULL,
+		0};
 	return n;
 }
 
@@ -744,13 +784,15 @@ static void app_delete(struct sb_req *r, const char *name)
 	snprintf(prefix, sizeof(prefix), "cfg/%s/", name);
 	if ((cfgs = scan_all(r, prefix)) == NULL)
 		goto done;
-	json_array_foreach(maps, i, it) {
+	json_array_foreach(maps, i, it)
+	{
 		const char *k = json_string_value(json_object_get(it, "key"));
 		const char *ident = k + strlen("map/") + strlen(name) + 1;
 		char *ik = NULL;
 
 		if (asprintf(&ik, "umap/%s/%s", ident, name) >= 0) {
-			json_array_append_new(idx, json_pack("{s:s}", "key", ik));
+			json_array_append_new(idx,
+					      json_pack("{s:s}", "key", ik));
 			free(ik);
 		}
 	}
@@ -764,20 +806,21 @@ static void app_delete(struct sb_req *r, const char *name)
 	n = add_deletes(idx, ops, n);
 	n = add_deletes(cfgs, ops, n);
 	snprintf(key, sizeof(key), "app/%s", name);
-	ops[n++] = (struct sb_batch_op){SB_OP_DELETE, SB_PRE_NONE, 0, key, NULL, 0};
+	ops[n++] = (struct sb_batch_op){SB_OP_DELETE, SB_PRE_NONE, 0,
+					key,	      NULL,	   0};
 	if (apply_batch(r, ops, n, NULL, &e, "deleting the application") != 0) {
 		sb_reply_api_error(r, &e);
 		goto done;
 	}
-	sb_info("request %s: uid %u deleted application %s with %zu mappings and %zu config values",
+	sb_info("request %s: uid %u deleted application %s with %zu mappings "
+		"and %zu config values",
 		r->id, (unsigned)r->caller.uid, name, json_array_size(maps),
 		json_array_size(cfgs));
-	sb_reply_json(r, 200,
-		      json_pack("{s:s, s:I, s:I}", "deleted", name,
-				"mappings_deleted",
-				(json_int_t)json_array_size(maps),
-				"config_deleted",
-				(json_int_t)json_array_size(cfgs)));
+	sb_reply_json(
+		r, 200,
+		json_pack("{s:s, s:I, s:I}", "deleted", name,
+			  "mappings_deleted", (json_int_t)json_array_size(maps),
+			  "config_deleted", (json_int_t)json_array_size(cfgs)));
 done:
 	free(ops);
 	json_decref(maps);
@@ -793,8 +836,9 @@ static json_t *mapping_summary(const char *app, const char *identity,
 {
 	char when[32];
 
-	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "updated_at_ms")), when,
-	       sizeof(when));
+	sb_iso_time((uint64_t)json_integer_value(
+			    json_object_get(rec, "updated_at_ms")),
+		    when, sizeof(when));
 	return json_pack("{s:s, s:s, s:b, s:s}", "app", app, "identity",
 			 identity, "enabled",
 			 json_is_true(json_object_get(rec, "enabled")),
@@ -821,9 +865,12 @@ static void mappings_of_app(struct sb_req *r, const char *name)
 	items = scan_all(r, prefix);
 	if (items) {
 		out = json_array();
-		json_array_foreach(items, i, it) {
-			const char *k = json_string_value(json_object_get(it, "key"));
-			const char *v = json_string_value(json_object_get(it, "value"));
+		json_array_foreach(items, i, it)
+		{
+			const char *k =
+				json_string_value(json_object_get(it, "key"));
+			const char *v =
+				json_string_value(json_object_get(it, "value"));
 			json_t *rec = json_loads(v, 0, NULL);
 
 			if (rec)
@@ -854,7 +901,8 @@ static int administers_any_app(struct sb_req *r)
 		return 0;
 	}
 	items = c.items;
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const char *v = json_string_value(json_object_get(it, "value"));
 		struct sb_app app;
 
@@ -883,7 +931,8 @@ static void mappings_of_user(struct sb_req *r)
 		snprintf(user, sizeof(user), "%s", sb_caller_name(r));
 	sb_req_audit(r, "mapping.list", 3, NULL, user);
 	if (!sb_valid_identity(user)) {
-		sb_reply_error(r, 400, "bad_request", "user must be a user name");
+		sb_reply_error(r, 400, "bad_request",
+			       "user must be a user name");
 		return;
 	}
 	self = strcmp(user, sb_caller_name(r)) == 0;
@@ -892,7 +941,9 @@ static void mappings_of_user(struct sb_req *r)
 	 * administrators pass here and see only their applications' rows. */
 	if (!self && !global && !administers_any_app(r)) {
 		sb_reply_error(r, 403, "forbidden",
-			       "listing the mappings of %s requires being %s, an application administrator, or an SSO or affiliate administrator",
+			       "listing the mappings of %s requires being %s, "
+			       "an application administrator, or an SSO or "
+			       "affiliate administrator",
 			       user, user);
 		return;
 	}
@@ -900,9 +951,11 @@ static void mappings_of_user(struct sb_req *r)
 	if ((items = scan_all(r, prefix)) == NULL)
 		return;
 	out = json_array();
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const char *appname =
-			json_string_value(json_object_get(it, "key")) + strlen(prefix);
+			json_string_value(json_object_get(it, "key")) +
+			strlen(prefix);
 		struct sb_app app;
 		struct sb_api_error e;
 		uint8_t *val = NULL;
@@ -923,10 +976,12 @@ static void mappings_of_user(struct sb_req *r)
 		if (global || (self && app_role(r, &app) >= ROLE_USER) ||
 		    app_role(r, &app) >= ROLE_APP_ADMIN) {
 			snprintf(key, sizeof(key), "map/%s/%s", appname, user);
-			if (storage_get(r, key, &val, &len, &ver, &e) == SB_OK &&
+			if (storage_get(r, key, &val, &len, &ver, &e) ==
+				    SB_OK &&
 			    (rec = json_loadb((char *)val, len, 0, NULL))) {
 				json_array_append_new(
-					out, mapping_summary(appname, user, rec));
+					out,
+					mapping_summary(appname, user, rec));
 				json_decref(rec);
 			}
 			free(val);
@@ -948,13 +1003,16 @@ static int identity_fits(struct sb_req *r, const struct sb_app *app,
 	}
 	if (app->type == SB_APP_CONFIG_STORE) {
 		sb_reply_error(r, 400, "wrong_app_type",
-			       "application %s is a config-store application: it has no credential mappings",
+			       "application %s is a config-store application: "
+			       "it has no credential mappings",
 			       app->name);
 		return 0;
 	}
-	if (app->type == SB_APP_GROUP && strcmp(identity, app->user_group) != 0) {
+	if (app->type == SB_APP_GROUP &&
+	    strcmp(identity, app->user_group) != 0) {
 		sb_reply_error(r, 400, "bad_request",
-			       "application %s is a group application: its one mapping belongs to its user group '%s'",
+			       "application %s is a group application: its one "
+			       "mapping belongs to its user group '%s'",
 			       app->name, app->user_group);
 		return 0;
 	}
@@ -990,12 +1048,13 @@ static void mapping_set(struct sb_req *r, const char *name,
 	if (app_load(r, name, 1, &app, NULL) != 0)
 		return;
 	role = app_role(r, &app);
-	if (role < ROLE_APP_ADMIN &&
-	    !(is_self(r, &app, identity, role) && app.type == SB_APP_INDIVIDUAL)) {
+	if (role < ROLE_APP_ADMIN && !(is_self(r, &app, identity, role) &&
+				       app.type == SB_APP_INDIVIDUAL)) {
 		forbid_app(r, &app,
-			   role < ROLE_USER ? "setting credentials" :
-			   app.type == SB_APP_GROUP ? "setting the group's credentials" :
-						      "setting another identity's credentials",
+			   role < ROLE_USER ? "setting credentials"
+			   : app.type == SB_APP_GROUP
+				   ? "setting the group's credentials"
+				   : "setting another identity's credentials",
 			   role >= ROLE_USER ? ROLE_APP_ADMIN : ROLE_USER);
 		goto done;
 	}
@@ -1005,12 +1064,15 @@ static void mapping_set(struct sb_req *r, const char *name,
 	en = r->body ? json_object_get(r->body, "enabled") : NULL;
 	if (!json_is_object(values) || (en && !json_is_boolean(en))) {
 		sb_reply_error(r, 400, "bad_request",
-			       "the body needs \"values\": an object of the application's fields (and an optional boolean \"enabled\")");
+			       "the body needs \"values\": an object of the "
+			       "application's fields (and an optional boolean "
+			       "\"enabled\")");
 		goto done;
 	}
 	if (en && role < ROLE_APP_ADMIN) {
 		sb_reply_error(r, 403, "forbidden",
-			       "only the administrators of %s may enable or disable a mapping",
+			       "only the administrators of %s may enable or "
+			       "disable a mapping",
 			       name);
 		goto done;
 	}
@@ -1018,16 +1080,18 @@ static void mapping_set(struct sb_req *r, const char *name,
 		const char *k;
 		json_t *v;
 
-		json_object_foreach(values, k, v) {
+		json_object_foreach(values, k, v)
+		{
 			size_t f;
 
 			for (f = 0; f < app.n_fields; f++)
 				if (strcmp(app.fields[f].label, k) == 0)
 					break;
 			if (f == app.n_fields) {
-				sb_reply_error(r, 400, "bad_request",
-					       "application %s has no field \"%s\"",
-					       name, k);
+				sb_reply_error(
+					r, 400, "bad_request",
+					"application %s has no field \"%s\"",
+					name, k);
 				goto done;
 			}
 		}
@@ -1039,14 +1103,18 @@ static void mapping_set(struct sb_req *r, const char *name,
 	for (size_t f = 0; f < app.n_fields; f++) {
 		json_t *v = json_object_get(values, app.fields[f].label), *s;
 
-		if (!json_is_string(v) || json_string_length(v) > SB_VALUE_LEN_MAX) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) > SB_VALUE_LEN_MAX) {
 			sb_reply_error(r, 400, "bad_request",
-				       "field \"%s\" of %s needs a string value of at most %d bytes",
-				       app.fields[f].label, name, SB_VALUE_LEN_MAX);
+				       "field \"%s\" of %s needs a string "
+				       "value of at most %d bytes",
+				       app.fields[f].label, name,
+				       SB_VALUE_LEN_MAX);
 			goto done;
 		}
-		s = sb_value_seal(&cc, "map", name, identity, app.fields[f].label,
-				  json_string_value(v), json_string_length(v), &e);
+		s = sb_value_seal(&cc, "map", name, identity,
+				  app.fields[f].label, json_string_value(v),
+				  json_string_length(v), &e);
 		if (s == NULL) {
 			sb_reply_api_error(r, &e);
 			goto done;
@@ -1062,15 +1130,15 @@ static void mapping_set(struct sb_req *r, const char *name,
 	}
 	if (rc == SB_OK)
 		old = json_loadb((char *)oval, olen, 0, NULL);
-	rec = json_pack("{s:b, s:s, s:O, s:I, s:I, s:I}", "enabled",
-			en ? json_is_true(en)
-			   : (old ? json_is_true(json_object_get(old, "enabled")) : 1),
-			"msid", cc.keys->msid[0], "fields", sealed,
-			"created_at_ms",
-			old ? json_integer_value(json_object_get(old, "created_at_ms"))
-			    : (json_int_t)now,
-			"updated_at_ms", (json_int_t)now, "epoch",
-			(json_int_t)r->write_epoch);
+	rec = json_pack(
+		"{s:b, s:s, s:O, s:I, s:I, s:I}", "enabled",
+		en ? json_is_true(en)
+		   : (old ? json_is_true(json_object_get(old, "enabled")) : 1),
+		"msid", cc.keys->msid[0], "fields", sealed, "created_at_ms",
+		old ? json_integer_value(json_object_get(old, "created_at_ms"))
+		    : (json_int_t)now,
+		"updated_at_ms", (json_int_t)now, "epoch",
+		(json_int_t)r->write_epoch);
 	mval = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	if (mval == NULL) {
 		sb_reply_error(r, 500, "internal", "out of memory");
@@ -1080,10 +1148,12 @@ static void mapping_set(struct sb_req *r, const char *name,
 		struct sb_batch_op ops[2] = {
 			{SB_OP_PUT, old ? SB_PRE_VERSION : SB_PRE_ABSENT, over,
 			 mkey, (const uint8_t *)mval, strlen(mval)},
-			{SB_OP_PUT, SB_PRE_NONE, 0, ukey, (const uint8_t *)"{}", 2},
+			{SB_OP_PUT, SB_PRE_NONE, 0, ukey, (const uint8_t *)"{}",
+			 2},
 		};
 
-		if (apply_batch(r, ops, 2, NULL, &e, "storing the mapping") != 0) {
+		if (apply_batch(r, ops, 2, NULL, &e, "storing the mapping") !=
+		    0) {
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
@@ -1116,7 +1186,8 @@ static json_t *mapping_values(struct sb_req *r, const struct sb_app *app,
 	if (json_array_size(fields) != app->n_fields) {
 		json_decref(out);
 		sb_api_fail(e, 500, "record_damaged",
-			    "the mapping %s/%s does not match the application's fields",
+			    "the mapping %s/%s does not match the "
+			    "application's fields",
 			    app->name, identity);
 		return NULL;
 	}
@@ -1150,7 +1221,8 @@ static json_t *masked_labels(const struct sb_app *app)
 
 	for (size_t f = 0; f < app->n_fields; f++)
 		if (app->fields[f].masked)
-			json_array_append_new(a, json_string(app->fields[f].label));
+			json_array_append_new(
+				a, json_string(app->fields[f].label));
 	return a;
 }
 
@@ -1221,7 +1293,8 @@ static void mapping_get(struct sb_req *r, const char *name,
 		      json_pack("{s:s, s:s, s:b, s:o, s:o}", "app", name,
 				"identity", identity, "enabled",
 				json_is_true(json_object_get(rec, "enabled")),
-				"values", values, "masked", masked_labels(&app)));
+				"values", values, "masked",
+				masked_labels(&app)));
 done:
 	json_decref(rec);
 	sb_app_clear(&app);
@@ -1241,7 +1314,8 @@ static void mapping_update(struct sb_req *r, const char *name,
 	json_t *rec = NULL;
 	int rc;
 
-	sb_req_audit(r, json_is_false(en) ? "mapping.disable" : "mapping.enable",
+	sb_req_audit(r,
+		     json_is_false(en) ? "mapping.disable" : "mapping.enable",
 		     2, name, identity);
 	if (app_load(r, name, 1, &app, NULL) != 0)
 		return;
@@ -1271,21 +1345,26 @@ static void mapping_update(struct sb_req *r, const char *name,
 	}
 	rec = json_loadb((char *)val, len, 0, NULL);
 	if (rec == NULL) {
-		sb_reply_error(r, 500, "record_damaged", "the mapping is damaged");
+		sb_reply_error(r, 500, "record_damaged",
+			       "the mapping is damaged");
 		goto done;
 	}
 	json_object_set(rec, "enabled", en);
-	json_object_set_new(rec, "updated_at_ms", json_integer((json_int_t)sb_wall_ms()));
-	json_object_set_new(rec, "epoch", json_integer((json_int_t)r->write_epoch));
+	json_object_set_new(rec, "updated_at_ms",
+			    json_integer((json_int_t)sb_wall_ms()));
+	json_object_set_new(rec, "epoch",
+			    json_integer((json_int_t)r->write_epoch));
 	out = json_dumps(rec, JSON_COMPACT);
 	{
-		struct sb_batch_op op = {SB_OP_PUT, SB_PRE_VERSION, ver, key,
-					 (const uint8_t *)out, out ? strlen(out) : 0};
+		struct sb_batch_op op = {
+			SB_OP_PUT, SB_PRE_VERSION,	 ver,
+			key,	   (const uint8_t *)out, out ? strlen(out) : 0};
 
-		if (out == NULL ||
-		    apply_batch(r, &op, 1, NULL, &e, "updating the mapping") != 0) {
+		if (out == NULL || apply_batch(r, &op, 1, NULL, &e,
+					       "updating the mapping") != 0) {
 			if (out == NULL)
-				sb_api_fail(&e, 500, "internal", "out of memory");
+				sb_api_fail(&e, 500, "internal",
+					    "out of memory");
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
@@ -1325,9 +1404,10 @@ static void mapping_delete(struct sb_req *r, const char *name,
 
 		free(v);
 		if (rc == SB_ENOTFOUND) {
-			sb_reply_error(r, 404, "no_mapping",
-				       "%s has no credentials for application %s",
-				       identity, name);
+			sb_reply_error(
+				r, 404, "no_mapping",
+				"%s has no credentials for application %s",
+				identity, name);
 			goto done;
 		}
 		if (rc != SB_OK) {
@@ -1341,7 +1421,8 @@ static void mapping_delete(struct sb_req *r, const char *name,
 			{SB_OP_DELETE, SB_PRE_NONE, 0, ukey, NULL, 0},
 		};
 
-		if (apply_batch(r, ops, 2, NULL, &e, "deleting the mapping") != 0) {
+		if (apply_batch(r, ops, 2, NULL, &e, "deleting the mapping") !=
+		    0) {
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
@@ -1535,9 +1616,10 @@ static int config_app(struct sb_req *r, const char *name, int need,
 		goto fail;
 	}
 	if (app->type != SB_APP_CONFIG_STORE) {
-		sb_reply_error(r, 400, "wrong_app_type",
-			       "application %s is not a config-store application",
-			       name);
+		sb_reply_error(
+			r, 400, "wrong_app_type",
+			"application %s is not a config-store application",
+			name);
 		goto fail;
 	}
 	if (role < ROLE_APP_ADMIN && !app->enabled) {
@@ -1565,14 +1647,17 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 	const char *k;
 
 	sb_req_audit(r, "config.set", 2, name, id);
-	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store", &app) != 0)
+	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store",
+		       &app) != 0)
 		goto out;
 	if (!sb_req_write_epoch(r))
 		goto done;
 	if (!sb_valid_name(id) || !json_is_object(values) ||
 	    json_object_size(values) == 0 || json_object_size(values) > 1000) {
-		sb_reply_error(r, 400, "bad_request",
-			       "the body needs \"values\": an object of 1..1000 string values, under a valid config id");
+		sb_reply_error(
+			r, 400, "bad_request",
+			"the body needs \"values\": an object of 1..1000 "
+			"string values, under a valid config id");
 		goto done;
 	}
 	if (!can_encrypt(r))
@@ -1586,13 +1671,15 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 		goto done;
 	}
 	i = 0;
-	json_object_foreach(values, k, v) {
+	json_object_foreach(values, k, v)
+	{
 		json_t *sealed, *rec;
 
 		if (!sb_valid_name(k) || !json_is_string(v) ||
 		    json_string_length(v) > SB_VALUE_LEN_MAX) {
 			sb_reply_error(r, 400, "bad_request",
-				       "config key \"%s\" needs a valid name and a string value of at most %d bytes",
+				       "config key \"%s\" needs a valid name "
+				       "and a string value of at most %d bytes",
 				       k, SB_VALUE_LEN_MAX);
 			goto done;
 		}
@@ -1603,14 +1690,15 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
-		rec = json_pack("{s:s, s:o, s:I, s:I}", "msid", cc.keys->msid[0],
-				"value", sealed, "updated_at_ms",
-				(json_int_t)sb_wall_ms(), "epoch",
-				(json_int_t)r->write_epoch);
+		rec = json_pack("{s:s, s:o, s:I, s:I}", "msid",
+				cc.keys->msid[0], "value", sealed,
+				"updated_at_ms", (json_int_t)sb_wall_ms(),
+				"epoch", (json_int_t)r->write_epoch);
 		{
 			char *dump = json_dumps(rec, JSON_COMPACT);
 
-			json_array_append_new(recs, json_string(dump ? dump : ""));
+			json_array_append_new(recs,
+					      json_string(dump ? dump : ""));
 			free(dump);
 		}
 		json_decref(rec);
@@ -1620,8 +1708,12 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 			goto done;
 		}
 		ops[i] = (struct sb_batch_op){
-			SB_OP_PUT, SB_PRE_NONE, 0, keys[i],
-			(const uint8_t *)json_string_value(json_array_get(recs, i)),
+			SB_OP_PUT,
+			SB_PRE_NONE,
+			0,
+			keys[i],
+			(const uint8_t *)json_string_value(
+				json_array_get(recs, i)),
 			json_string_length(json_array_get(recs, i))};
 		json_array_append_new(set, json_string(k));
 		i++;
@@ -1630,8 +1722,9 @@ static void config_set(struct sb_req *r, const char *name, const char *id)
 		sb_reply_api_error(r, &e);
 		goto done;
 	}
-	sb_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "app", name, "id", id,
-					"set", set));
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:s, s:O}", "app", name, "id", id, "set",
+				set));
 done:
 	for (i = 0; keys && i < n; i++)
 		free(keys[i]);
@@ -1656,11 +1749,12 @@ static int config_add_value(struct sb_req *r, const char *app, const char *id,
 
 	if (rec == NULL)
 		return sb_api_fail(e, 500, "record_damaged",
-				   "config value %s/%s/%s is damaged", app, id, k);
+				   "config value %s/%s/%s is damaged", app, id,
+				   k);
 	rc = sb_value_open(&cc, "cfg", app, id, k,
 			   json_string_value(json_object_get(rec, "msid")),
-			   json_string_value(json_object_get(rec, "value")), &pt,
-			   &len, e);
+			   json_string_value(json_object_get(rec, "value")),
+			   &pt, &len, e);
 	json_decref(rec);
 	if (rc != 0)
 		return -1;
@@ -1679,11 +1773,13 @@ static void config_get(struct sb_req *r, const char *name, const char *id)
 	json_t *out = json_object();
 
 	sb_req_audit(r, "config.get", 3, name, id);
-	if (config_app(r, name, ROLE_USER, "reading the config store", &app) != 0)
+	if (config_app(r, name, ROLE_USER, "reading the config store", &app) !=
+	    0)
 		goto out;
 	query_param(r, "key", key, sizeof(key));
 	if (!sb_valid_name(id) || (key[0] && !sb_valid_name(key))) {
-		sb_reply_error(r, 400, "bad_request", "invalid config id or key");
+		sb_reply_error(r, 400, "bad_request",
+			       "invalid config id or key");
 		goto done;
 	}
 	if (key[0]) {
@@ -1696,11 +1792,13 @@ static void config_get(struct sb_req *r, const char *name, const char *id)
 				&len, &e);
 		if (rc == SB_ENOTFOUND) {
 			sb_reply_error(r, 404, "no_such_key",
-				       "config %s/%s has no key %s", name, id, key);
+				       "config %s/%s has no key %s", name, id,
+				       key);
 			goto done;
 		}
 		if (rc != SB_OK ||
-		    config_add_value(r, name, id, key, (char *)val, len, out, &e) != 0) {
+		    config_add_value(r, name, id, key, (char *)val, len, out,
+				     &e) != 0) {
 			free(val);
 			sb_reply_api_error(r, &e);
 			goto done;
@@ -1713,13 +1811,16 @@ static void config_get(struct sb_req *r, const char *name, const char *id)
 		snprintf(skey, sizeof(skey), "cfg/%s/%s/", name, id);
 		if ((items = scan_all(r, skey)) == NULL)
 			goto done;
-		json_array_foreach(items, i, it) {
-			const char *k = json_string_value(json_object_get(it, "key"));
+		json_array_foreach(items, i, it)
+		{
+			const char *k =
+				json_string_value(json_object_get(it, "key"));
 			json_t *raw = json_object_get(it, "value");
 
 			if (config_add_value(r, name, id, k + strlen(skey),
 					     json_string_value(raw),
-					     json_string_length(raw), out, &e) != 0) {
+					     json_string_length(raw), out,
+					     &e) != 0) {
 				json_decref(items);
 				sb_reply_api_error(r, &e);
 				goto done;
@@ -1728,13 +1829,15 @@ static void config_get(struct sb_req *r, const char *name, const char *id)
 		json_decref(items);
 		if (json_object_size(out) == 0) {
 			sb_reply_error(r, 404, "no_such_config",
-				       "application %s has no config values under id %s",
+				       "application %s has no config values "
+				       "under id %s",
 				       name, id);
 			goto done;
 		}
 	}
-	sb_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "app", name, "id", id,
-					"values", out));
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:s, s:O}", "app", name, "id", id,
+				"values", out));
 done:
 	sb_app_clear(&app);
 out:
@@ -1754,7 +1857,8 @@ static void config_delete(struct sb_req *r, const char *name, const char *id,
 	int rc;
 
 	sb_req_audit(r, "config.delete", 2, name, id);
-	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store", &app) != 0)
+	if (config_app(r, name, ROLE_APP_ADMIN, "changing the config store",
+		       &app) != 0)
 		return;
 	if (!sb_req_write_epoch(r))
 		goto done;
@@ -1762,14 +1866,16 @@ static void config_delete(struct sb_req *r, const char *name, const char *id,
 	rc = storage_get(r, skey, &val, &len, &ver, &e);
 	free(val);
 	if (rc == SB_ENOTFOUND) {
-		sb_reply_error(r, 404, "no_such_key", "config %s/%s has no key %s",
-			       name, id, k);
+		sb_reply_error(r, 404, "no_such_key",
+			       "config %s/%s has no key %s", name, id, k);
 		goto done;
 	}
 	if (rc == SB_OK) {
-		struct sb_batch_op op = {SB_OP_DELETE, SB_PRE_NONE, 0, skey, NULL, 0};
+		struct sb_batch_op op = {SB_OP_DELETE, SB_PRE_NONE, 0,
+					 skey,	       NULL,	    0};
 
-		rc = apply_batch(r, &op, 1, NULL, &e, "deleting the config value");
+		rc = apply_batch(r, &op, 1, NULL, &e,
+				 "deleting the config value");
 	}
 	if (rc != SB_OK) {
 		sb_reply_api_error(r, &e);
@@ -1783,7 +1889,9 @@ done:
 /* POST /v1/cache/purge {"app"?} */
 static void cache_purge(struct sb_req *r)
 {
-	const char *name = r->body ? json_string_value(json_object_get(r->body, "app")) : NULL;
+	const char *name =
+		r->body ? json_string_value(json_object_get(r->body, "app"))
+			: NULL;
 
 	sb_req_audit(r, "cache.purge", 2, name, NULL);
 	if (name) {
@@ -1792,7 +1900,8 @@ static void cache_purge(struct sb_req *r)
 		if (app_load(r, name, 1, &app, NULL) != 0)
 			return;
 		if (app_role(r, &app) < ROLE_APP_ADMIN) {
-			forbid_app(r, &app, "purging the cache", ROLE_APP_ADMIN);
+			forbid_app(r, &app, "purging the cache",
+				   ROLE_APP_ADMIN);
 			sb_app_clear(&app);
 			return;
 		}
@@ -1803,7 +1912,8 @@ static void cache_purge(struct sb_req *r)
 	/* Entries are not indexed by application: purging one application
 	 * purges all, which only costs storage reads. */
 	sb_cache_invalidate_all(&r->d->cache_inval);
-	sb_reply_json(r, 200, json_pack("{s:s}", "purged", name ? name : "all"));
+	sb_reply_json(r, 200,
+		      json_pack("{s:s}", "purged", name ? name : "all"));
 }
 
 /* ---- routing ---- */
@@ -1860,7 +1970,8 @@ int sb_api_store_dispatch(struct sb_req *r)
 		mappings_of_user(r);
 		return 1;
 	}
-	if (n == 2 && strcmp(s[0], "cache") == 0 && strcmp(s[1], "purge") == 0) {
+	if (n == 2 && strcmp(s[0], "cache") == 0 &&
+	    strcmp(s[1], "purge") == 0) {
 		if (m != EVHTTP_REQ_POST)
 			return -1;
 		cache_purge(r);
@@ -1925,7 +2036,8 @@ int sb_api_store_dispatch(struct sb_req *r)
 	if (strcmp(s[2], "config") == 0 && (n == 4 || n == 5)) {
 		if (!sb_valid_name(s[3]) || (n == 5 && !sb_valid_name(s[4]))) {
 			sb_reply_error(r, 400, "bad_request",
-				       "config ids and keys are 1..64 characters of A-Z a-z 0-9 . _ -");
+				       "config ids and keys are 1..64 "
+				       "characters of A-Z a-z 0-9 . _ -");
 			return 1;
 		}
 		if (n == 4 && m == EVHTTP_REQ_PUT)

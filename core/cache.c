@@ -78,7 +78,8 @@ void sb_cache_snapshot(const struct sb_cache_inval *inv, const char *key,
 {
 	uint64_t h = key_hash(key);
 
-	stamp->global = atomic_load_explicit(&inv->global, memory_order_acquire);
+	stamp->global =
+		atomic_load_explicit(&inv->global, memory_order_acquire);
 	stamp->stripe = atomic_load_explicit(&inv->stripe[h % SB_CACHE_STRIPES],
 					     memory_order_acquire);
 }
@@ -88,9 +89,9 @@ static int stamp_current(const struct sb_cache_inval *inv, uint64_t h,
 {
 	return s->global == atomic_load_explicit(&inv->global,
 						 memory_order_acquire) &&
-	       s->stripe == atomic_load_explicit(
-				    &inv->stripe[h % SB_CACHE_STRIPES],
-				    memory_order_acquire);
+	       s->stripe ==
+		       atomic_load_explicit(&inv->stripe[h % SB_CACHE_STRIPES],
+					    memory_order_acquire);
 }
 
 int sb_cache_get(struct sb_cache *c, const struct sb_cache_inval *inv,
@@ -103,7 +104,8 @@ int sb_cache_get(struct sb_cache *c, const struct sb_cache_inval *inv,
 	for (e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next) {
 		if (e->hash != h || strcmp(e->key, key) != 0)
 			continue;
-		if (now_ms >= e->expires_ms || !stamp_current(inv, h, &e->stamp))
+		if (now_ms >= e->expires_ms ||
+		    !stamp_current(inv, h, &e->stamp))
 			return 0;
 		*value = e->value;
 		*len = e->len;
@@ -171,8 +173,9 @@ void sb_cache_put(struct sb_cache *c, const char *key, const uint8_t *value,
 
 void sb_cache_invalidate(struct sb_cache_inval *inv, const char *key)
 {
-	atomic_fetch_add_explicit(&inv->stripe[key_hash(key) % SB_CACHE_STRIPES],
-				  1, memory_order_acq_rel);
+	atomic_fetch_add_explicit(
+		&inv->stripe[key_hash(key) % SB_CACHE_STRIPES], 1,
+		memory_order_acq_rel);
 }
 
 void sb_cache_invalidate_all(struct sb_cache_inval *inv)

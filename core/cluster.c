@@ -43,7 +43,8 @@ static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 	op.value_len = strlen(val);
 	rc = g->sops->batch_apply(g->storage.inst, &b, &err);
 	if (rc != SB_OK)
-		snprintf(msg, msglen, "%s", err.msg[0] ? err.msg : sb_status_name(rc));
+		snprintf(msg, msglen, "%s",
+			 err.msg[0] ? err.msg : sb_status_name(rc));
 	free(val);
 	return rc;
 }
@@ -56,10 +57,10 @@ static const char *advertised(struct sb_generation *g)
 int sb_cluster_write_mss(struct sb_daemon *d, struct sb_generation *g,
 			 uint64_t epoch, char *msg, size_t msglen)
 {
-	json_t *rec = json_pack("{s:s, s:s, s:I, s:I}", "node",
-				g->conf->node_name, "address", advertised(g),
-				"epoch", (json_int_t)epoch, "since_ms",
-				(json_int_t)sb_wall_ms());
+	json_t *rec =
+		json_pack("{s:s, s:s, s:I, s:I}", "node", g->conf->node_name,
+			  "address", advertised(g), "epoch", (json_int_t)epoch,
+			  "since_ms", (json_int_t)sb_wall_ms());
 	int rc;
 
 	(void)d;
@@ -80,14 +81,14 @@ static void report(struct sb_daemon *d, struct sb_generation *g, int state,
 	int member = g->conf->role == SB_ROLE_MEMBER;
 
 	snprintf(key, sizeof(key), "cluster/nodes/%s", g->conf->node_name);
-	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "node",
-			g->conf->node_name, "role", member ? "member" : "mss",
-			"state",
-			member ? "member" :
-			state == SB_FENCE_ACTIVE ? "active" : "standby",
-			"epoch", (json_int_t)epoch, "address", advertised(g),
-			"version", SB_VERSION, "last_seen_ms",
-			(json_int_t)sb_wall_ms());
+	rec = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "node",
+		g->conf->node_name, "role", member ? "member" : "mss", "state",
+		member			   ? "member"
+		: state == SB_FENCE_ACTIVE ? "active"
+					   : "standby",
+		"epoch", (json_int_t)epoch, "address", advertised(g), "version",
+		SB_VERSION, "last_seen_ms", (json_int_t)sb_wall_ms());
 	if (rec == NULL)
 		return;
 	if (member)
@@ -125,20 +126,26 @@ static void *cluster_main(void *arg)
 		if (g && g->conf->role == SB_ROLE_MSS &&
 		    state == SB_FENCE_ACTIVE && epoch != written_epoch) {
 			char msg[SB_ERROR_MAX];
-			int rc = sb_cluster_write_mss(d, g, epoch, msg, sizeof(msg));
+			int rc = sb_cluster_write_mss(d, g, epoch, msg,
+						      sizeof(msg));
 
 			if (rc == SB_OK) {
 				written_epoch = epoch;
-				sb_info("cluster: recorded %s as the active master secret server (epoch %llu)",
+				sb_info("cluster: recorded %s as the active "
+					"master secret server (epoch %llu)",
 					g->conf->node_name,
 					(unsigned long long)epoch);
 				next_report = 0;
 			} else if (rc == SB_EFENCED) {
-				written_epoch = epoch; /* superseded: never retry */
-				sb_warn("cluster: cannot record this node as master secret server at epoch %llu: a newer epoch exists (%s)",
+				written_epoch =
+					epoch; /* superseded: never retry */
+				sb_warn("cluster: cannot record this node as "
+					"master secret server at epoch %llu: a "
+					"newer epoch exists (%s)",
 					(unsigned long long)epoch, msg);
 			} else {
-				sb_warn("cluster: cannot record this node as master secret server yet: %s",
+				sb_warn("cluster: cannot record this node as "
+					"master secret server yet: %s",
 					msg);
 			}
 		}
@@ -158,7 +165,9 @@ static void *cluster_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &ts);
 			/* Retry a failed MSS record soon; otherwise report. */
 			ts.tv_nsec += (state == SB_FENCE_ACTIVE &&
-				       epoch != written_epoch ? 200 : 1000) *
+						       epoch != written_epoch
+					       ? 200
+					       : 1000) *
 				      1000000L;
 			ts.tv_sec += ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;
@@ -234,10 +243,12 @@ static int nodes_cb(void *arg, const char *key, const uint8_t *value,
 	(void)key;
 	(void)version;
 	if (j) {
-		json_int_t seen = json_integer_value(json_object_get(j, "last_seen_ms"));
+		json_int_t seen =
+			json_integer_value(json_object_get(j, "last_seen_ms"));
 
-		json_object_set_new(j, "seen_ago_ms",
-				    json_integer((json_int_t)sb_wall_ms() - seen));
+		json_object_set_new(
+			j, "seen_ago_ms",
+			json_integer((json_int_t)sb_wall_ms() - seen));
 		json_array_append_new(acc->nodes, j);
 	}
 	return 0;
@@ -280,19 +291,21 @@ json_t *sb_cluster_view(struct sb_daemon *d, struct sb_generation *g,
 		json_decref(acc.nodes);
 		return NULL;
 	}
-	out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:{s:s, s:I, s:I, s:b}, s:o}",
-			"node", g->conf->node_name, "role",
-			member ? "member" : "mss", "state",
-			member ? "member" :
-			fs.state == SB_FENCE_ACTIVE ? "active" : "standby",
-			"epoch", (json_int_t)fs.epoch, "lease_left_ms",
-			(json_int_t)fs.lease_left_ms, "fencing",
-			g->fencing.plugin.desc ? g->fencing.plugin.desc->name : "",
-			"detail", fs.detail, "active_mss",
-			mss ? mss : json_null(), "lease", "holder", li.holder,
-			"epoch", (json_int_t)li.epoch, "ttl_left_ms",
-			(json_int_t)li.ttl_left_ms, "held", li.held, "nodes",
-			acc.nodes);
+	out = json_pack(
+		"{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:{s:s, s:I, s:I, "
+		"s:b}, s:o}",
+		"node", g->conf->node_name, "role", member ? "member" : "mss",
+		"state",
+		member			      ? "member"
+		: fs.state == SB_FENCE_ACTIVE ? "active"
+					      : "standby",
+		"epoch", (json_int_t)fs.epoch, "lease_left_ms",
+		(json_int_t)fs.lease_left_ms, "fencing",
+		g->fencing.plugin.desc ? g->fencing.plugin.desc->name : "",
+		"detail", fs.detail, "active_mss", mss ? mss : json_null(),
+		"lease", "holder", li.holder, "epoch", (json_int_t)li.epoch,
+		"ttl_left_ms", (json_int_t)li.ttl_left_ms, "held", li.held,
+		"nodes", acc.nodes);
 	(void)d;
 	return out;
 }

@@ -66,7 +66,8 @@ static int ini_error_cb(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	/* iniparser's messages span lines ("syntax error in F (N):\n-> line"). */
+	/* iniparser's messages span lines ("syntax error in F (N):\n-> line").
+	 */
 	for (char *c = buf; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
@@ -93,16 +94,16 @@ struct key_spec {
 	const char *name;
 };
 
-static const char *const broker_keys[] = {"state_dir", "plugin_dir",
-					  "node_name", "threads",
-					  "log_level", "syslog", NULL};
-static const char *const listen_keys[] = {"socket", "socket_mode",
+static const char *const broker_keys[] = {
+	"state_dir", "plugin_dir", "node_name", "threads",
+	"log_level", "syslog",	   NULL};
+static const char *const listen_keys[] = {"socket",	  "socket_mode",
 					  "socket_group", "max_body",
-					  "tls_address", NULL};
+					  "tls_address",  NULL};
 static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
-static const char *const access_keys[] = {"sso_admins",
-					  "sso_affiliate_admins",
-					  "cluster_members", "tls_admins", NULL};
+static const char *const access_keys[] = {"sso_admins", "sso_affiliate_admins",
+					  "cluster_members", "tls_admins",
+					  NULL};
 static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
@@ -113,12 +114,11 @@ static const struct {
 	const char *name;
 	const char *const *keys; /* NULL: a plugin section, any key */
 } known_sections[] = {
-	{"broker", broker_keys},   {"listen", listen_keys},
-	{"access", access_keys},   {"cluster", cluster_keys},
-	{"cache", cache_keys},     {"audit", audit_keys},
-	{"tls", tls_keys},
-	{"storage", NULL},         {"crypto", NULL},
-	{"fencing", NULL},
+	{"broker", broker_keys}, {"listen", listen_keys},
+	{"access", access_keys}, {"cluster", cluster_keys},
+	{"cache", cache_keys},	 {"audit", audit_keys},
+	{"tls", tls_keys},	 {"storage", NULL},
+	{"crypto", NULL},	 {"fencing", NULL},
 };
 
 static const char *get(dictionary *d, const char *section, const char *key,
@@ -205,7 +205,8 @@ static struct sb_config *plugin_section(dictionary *d, const char *section,
 		return NULL;
 	if (n > 0) {
 		keys = calloc((size_t)n, sizeof(*keys));
-		if (keys == NULL || iniparser_getseckeys(d, section, keys) == NULL)
+		if (keys == NULL ||
+		    iniparser_getseckeys(d, section, keys) == NULL)
 			goto fail;
 		for (int i = 0; i < n; i++) {
 			const char *v = iniparser_getstring(d, keys[i], "");
@@ -319,8 +320,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		const char *sec = iniparser_getsecname(d, i);
 		int known = 0;
 
-		for (size_t j = 0; j < sizeof(known_sections) /
-						sizeof(known_sections[0]);
+		for (size_t j = 0;
+		     j < sizeof(known_sections) / sizeof(known_sections[0]);
 		     j++) {
 			if (strcmp(sec, known_sections[j].name) != 0)
 				continue;
@@ -345,22 +346,29 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	v = get(d, "broker", "node_name", host);
 	conf->node_name = strdup(v);
 	if (v[0] == '\0' || strlen(v) > 200)
-		sb_errlist_add(errs, "%s: [broker] node_name: must be 1..200 characters",
-			       abspath);
+		sb_errlist_add(
+			errs,
+			"%s: [broker] node_name: must be 1..200 characters",
+			abspath);
 	v = get(d, "broker", "threads", "2");
 	if (parse_long(v, 1, 64, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [broker] threads: \"%s\" is not a number from 1 to 64",
+		sb_errlist_add(errs,
+			       "%s: [broker] threads: \"%s\" is not a number "
+			       "from 1 to 64",
 			       abspath, v);
 	else
 		conf->threads = (int)n;
 	v = get(d, "broker", "log_level", "info");
 	conf->log_level = sb_log_level_parse(v);
 	if (conf->log_level < 0)
-		sb_errlist_add(errs, "%s: [broker] log_level: \"%s\" is not one of error, warning, info, debug",
+		sb_errlist_add(errs,
+			       "%s: [broker] log_level: \"%s\" is not one of "
+			       "error, warning, info, debug",
 			       abspath, v);
 	v = get(d, "broker", "syslog", "no");
 	if (parse_bool(v, &conf->use_syslog) != 0)
-		sb_errlist_add(errs, "%s: [broker] syslog: \"%s\" is not a boolean",
+		sb_errlist_add(errs,
+			       "%s: [broker] syslog: \"%s\" is not a boolean",
 			       abspath, v);
 
 	/* [listen] */
@@ -368,12 +376,16 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	conf->socket_path = resolve_path(abspath, v);
 	if (conf->socket_path &&
 	    strlen(conf->socket_path) >= 108 /* sun_path */)
-		sb_errlist_add(errs, "%s: [listen] socket: path is longer than 107 bytes",
-			       abspath);
+		sb_errlist_add(
+			errs,
+			"%s: [listen] socket: path is longer than 107 bytes",
+			abspath);
 	v = get(d, "listen", "socket_mode", "0660");
 	if (parse_long(v, 0, 0777, 8, &n) != 0)
-		sb_errlist_add(errs, "%s: [listen] socket_mode: \"%s\" is not an octal mode",
-			       abspath, v);
+		sb_errlist_add(
+			errs,
+			"%s: [listen] socket_mode: \"%s\" is not an octal mode",
+			abspath, v);
 	else
 		conf->socket_mode = (mode_t)n;
 	v = get(d, "listen", "socket_group", NULL);
@@ -381,12 +393,16 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (v && *v) {
 		conf->socket_group = strdup(v);
 		if (lookup_group(v, &conf->socket_gid) != 0)
-			sb_errlist_add(errs, "%s: [listen] socket_group: group \"%s\" does not exist",
+			sb_errlist_add(errs,
+				       "%s: [listen] socket_group: group "
+				       "\"%s\" does not exist",
 				       abspath, v);
 	}
 	v = get(d, "listen", "max_body", "65536");
 	if (parse_long(v, 1024, 16 * 1024 * 1024, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [listen] max_body: \"%s\" is not a size from 1024 to 16777216 bytes",
+		sb_errlist_add(errs,
+			       "%s: [listen] max_body: \"%s\" is not a size "
+			       "from 1024 to 16777216 bytes",
 			       abspath, v);
 	else
 		conf->max_body = (size_t)n;
@@ -397,7 +413,9 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (v && *v) {
 		conf->sso_admins = strdup(v);
 		if (lookup_group(v, &conf->sso_admins_gid) != 0)
-			sb_errlist_add(errs, "%s: [access] sso_admins: group \"%s\" does not exist",
+			sb_errlist_add(errs,
+				       "%s: [access] sso_admins: group \"%s\" "
+				       "does not exist",
 				       abspath, v);
 	}
 
@@ -406,20 +424,26 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (v && *v) {
 		conf->sso_affiliate_admins = strdup(v);
 		if (lookup_group(v, &conf->sso_affiliate_admins_gid) != 0)
-			sb_errlist_add(errs, "%s: [access] sso_affiliate_admins: group \"%s\" does not exist",
+			sb_errlist_add(errs,
+				       "%s: [access] sso_affiliate_admins: "
+				       "group \"%s\" does not exist",
 				       abspath, v);
 	}
 
 	/* [cache] */
 	v = get(d, "cache", "timeout_s", "60");
 	if (parse_long(v, 0, 86400, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [cache] timeout_s: \"%s\" is not a number of seconds from 0 to 86400",
+		sb_errlist_add(errs,
+			       "%s: [cache] timeout_s: \"%s\" is not a number "
+			       "of seconds from 0 to 86400",
 			       abspath, v);
 	else
 		conf->cache_timeout_ms = (uint64_t)n * 1000;
 	v = get(d, "cache", "max_entries", "100000");
 	if (parse_long(v, 16, 10000000, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [cache] max_entries: \"%s\" is not a number from 16 to 10000000",
+		sb_errlist_add(errs,
+			       "%s: [cache] max_entries: \"%s\" is not a "
+			       "number from 16 to 10000000",
 			       abspath, v);
 	else
 		conf->cache_max_entries = (size_t)n;
@@ -430,13 +454,17 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		conf->audit_file = resolve_path(abspath, v);
 	v = get(d, "audit", "positive_level", "0");
 	if (parse_long(v, 0, 3, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [audit] positive_level: \"%s\" is not a level from 0 to 3",
+		sb_errlist_add(errs,
+			       "%s: [audit] positive_level: \"%s\" is not a "
+			       "level from 0 to 3",
 			       abspath, v);
 	else
 		conf->audit_positive = (int)n;
 	v = get(d, "audit", "negative_level", "1");
 	if (parse_long(v, 0, 3, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [audit] negative_level: \"%s\" is not a level from 0 to 3",
+		sb_errlist_add(errs,
+			       "%s: [audit] negative_level: \"%s\" is not a "
+			       "level from 0 to 3",
 			       abspath, v);
 	else
 		conf->audit_negative = (int)n;
@@ -448,15 +476,19 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	else if (strcmp(v, "member") == 0)
 		conf->role = SB_ROLE_MEMBER;
 	else
-		sb_errlist_add(errs, "%s: [cluster] role: \"%s\" is not one of mss, member",
-			       abspath, v);
+		sb_errlist_add(
+			errs,
+			"%s: [cluster] role: \"%s\" is not one of mss, member",
+			abspath, v);
 
 	v = get(d, "cluster", "address", NULL);
 	if (v && *v)
 		conf->cluster_address = strdup(v);
 	v = get(d, "cluster", "refresh_s", "30");
 	if (parse_long(v, 1, 3600, 10, &n) != 0)
-		sb_errlist_add(errs, "%s: [cluster] refresh_s: \"%s\" is not a number of seconds from 1 to 3600",
+		sb_errlist_add(errs,
+			       "%s: [cluster] refresh_s: \"%s\" is not a "
+			       "number of seconds from 1 to 3600",
 			       abspath, v);
 	else
 		conf->refresh_ms = (uint64_t)n * 1000;
@@ -482,11 +514,13 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		conf->tls_admins = strdup(v);
 	if ((conf->tls_address || conf->role == SB_ROLE_MEMBER) &&
 	    !(conf->tls_cert && conf->tls_key && conf->tls_ca))
-		sb_errlist_add(errs, "%s: [tls] cert, key and ca are required %s",
+		sb_errlist_add(errs,
+			       "%s: [tls] cert, key and ca are required %s",
 			       abspath,
-			       conf->role == SB_ROLE_MEMBER ?
-				       "on a member node (it fetches the master secret over mutual TLS)" :
-				       "when [listen] tls_address is set");
+			       conf->role == SB_ROLE_MEMBER
+				       ? "on a member node (it fetches the "
+					 "master secret over mutual TLS)"
+				       : "when [listen] tls_address is set");
 
 	/* Plugin sections. */
 	conf->storage = plugin_section(d, "storage", "sqlite");

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SB_DEFAULT_CONFIG "/etc/secretbroker/secretbroker.ini"
-#define SB_DEFAULT_SOCKET "/run/secretbroker/secretbroker.sock"
+#define SB_DEFAULT_CONFIG    "/etc/secretbroker/secretbroker.ini"
+#define SB_DEFAULT_SOCKET    "/run/secretbroker/secretbroker.sock"
 #define SB_DEFAULT_STATE_DIR "/var/lib/secretbroker"
 
 /* A list of one-line error messages. */
@@ -74,7 +74,7 @@ struct sb_conf {
 	char *tls_admins;      /* SSO administrators over TLS */
 
 	/* [cluster] */
-	int role; /* enum sb_node_role */
+	int role;	     /* enum sb_node_role */
 	uint64_t refresh_ms; /* members: how often to check for a new secret */
 	char *cluster_address; /* advertised HOST:PORT, NULL when none */
 

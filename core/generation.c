@@ -41,8 +41,8 @@ static void instance_close(struct sb_plugin_instance *pi, int kind)
 /* Loads and opens one plugin of kind for section cfg. Returns 0 or -1 with
  * one message in errs naming the plugin and the reason. */
 static int instance_open(struct sb_plugin_instance *pi, int kind,
-			 const struct sb_conf *conf, const struct sb_config *cfg,
-			 struct sb_errlist *errs)
+			 const struct sb_conf *conf,
+			 const struct sb_config *cfg, struct sb_errlist *errs)
 {
 	const char *name = sb_config_get(cfg, "plugin", "");
 	const char *kname = sb_plugin_kind_name(kind);
@@ -67,8 +67,10 @@ static int instance_open(struct sb_plugin_instance *pi, int kind,
 			for (size_t j = 0; !ok && known[j]; j++)
 				ok = strcmp(k, known[j]) == 0;
 			if (!ok) {
-				sb_errlist_add(errs, "[%s] %s: unknown key for %s plugin %s",
-					       kname, k, kname, name);
+				sb_errlist_add(
+					errs,
+					"[%s] %s: unknown key for %s plugin %s",
+					kname, k, kname, name);
 				bad = 1;
 			}
 		}
@@ -83,16 +85,16 @@ static int instance_open(struct sb_plugin_instance *pi, int kind,
 	}
 	switch (kind) {
 	case SB_PLUGIN_STORAGE:
-		rc = sb_plugin_storage(&pi->plugin)->open(pi->host, cfg,
-							   &pi->inst, &err);
+		rc = sb_plugin_storage(&pi->plugin)
+			     ->open(pi->host, cfg, &pi->inst, &err);
 		break;
 	case SB_PLUGIN_CRYPTO:
-		rc = sb_plugin_crypto(&pi->plugin)->open(pi->host, cfg,
-							  &pi->inst, &err);
+		rc = sb_plugin_crypto(&pi->plugin)
+			     ->open(pi->host, cfg, &pi->inst, &err);
 		break;
 	case SB_PLUGIN_FENCING:
-		rc = sb_plugin_fencing(&pi->plugin)->open(pi->host, cfg,
-							   &pi->inst, &err);
+		rc = sb_plugin_fencing(&pi->plugin)
+			     ->open(pi->host, cfg, &pi->inst, &err);
 		break;
 	}
 	if (rc != SB_OK) {
@@ -105,7 +107,8 @@ static int instance_open(struct sb_plugin_instance *pi, int kind,
 			sb_errlist_add(errs, "%s (plugin %s)", err.msg, name);
 		else
 			sb_errlist_add(errs, "[%s] plugin %s: %s", kname, name,
-				       err.msg[0] ? err.msg : sb_status_name(rc));
+				       err.msg[0] ? err.msg
+						  : sb_status_name(rc));
 		goto fail;
 	}
 	return 0;
@@ -136,7 +139,8 @@ void sb_gen_ref(struct sb_generation *g)
 
 void sb_gen_unref(struct sb_generation *g)
 {
-	if (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+	if (g &&
+	    atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
 		gen_free(g);
 }
 
@@ -178,9 +182,9 @@ struct sb_generation *sb_gen_build(struct sb_daemon *d, struct sb_conf *conf,
 	if (conf->role == SB_ROLE_MEMBER) {
 		/* A member never takes part in electing the MSS. */
 	} else if (carry && carry->fencing_owned &&
-	    sb_config_equal(carry->conf->storage, conf->storage) &&
-	    sb_config_equal(carry->conf->fencing, conf->fencing) &&
-	    strcmp(carry->conf->plugin_dir, conf->plugin_dir) == 0) {
+		   sb_config_equal(carry->conf->storage, conf->storage) &&
+		   sb_config_equal(carry->conf->fencing, conf->fencing) &&
+		   strcmp(carry->conf->plugin_dir, conf->plugin_dir) == 0) {
 		/* Handed over in sb_gen_install, once nothing can fail. */
 	} else if (instance_open(&g->fencing, SB_PLUGIN_FENCING, conf,
 				 conf->fencing, errs) != 0) {
@@ -219,8 +223,8 @@ static void hook_state_changed(void *arg, int state, uint64_t epoch,
 	if (old != state || state == SB_FENCE_ACTIVE)
 		sb_info("fencing: now %s%s (epoch %llu): %s",
 			state == SB_FENCE_ACTIVE ? "active" : "standby",
-			old == state ? " again" : "",
-			(unsigned long long)epoch, reason ? reason : "");
+			old == state ? " again" : "", (unsigned long long)epoch,
+			reason ? reason : "");
 }
 
 #define WITH_STORAGE(d, expr)                                                  \
@@ -254,9 +258,9 @@ static int hook_lease_renew(void *arg, const char *holder, uint64_t epoch,
 static int hook_lease_release(void *arg, const char *holder, uint64_t epoch,
 			      struct sb_error *err)
 {
-	WITH_STORAGE((struct sb_daemon *)arg,
-		     g_->sops->lease_release(g_->storage.inst, holder, epoch,
-					     err));
+	WITH_STORAGE(
+		(struct sb_daemon *)arg,
+		g_->sops->lease_release(g_->storage.inst, holder, epoch, err));
 }
 
 static int hook_lease_read(void *arg, struct sb_lease_info *info,
@@ -351,7 +355,8 @@ int sb_gen_install(struct sb_daemon *d, struct sb_generation *g,
 					     &err2) == SB_OK)
 				old->fencing_started = 1;
 			else
-				sb_err("fencing: cannot restart the running plugin: %s",
+				sb_err("fencing: cannot restart the running "
+				       "plugin: %s",
 				       err2.msg);
 		}
 		if (old == NULL) {

@@ -187,7 +187,8 @@ struct host_private {
 	char *node_name;
 };
 
-static void host_log(const struct sb_host *host, int level, const char *fmt, ...)
+static void host_log(const struct sb_host *host, int level, const char *fmt,
+		     ...)
 {
 	const struct host_private *hp = host->host_private;
 	va_list ap;

@@ -150,7 +150,8 @@ int sb_caller_in_named_group(struct sb_req *r, const char *group)
 	if (group == NULL || group[0] == '\0')
 		return 0;
 	for (i = 0; i < SB_NAME_CACHE; i++) {
-		if (l->groups[i].at_ms && now - l->groups[i].at_ms < NAME_TTL_MS &&
+		if (l->groups[i].at_ms &&
+		    now - l->groups[i].at_ms < NAME_TTL_MS &&
 		    strcmp(l->groups[i].name, group) == 0)
 			return sb_caller_in_group(&r->caller, l->groups[i].gid);
 	}
@@ -175,8 +176,8 @@ const struct sb_record_keys *sb_req_record_keys(struct sb_req *r)
 	return l->rkeys;
 }
 
-void sb_req_audit(struct sb_req *r, const char *op, int level,
-		  const char *app, const char *target)
+void sb_req_audit(struct sb_req *r, const char *op, int level, const char *app,
+		  const char *target)
 {
 	r->audit.op = op;
 	r->audit.level = level;
@@ -199,7 +200,8 @@ int sb_caller_in_group(const struct sb_caller *c, gid_t gid)
 
 int sb_caller_is_admin(const struct sb_req *r)
 {
-	if (r->tls && sb_conf_list_has(r->gen->conf->tls_admins, r->caller.name))
+	if (r->tls &&
+	    sb_conf_list_has(r->gen->conf->tls_admins, r->caller.name))
 		return 1;
 	return (!r->tls && r->caller.uid == 0) ||
 	       sb_caller_in_group(&r->caller, r->gen->conf->sso_admins_gid);
@@ -231,13 +233,16 @@ int sb_require_admin(struct sb_req *r)
 	if (sb_caller_is_admin(r))
 		return 1;
 	if (r->gen->conf->sso_admins)
-		sb_reply_error(r, 403, "forbidden",
-			       "this operation requires membership of the SSO administrators group '%s' (uid %u is not a member)",
-			       r->gen->conf->sso_admins,
-			       (unsigned)r->caller.uid);
+		sb_reply_error(
+			r, 403, "forbidden",
+			"this operation requires membership of the SSO "
+			"administrators group '%s' (uid %u is not a member)",
+			r->gen->conf->sso_admins, (unsigned)r->caller.uid);
 	else
 		sb_reply_error(r, 403, "forbidden",
-			       "this operation requires an SSO administrator; no [access] sso_admins group is configured, so only root may (uid %u)",
+			       "this operation requires an SSO administrator; "
+			       "no [access] sso_admins group is configured, so "
+			       "only root may (uid %u)",
 			       (unsigned)r->caller.uid);
 	return 0;
 }
@@ -248,9 +253,10 @@ const char *sb_body_string(struct sb_req *r, const char *field, int required)
 
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			sb_reply_error(r, 400, "bad_request",
-				       "the request body needs a string field \"%s\"",
-				       field);
+			sb_reply_error(
+				r, 400, "bad_request",
+				"the request body needs a string field \"%s\"",
+				field);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
@@ -290,7 +296,9 @@ static void audit_reply(struct sb_req *r, int *status, json_t **body)
 	ev.user = sb_caller_name(r);
 	ev.app = r->audit.app[0] ? r->audit.app : NULL;
 	ev.target = r->audit.target[0] ? r->audit.target : NULL;
-	ev.result = *status < 400 ? "ok" : r->error_code ? r->error_code : "error";
+	ev.result = *status < 400   ? "ok"
+		    : r->error_code ? r->error_code
+				    : "error";
 	ev.http_status = *status;
 	ev.request_id = r->id;
 	if (sb_audit_write(r->d->audit, &ev, msg, sizeof(msg)) == 0)
@@ -301,9 +309,11 @@ static void audit_reply(struct sb_req *r, int *status, json_t **body)
 	json_decref(*body);
 	*body = json_pack("{s:{s:s, s:s}}", "error", "code", "audit_failed",
 			  "message",
-			  r->method == EVHTTP_REQ_GET ?
-				  "the audit record could not be written, so the answer is withheld" :
-				  "the change was made, but its audit record could not be written");
+			  r->method == EVHTTP_REQ_GET
+				  ? "the audit record could not be written, so "
+				    "the answer is withheld"
+				  : "the change was made, but its audit record "
+				    "could not be written");
 	*status = 500;
 }
 
@@ -477,15 +487,18 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	r->gen = worker_gen(w);
 	if (r->gen == NULL) {
 		snprintf(r->path, sizeof(r->path), "?");
-		sb_reply_error(r, 503, "shutting_down", "the daemon is stopping");
+		sb_reply_error(r, 503, "shutting_down",
+			       "the daemon is stopping");
 		return;
 	}
 	r->tls = tls;
-	if ((tls ? tls_identity(ev, &r->caller) : peer_identity(ev, &r->caller)) != 0) {
+	if ((tls ? tls_identity(ev, &r->caller)
+		 : peer_identity(ev, &r->caller)) != 0) {
 		snprintf(r->path, sizeof(r->path), "?");
-		sb_reply_error(r, 403, "forbidden",
-			       tls ? "no verified client certificate identity"
-				   : "cannot identify the caller (SO_PEERCRED)");
+		sb_reply_error(
+			r, 403, "forbidden",
+			tls ? "no verified client certificate identity"
+			    : "cannot identify the caller (SO_PEERCRED)");
 		return;
 	}
 	uri = evhttp_request_get_evhttp_uri(ev);
@@ -496,7 +509,8 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 		free(decoded);
 		snprintf(r->path, sizeof(r->path), "?");
 		sb_reply_error(r, 400, "bad_request",
-			       "the request path is missing, too long or holds a NUL byte");
+			       "the request path is missing, too long or holds "
+			       "a NUL byte");
 		return;
 	}
 	memcpy(r->path, decoded, dlen + 1);
@@ -508,18 +522,21 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 		json_error_t jerr;
 		const char *data = (const char *)evbuffer_pullup(in, -1);
 
-		r->body = json_loadb(data, in_len, JSON_REJECT_DUPLICATES, &jerr);
+		r->body =
+			json_loadb(data, in_len, JSON_REJECT_DUPLICATES, &jerr);
 		/* The body may hold a password: wipe libevent's copy. */
 		explicit_bzero((void *)data, in_len);
 		if (r->body == NULL) {
 			sb_reply_error(r, 400, "bad_request",
-				       "the request body is not valid JSON: %s at line %d column %d",
+				       "the request body is not valid JSON: %s "
+				       "at line %d column %d",
 				       jerr.text, jerr.line, jerr.column);
 			return;
 		}
 		if (!json_is_object(r->body)) {
-			sb_reply_error(r, 400, "bad_request",
-				       "the request body must be a JSON object");
+			sb_reply_error(
+				r, 400, "bad_request",
+				"the request body must be a JSON object");
 			return;
 		}
 	}
@@ -544,7 +561,9 @@ static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
 		int probe;
 
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(msg, msglen, "%s exists and is not a socket; not replacing it",
+			snprintf(msg, msglen,
+				 "%s exists and is not a socket; not replacing "
+				 "it",
 				 path);
 			return -1;
 		}
@@ -552,7 +571,8 @@ static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
 		if (probe >= 0 &&
 		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
-			snprintf(msg, msglen, "another daemon is already listening on %s",
+			snprintf(msg, msglen,
+				 "another daemon is already listening on %s",
 				 path);
 			return -1;
 		}
@@ -566,7 +586,8 @@ static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
 		return -1;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(msg, msglen, "cannot bind %s: %s", path, strerror(errno));
+		snprintf(msg, msglen, "cannot bind %s: %s", path,
+			 strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -579,7 +600,8 @@ static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
 		return -1;
 	}
 	if (listen(fd, 1024) != 0) {
-		snprintf(msg, msglen, "listen on %s: %s", path, strerror(errno));
+		snprintf(msg, msglen, "listen on %s: %s", path,
+			 strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
@@ -654,9 +676,9 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		w->local.rkeys = sb_secure_alloc(sizeof(*w->local.rkeys));
 		if (w->local.cache == NULL || w->local.rkeys == NULL)
 			goto fail_oom;
-		/* No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST: it is unsafe with the
-		 * dup()ed listener each worker holds (libevent's caveat on fds
-		 * closed while a dup stays open). */
+		/* No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST: it is unsafe with
+		 * the dup()ed listener each worker holds (libevent's caveat on
+		 * fds closed while a dup stays open). */
 		w->base = event_base_new();
 		w->http = w->base ? evhttp_new(w->base) : NULL;
 		if (w->http == NULL)
@@ -665,11 +687,10 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		evhttp_set_max_body_size(w->http, (ev_ssize_t)conf->max_body);
 		evhttp_set_max_headers_size(w->http, 8192);
 		evhttp_set_timeout(w->http, 60);
-		evhttp_set_allowed_methods(w->http,
-					   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						   EVHTTP_REQ_PUT |
-						   EVHTTP_REQ_DELETE |
-						   EVHTTP_REQ_PATCH);
+		evhttp_set_allowed_methods(
+			w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+					 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+					 EVHTTP_REQ_PATCH);
 		fd = dup(h->listen_fd); /* each listener closes its own */
 		if (fd < 0)
 			goto fail_oom;
@@ -677,7 +698,8 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		w->bound = evhttp_accept_socket_with_handle(w->http, fd);
 		if (w->bound == NULL) {
 			close(fd);
-			snprintf(msg, msglen, "cannot accept on %s", h->socket_path);
+			snprintf(msg, msglen, "cannot accept on %s",
+				 h->socket_path);
 			goto fail;
 		}
 		if (h->tls_fd >= 0) {
@@ -686,19 +708,21 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 				goto fail_oom;
 			evhttp_set_gencb(w->https, request_tls_cb, w);
 			evhttp_set_bevcb(w->https, tls_bev_cb, w);
-			evhttp_set_max_body_size(w->https, (ev_ssize_t)conf->max_body);
+			evhttp_set_max_body_size(w->https,
+						 (ev_ssize_t)conf->max_body);
 			evhttp_set_max_headers_size(w->https, 8192);
 			evhttp_set_timeout(w->https, 60);
-			evhttp_set_allowed_methods(w->https,
-						   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-							   EVHTTP_REQ_PUT |
-							   EVHTTP_REQ_DELETE |
-							   EVHTTP_REQ_PATCH);
+			evhttp_set_allowed_methods(
+				w->https, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+						  EVHTTP_REQ_PUT |
+						  EVHTTP_REQ_DELETE |
+						  EVHTTP_REQ_PATCH);
 			fd = dup(h->tls_fd);
 			if (fd < 0)
 				goto fail_oom;
 			evutil_make_socket_closeonexec(fd);
-			w->tls_bound = evhttp_accept_socket_with_handle(w->https, fd);
+			w->tls_bound =
+				evhttp_accept_socket_with_handle(w->https, fd);
 			if (w->tls_bound == NULL) {
 				close(fd);
 				snprintf(msg, msglen, "cannot accept on %s",
@@ -706,7 +730,8 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 				goto fail;
 			}
 		}
-		w->stop_accept_ev = event_new(w->base, -1, 0, stop_accept_cb, w);
+		w->stop_accept_ev =
+			event_new(w->base, -1, 0, stop_accept_cb, w);
 		if (w->stop_accept_ev == NULL)
 			goto fail_oom;
 	}

@@ -62,10 +62,11 @@ struct sb_req {
 	json_t *body; /* parsed JSON body, or NULL when empty */
 	char id[17];  /* request id, also in logs */
 	struct sb_local *local;
-	int tls; /* arrived over mutual TLS: caller.name is the certificate identity */
+	int tls; /* arrived over mutual TLS: caller.name is the certificate
+		    identity */
 	int name_resolved;
 	const char *error_code; /* of the reply, for the audit record */
-	uint64_t write_epoch;   /* set by sb_req_write_epoch */
+	uint64_t write_epoch;	/* set by sb_req_write_epoch */
 	/* What the audit record of this request says; set by the handler. */
 	struct {
 		const char *op; /* NULL: not audited */
@@ -125,8 +126,8 @@ int sb_caller_in_named_group(struct sb_req *r, const char *group);
 const struct sb_record_keys *sb_req_record_keys(struct sb_req *r);
 
 /* Sets what this request's audit record will say. */
-void sb_req_audit(struct sb_req *r, const char *op, int level,
-		  const char *app, const char *target);
+void sb_req_audit(struct sb_req *r, const char *op, int level, const char *app,
+		  const char *target);
 
 /* Replies 403 and returns 0 unless the caller is an SSO administrator. */
 int sb_require_admin(struct sb_req *r);

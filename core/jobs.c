@@ -71,7 +71,8 @@ struct sb_jobs *sb_jobs_start(int n)
 		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
-		if (pthread_create(&jobs->threads[i], NULL, job_thread, jobs) != 0)
+		if (pthread_create(&jobs->threads[i], NULL, job_thread, jobs) !=
+		    0)
 			break;
 		jobs->n++;
 	}

@@ -38,7 +38,8 @@ int sb_log_level_parse(const char *s)
 
 void sb_logv(int level, const char *prefix, const char *fmt, va_list ap)
 {
-	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
+					  LOG_DEBUG};
 	char line[2048];
 	char stamp[32];
 	struct timespec ts;

@@ -13,12 +13,13 @@
  * also write to syslog under ident. ident is copied. */
 void sb_log_setup(int min_level, int use_syslog, const char *ident);
 
-void sb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void sb_logv(int level, const char *prefix, const char *fmt, va_list ap);
 
-#define sb_err(...) sb_log(SB_LOG_ERROR, __VA_ARGS__)
-#define sb_warn(...) sb_log(SB_LOG_WARNING, __VA_ARGS__)
-#define sb_info(...) sb_log(SB_LOG_INFO, __VA_ARGS__)
+#define sb_err(...)   sb_log(SB_LOG_ERROR, __VA_ARGS__)
+#define sb_warn(...)  sb_log(SB_LOG_WARNING, __VA_ARGS__)
+#define sb_info(...)  sb_log(SB_LOG_INFO, __VA_ARGS__)
 #define sb_debug(...) sb_log(SB_LOG_DEBUG, __VA_ARGS__)
 
 /* Parses "error", "warning", "info", "debug"; -1 if none of them. */

@@ -74,17 +74,21 @@ static int state_dir_ensure(const char *dir, struct sb_errlist *errs)
 		return -1;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		sb_errlist_add(errs, "[broker] state_dir: %s is not a directory",
-			       dir);
+		sb_errlist_add(
+			errs, "[broker] state_dir: %s is not a directory", dir);
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		sb_errlist_add(errs, "[broker] state_dir: %s is owned by uid %u, not by the daemon's uid %u",
+		sb_errlist_add(errs,
+			       "[broker] state_dir: %s is owned by uid %u, not "
+			       "by the daemon's uid %u",
 			       dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & 077) {
-		sb_errlist_add(errs, "[broker] state_dir: %s has mode %04o; group and others must have no access (chmod 700)",
+		sb_errlist_add(errs,
+			       "[broker] state_dir: %s has mode %04o; group "
+			       "and others must have no access (chmod 700)",
 			       dir, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
@@ -155,7 +159,8 @@ static void reload(struct sb_daemon *d)
 	/* Certificates are re-read on every reload; a bad one keeps the old,
 	 * and they change only if the whole generation does. */
 	if (g && errs.n == 0 &&
-	    sb_http_tls_prepare(d->http, g->conf, &tls, msg, sizeof(msg)) != 0) {
+	    sb_http_tls_prepare(d->http, g->conf, &tls, msg, sizeof(msg)) !=
+		    0) {
 		sb_errlist_add(&errs, "[tls] %s", msg);
 		sb_gen_unref(g);
 		g = NULL;
@@ -174,7 +179,8 @@ static void reload(struct sb_daemon *d)
 	if (errs.n > 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			sb_err("%s", errs.msgs[i]);
-		sb_err("config file %s has errors, not reloading (generation %llu keeps running)",
+		sb_err("config file %s has errors, not reloading (generation "
+		       "%llu keeps running)",
 		       d->config_path, (unsigned long long)cur->number);
 	} else {
 		sb_log_setup(log_level, use_syslog, "secretbrokerd");
@@ -186,7 +192,8 @@ static void reload(struct sb_daemon *d)
 			sb_gen_unref(ng);
 		}
 		for (size_t i = 0; i < restart.n; i++)
-			sb_warn("%s changed in %s: it needs a restart; keeping the running value",
+			sb_warn("%s changed in %s: it needs a restart; keeping "
+				"the running value",
 				restart.msgs[i], d->config_path);
 		sb_info("configuration reloaded: generation %llu",
 			(unsigned long long)d->next_gen_number);
@@ -219,7 +226,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (n == 0 || sb_mono_ms() >= m->deadline) {
 		if (n > 0)
-			sb_warn("stopping with %d requests still unanswered after %d ms",
+			sb_warn("stopping with %d requests still unanswered "
+				"after %d ms",
 				n, SHUTDOWN_GRACE_MS);
 		event_base_loopbreak(m->base);
 	}
@@ -238,7 +246,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (atomic_exchange(&m->d->stopping, 1))
 		return;
-	sb_info("%s: stopping: no new connections, finishing %d requests in flight",
+	sb_info("%s: stopping: no new connections, finishing %d requests in "
+		"flight",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		atomic_load(&m->d->inflight));
 	sb_http_stop_accepting(m->d->http);
@@ -252,10 +261,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: secretbrokerd [-c FILE] [-t] [-V]\n"
-		   "  -c FILE  configuration file (default %s)\n"
-		   "  -t       check the configuration (loads and opens its plugins) and exit\n"
-		   "  -V       print the version and exit\n",
+	fprintf(f,
+		"usage: secretbrokerd [-c FILE] [-t] [-V]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -t       check the configuration (loads and opens its "
+		"plugins) and exit\n"
+		"  -V       print the version and exit\n",
 		SB_DEFAULT_CONFIG);
 }
 
@@ -277,9 +288,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 't': test = 1; break;
-		case 'V': printf("secretbrokerd %s (plugin ABI %d.%d)\n",
-				 SB_VERSION, SB_PLUGIN_ABI_MAJOR,
-				 SB_PLUGIN_ABI_MINOR);
+		case 'V':
+			printf("secretbrokerd %s (plugin ABI %d.%d)\n",
+			       SB_VERSION, SB_PLUGIN_ABI_MAJOR,
+			       SB_PLUGIN_ABI_MINOR);
 			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -290,7 +302,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (sb_process_harden() != 0) {
-		fprintf(stderr, "secretbrokerd: cannot disable core dumps: %s\n",
+		fprintf(stderr,
+			"secretbrokerd: cannot disable core dumps: %s\n",
 			strerror(errno));
 		return 1;
 	}
@@ -303,7 +316,8 @@ int main(int argc, char **argv)
 	json_set_alloc_funcs(malloc, wiping_free);
 	event_set_mem_functions(malloc, wiping_realloc, wiping_free);
 	if (evthread_use_pthreads() != 0) {
-		fprintf(stderr, "secretbrokerd: libevent has no thread support\n");
+		fprintf(stderr,
+			"secretbrokerd: libevent has no thread support\n");
 		return 1;
 	}
 	pthread_mutex_init(&d->lock, NULL);
@@ -327,7 +341,9 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (sb_secret_state_init(&d->secret) != 0) {
-		fprintf(stderr, "secretbrokerd: cannot lock memory for the master secret (mlock: %s); raise RLIMIT_MEMLOCK\n",
+		fprintf(stderr,
+			"secretbrokerd: cannot lock memory for the master "
+			"secret (mlock: %s); raise RLIMIT_MEMLOCK\n",
 			strerror(errno));
 		goto done;
 	}
@@ -340,12 +356,15 @@ int main(int argc, char **argv)
 	if (g->conf->role == SB_ROLE_MEMBER) {
 		/* ENTSSO: a node that cannot reach the MSS cannot start. */
 		if (sb_member_fetch_now(d, g, msg, sizeof(msg)) != 0) {
-			fprintf(stderr, "secretbrokerd: member node %s cannot start: cannot get the master secret: %s\n",
+			fprintf(stderr,
+				"secretbrokerd: member node %s cannot start: "
+				"cannot get the master secret: %s\n",
 				g->conf->node_name, msg);
 			goto done;
 		}
 		if (sb_member_start(d) != 0) {
-			fprintf(stderr, "secretbrokerd: cannot start the member thread\n");
+			fprintf(stderr, "secretbrokerd: cannot start the "
+					"member thread\n");
 			goto done;
 		}
 	} else if (sb_secret_load(&d->secret, g, msg, sizeof(msg)) != 0) {
@@ -353,16 +372,18 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (g->conf->audit_file) {
-		d->audit = sb_audit_open(g->conf->audit_file,
-					 g->conf->audit_positive,
-					 g->conf->audit_negative, msg, sizeof(msg));
+		d->audit = sb_audit_open(
+			g->conf->audit_file, g->conf->audit_positive,
+			g->conf->audit_negative, msg, sizeof(msg));
 		if (d->audit == NULL) {
-			fprintf(stderr, "secretbrokerd: [audit] file: %s\n", msg);
+			fprintf(stderr, "secretbrokerd: [audit] file: %s\n",
+				msg);
 			goto done;
 		}
 	}
 	if (sb_cluster_start(d) != 0) {
-		fprintf(stderr, "secretbrokerd: cannot start the cluster thread\n");
+		fprintf(stderr,
+			"secretbrokerd: cannot start the cluster thread\n");
 		goto done;
 	}
 	d->jobs = sb_jobs_start(2);
@@ -380,22 +401,28 @@ int main(int argc, char **argv)
 
 		(void)sb_secret_current_msid(&d->secret, msid);
 		if (g->conf->role == SB_ROLE_MEMBER)
-			sb_info("member: holding master secret %s fetched from the master secret server",
+			sb_info("member: holding master secret %s fetched from "
+				"the master secret server",
 				msid[0] ? msid : "?");
 		else if (sb_secret_current_msid(&d->secret, msid) == 0)
 			sb_info("master secret %s loaded from %s/%s", msid,
 				g->conf->state_dir, SB_SECRET_FILE);
 		else
-			sb_warn("no master secret on this node yet: run 'sbctl secret generate' or 'sbctl secret restore FILE'");
+			sb_warn("no master secret on this node yet: run 'sbctl "
+				"secret generate' or 'sbctl secret restore "
+				"FILE'");
 	}
-	sb_info("secretbrokerd %s ready on %s%s%s (node %s, %s, storage %s, crypto %s, fencing %s, generation %llu)",
+	sb_info("secretbrokerd %s ready on %s%s%s (node %s, %s, storage %s, "
+		"crypto %s, fencing %s, generation %llu)",
 		SB_VERSION, g->conf->socket_path,
 		g->conf->tls_address ? " and TLS " : "",
 		g->conf->tls_address ? g->conf->tls_address : "",
 		g->conf->node_name,
-		g->conf->role == SB_ROLE_MEMBER ? "member" : "master secret server",
+		g->conf->role == SB_ROLE_MEMBER ? "member"
+						: "master secret server",
 		g->conf->storage_plugin, g->conf->crypto_plugin,
-		g->conf->role == SB_ROLE_MEMBER ? "(member: none)" : g->conf->fencing_plugin,
+		g->conf->role == SB_ROLE_MEMBER ? "(member: none)"
+						: g->conf->fencing_plugin,
 		(unsigned long long)g->number);
 	sb_gen_unref(g);
 	g = NULL;

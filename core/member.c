@@ -33,8 +33,8 @@ int sb_member_can_encrypt(struct sb_daemon *d)
 	return atomic_load(&mt.reachable);
 }
 
-int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g,
-			char *msg, size_t msglen)
+int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g, char *msg,
+			size_t msglen)
 {
 	const struct sb_conf *c = g->conf;
 	struct sb_member_tls tls = {c->tls_cert, c->tls_key, c->tls_ca};
@@ -48,16 +48,21 @@ int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g,
 	addr = mss ? json_string_value(json_object_get(mss, "address")) : NULL;
 	if (addr == NULL || addr[0] == '\0') {
 		snprintf(msg, msglen,
-			 mss ? "the active master secret server %s recorded no address ([cluster] address)"
-			     : "no active master secret server is recorded in the SSO database (cluster/mss)%s",
+			 mss ? "the active master secret server %s recorded no "
+			       "address ([cluster] address)"
+			     : "no active master secret server is recorded in "
+			       "the SSO database (cluster/mss)%s",
 			 mss ? json_string_value(json_object_get(mss, "node"))
-			     : st == SB_ENOTFOUND ? "" : ": the SSO database is unavailable");
+			 : st == SB_ENOTFOUND
+				 ? ""
+				 : ": the SSO database is unavailable");
 		goto done;
 	}
 	if (sb_member_fetch_secrets(addr, &tls, FETCH_TIMEOUT_MS, &secrets, &n,
 				    msg, msglen) != 0)
 		goto done;
-	if (sb_secret_install_memory(&d->secret, g, secrets, n, msg, msglen) != 0)
+	if (sb_secret_install_memory(&d->secret, g, secrets, n, msg, msglen) !=
+	    0)
 		goto done;
 	ret = 0;
 done:
@@ -83,10 +88,13 @@ static void *member_main(void *arg)
 		g = sb_gen_current(d);
 		refresh_ms = g ? (long)g->conf->refresh_ms : 30000;
 		if (g && sb_member_fetch_now(d, g, msg, sizeof(msg)) != 0)
-			sb_warn("member: cannot reach the master secret server: %s; serving lookups with the secret held, refusing to encrypt",
+			sb_warn("member: cannot reach the master secret "
+				"server: %s; serving lookups with the secret "
+				"held, refusing to encrypt",
 				msg);
 		else if (g && !was)
-			sb_info("member: the master secret server is reachable again");
+			sb_info("member: the master secret server is reachable "
+				"again");
 		sb_gen_unref(g);
 
 		pthread_mutex_lock(&mt.lock);

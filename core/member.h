@@ -16,8 +16,8 @@ struct sb_daemon;
 struct sb_generation;
 
 /* Fetches the secret once (start). Returns 0, or -1 with msg. */
-int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g,
-			char *msg, size_t msglen);
+int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g, char *msg,
+			size_t msglen);
 int sb_member_start(struct sb_daemon *d);
 void sb_member_stop(struct sb_daemon *d);
 /* 1 on an MSS node, or a member whose last check reached the MSS. */

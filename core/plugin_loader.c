@@ -49,7 +49,8 @@ int sb_plugin_load(const char *plugin_dir, int kind, const char *name,
 
 	if (!valid_plugin_name(name)) {
 		snprintf(err, errlen,
-			 "%s plugin name \"%s\" is not valid (letters a-z, digits, '_' and '-')",
+			 "%s plugin name \"%s\" is not valid (letters a-z, "
+			 "digits, '_' and '-')",
 			 sb_plugin_kind_name(kind), name ? name : "");
 		return -1;
 	}
@@ -81,14 +82,16 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 	}
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (dl == NULL) {
-		snprintf(err, errlen, "plugin %s: not a loadable shared object: %s",
-			 path, dlerror());
+		snprintf(err, errlen,
+			 "plugin %s: not a loadable shared object: %s", path,
+			 dlerror());
 		goto done;
 	}
 	*(void **)&entry = dlsym(dl, SB_PLUGIN_ENTRY_SYMBOL);
 	if (entry == NULL) {
 		snprintf(err, errlen,
-			 "plugin %s: no entry function %s() (not a secretbroker plugin?)",
+			 "plugin %s: no entry function %s() (not a "
+			 "secretbroker plugin?)",
 			 path, SB_PLUGIN_ENTRY_SYMBOL);
 		goto done;
 	}
@@ -101,7 +104,8 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 	/* Check the ABI major before trusting any other field's layout. */
 	if (desc->abi_major != SB_PLUGIN_ABI_MAJOR) {
 		snprintf(err, errlen,
-			 "plugin %s: incompatible library: plugin ABI %u.%u, daemon ABI %u.%u",
+			 "plugin %s: incompatible library: plugin ABI %u.%u, "
+			 "daemon ABI %u.%u",
 			 path, desc->abi_major, desc->abi_minor,
 			 SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR);
 		goto done;
@@ -110,27 +114,31 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 	 * covers them (sb_plugin_settings). */
 	if (desc->size < offsetof(struct sb_plugin_descriptor, settings)) {
 		snprintf(err, errlen,
-			 "plugin %s: descriptor is %u bytes, daemon ABI %u.%u needs %zu",
+			 "plugin %s: descriptor is %u bytes, daemon ABI %u.%u "
+			 "needs %zu",
 			 path, desc->size, SB_PLUGIN_ABI_MAJOR,
 			 SB_PLUGIN_ABI_MINOR,
 			 offsetof(struct sb_plugin_descriptor, settings));
 		goto done;
 	}
 	if (desc->kind != (uint32_t)kind) {
-		snprintf(err, errlen, "plugin %s: is a %s plugin, not a %s plugin",
-			 path, sb_plugin_kind_name((int)desc->kind),
+		snprintf(err, errlen,
+			 "plugin %s: is a %s plugin, not a %s plugin", path,
+			 sb_plugin_kind_name((int)desc->kind),
 			 sb_plugin_kind_name(kind));
 		goto done;
 	}
 	if (desc->name == NULL || desc->version == NULL || desc->ops == NULL) {
-		snprintf(err, errlen, "plugin %s: descriptor lacks name, version or ops",
+		snprintf(err, errlen,
+			 "plugin %s: descriptor lacks name, version or ops",
 			 path);
 		goto done;
 	}
 	/* Every ops table starts with its size. */
 	if (*(const uint32_t *)desc->ops < min_ops_size(kind)) {
 		snprintf(err, errlen,
-			 "plugin %s: %s ops table is %u bytes, daemon ABI %u.%u needs %zu",
+			 "plugin %s: %s ops table is %u bytes, daemon ABI "
+			 "%u.%u needs %zu",
 			 path, sb_plugin_kind_name(kind),
 			 *(const uint32_t *)desc->ops, SB_PLUGIN_ABI_MAJOR,
 			 SB_PLUGIN_ABI_MINOR, min_ops_size(kind));

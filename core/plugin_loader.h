@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 struct sb_plugin {
-	void *dl;                                /* dlopen handle */
+	void *dl;				 /* dlopen handle */
 	const struct sb_plugin_descriptor *desc; /* from the entry function */
 	char path[PATH_MAX];
 };
@@ -44,7 +44,7 @@ void sb_plugin_unload(struct sb_plugin *p);
 
 /* Typed views of desc->ops, valid after a successful load of that kind. */
 #define sb_plugin_storage(p) ((const struct sb_storage_ops *)(p)->desc->ops)
-#define sb_plugin_crypto(p) ((const struct sb_crypto_ops *)(p)->desc->ops)
+#define sb_plugin_crypto(p)  ((const struct sb_crypto_ops *)(p)->desc->ops)
 #define sb_plugin_fencing(p) ((const struct sb_fencing_ops *)(p)->desc->ops)
 
 #endif

@@ -19,8 +19,8 @@
 
 #define SECRETS_BYTES (2 * sizeof(struct sb_backup_secret))
 #define SEALED_FORMAT 1
-#define SEALED_MAX (64 * 1024)
-#define CHECK_INFO "secretbroker/check/v1/"
+#define SEALED_MAX    (64 * 1024)
+#define CHECK_INFO    "secretbroker/check/v1/"
 
 int sb_secret_state_init(struct sb_secret_state *s)
 {
@@ -121,8 +121,7 @@ static int sealed_read(struct sb_generation *g, struct sb_backup_secret *out,
 	int rc, ret = -1;
 
 	sealed_path(g, path, sizeof(path));
-	if (sb_read_file(path, SEALED_MAX, &blob, &blob_len, msg, msglen) !=
-	    0)
+	if (sb_read_file(path, SEALED_MAX, &blob, &blob_len, msg, msglen) != 0)
 		return access(path, F_OK) != 0 && errno == ENOENT ? 1 : -1;
 	rc = g->cops->unseal(g->crypto.inst, blob, blob_len, &pt, &pt_len,
 			     &err);
@@ -156,7 +155,8 @@ static int sealed_write(struct sb_generation *g,
 
 	sealed_path(g, path, sizeof(path));
 	if (secrets_pack(s, n, &pt, &pt_len) != 0) {
-		sb_api_fail(e, 500, "internal", "cannot lock memory for the master secret");
+		sb_api_fail(e, 500, "internal",
+			    "cannot lock memory for the master secret");
 		goto done;
 	}
 	rc = g->cops->seal(g->crypto.inst, pt, pt_len, &blob, &blob_len, &err);
@@ -206,15 +206,15 @@ static int derive_record_keys(struct sb_secret_state *s,
 	return ret;
 }
 
-int sb_secret_install_memory(struct sb_secret_state *s,
-			     struct sb_generation *g,
+int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 			     const struct sb_backup_secret *secrets, size_t n,
 			     char *msg, size_t msglen)
 {
 	int changed;
 
 	if (n < 1 || n > 2) {
-		snprintf(msg, msglen, "the master secret server sent %zu secrets", n);
+		snprintf(msg, msglen,
+			 "the master secret server sent %zu secrets", n);
 		return -1;
 	}
 	pthread_rwlock_wrlock(&s->lock);
@@ -232,7 +232,8 @@ int sb_secret_install_memory(struct sb_secret_state *s,
 	}
 	pthread_rwlock_unlock(&s->lock);
 	if (changed)
-		sb_info("member: holding master secret %s (from the master secret server)",
+		sb_info("member: holding master secret %s (from the master "
+			"secret server)",
 			secrets[0].msid);
 	return 0;
 }
@@ -338,9 +339,9 @@ static int record_get(struct sb_generation *g, const char *key, json_t **out,
 	*out = json_loadb((const char *)val, len, 0, &jerr);
 	free(val);
 	if (*out == NULL)
-		return sb_error_set(err, SB_ERR,
-				    "record %s in the SSO database is not valid JSON",
-				    key);
+		return sb_error_set(
+			err, SB_ERR,
+			"record %s in the SSO database is not valid JSON", key);
 	return SB_OK;
 }
 
@@ -362,7 +363,8 @@ static int make_msid(struct sb_generation *g, char *msid, struct sb_error *err)
 	r[6] = (r[6] & 0x0f) | 0x40; /* UUID version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(msid, SB_MSID_MAX + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%"
+		 "02x%02x",
 		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
 		 r[10], r[11], r[12], r[13], r[14], r[15]);
 	return SB_OK;
@@ -383,12 +385,14 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 	int rc, ret = -1;
 
 	if (check_value(g, s, hex) != 0) {
-		sb_api_fail(e, 500, "crypto_error", "cannot compute the check value");
+		sb_api_fail(e, 500, "crypto_error",
+			    "cannot compute the check value");
 		goto done;
 	}
 	snprintf(key, sizeof(key), "secret/check/%s", s->msid);
 	cur = record_dump(json_pack("{s:s, s:I}", "msid", s->msid,
-				    "created_at_ms", (json_int_t)s->created_at_ms));
+				    "created_at_ms",
+				    (json_int_t)s->created_at_ms));
 	chk = record_dump(json_pack("{s:s, s:I}", "check", hex, "created_at_ms",
 				    (json_int_t)s->created_at_ms));
 	if (cur == NULL || chk == NULL) {
@@ -396,11 +400,12 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 		goto done;
 	}
 	memset(ops, 0, sizeof(ops));
-	ops[0] = (struct sb_batch_op){SB_OP_PUT, SB_PRE_ABSENT, 0,
-				      "secret/current", (const uint8_t *)cur,
-				      strlen(cur)};
-	ops[1] = (struct sb_batch_op){SB_OP_PUT, SB_PRE_ABSENT, 0, key,
-				      (const uint8_t *)chk, strlen(chk)};
+	ops[0] = (struct sb_batch_op){
+		SB_OP_PUT,	  SB_PRE_ABSENT,	0,
+		"secret/current", (const uint8_t *)cur, strlen(cur)};
+	ops[1] = (struct sb_batch_op){
+		SB_OP_PUT, SB_PRE_ABSENT,	 0,
+		key,	   (const uint8_t *)chk, strlen(chk)};
 	batch.ops = ops;
 	batch.n_ops = 2;
 	batch.epoch = epoch;
@@ -408,7 +413,9 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 	rc = g->sops->batch_apply(g->storage.inst, &batch, &err);
 	if (rc == SB_ECONFLICT) {
 		sb_api_fail(e, 409, "secret_exists",
-			    "the SSO database already has a master secret (written meanwhile by another node); restore its backup on this node instead");
+			    "the SSO database already has a master secret "
+			    "(written meanwhile by another node); restore its "
+			    "backup on this node instead");
 		goto done;
 	}
 	if (rc != SB_OK) {
@@ -436,14 +443,16 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 	pthread_rwlock_wrlock(&s->lock);
 	if (s->n_secrets > 0) {
 		sb_api_fail(e, 409, "secret_exists",
-			    "this node already holds master secret %s (rotation is not supported yet)",
+			    "this node already holds master secret %s "
+			    "(rotation is not supported yet)",
 			    s->secrets[0].msid);
 		goto done;
 	}
 	rc = record_get(g, "secret/current", &rec, &err);
 	if (rc == SB_OK) {
 		sb_api_fail(e, 409, "secret_exists",
-			    "the SSO database already has master secret %s; restore its backup on this node instead",
+			    "the SSO database already has master secret %s; "
+			    "restore its backup on this node instead",
 			    json_string_value(json_object_get(rec, "msid")));
 		goto done;
 	}
@@ -453,14 +462,15 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 	}
 	fresh = sb_secure_alloc(sizeof(*fresh));
 	if (fresh == NULL) {
-		sb_api_fail(e, 500, "internal", "cannot lock memory for the master secret");
+		sb_api_fail(e, 500, "internal",
+			    "cannot lock memory for the master secret");
 		goto done;
 	}
 	if ((rc = make_msid(g, fresh->msid, &err)) != SB_OK ||
 	    (rc = g->cops->random(g->crypto.inst, fresh->key,
 				  sizeof(fresh->key), &err)) != SB_OK) {
-		sb_api_fail(e, 500, "crypto_error", "cannot generate a secret: %s",
-			    err.msg);
+		sb_api_fail(e, 500, "crypto_error",
+			    "cannot generate a secret: %s", err.msg);
 		goto done;
 	}
 	fresh->created_at_ms = sb_wall_ms();
@@ -532,7 +542,9 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 	if (s->n_secrets == 0) {
 		pthread_rwlock_unlock(&s->lock);
 		sb_api_fail(e, 404, "no_secret",
-			    "this node holds no master secret: run 'sbctl secret generate' (first node) or 'sbctl secret restore FILE'");
+			    "this node holds no master secret: run 'sbctl "
+			    "secret generate' (first node) or 'sbctl secret "
+			    "restore FILE'");
 		return NULL;
 	}
 	memcpy(&cur, &s->secrets[0], sizeof(cur));
@@ -548,10 +560,11 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 			"role",
 			g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
 			"fencing_state",
-			state == SB_FENCE_ACTIVE ? "active" : "standby", "epoch",
-			(json_int_t)epoch);
+			state == SB_FENCE_ACTIVE ? "active" : "standby",
+			"epoch", (json_int_t)epoch);
 	json_object_set_new(out, "previous_msid",
-			    prev_msid[0] ? json_string(prev_msid) : json_null());
+			    prev_msid[0] ? json_string(prev_msid)
+					 : json_null());
 
 	chk = check_against_db(g, &cur, &err, &st);
 	explicit_bzero(&cur, sizeof(cur));
@@ -561,11 +574,15 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 		return NULL;
 	}
 	json_object_set_new(out, "check",
-			    json_string(chk == 1 ? "ok" :
-					chk == 0 ? "mismatch" : "missing"));
+			    json_string(chk == 1   ? "ok"
+					: chk == 0 ? "mismatch"
+						   : "missing"));
 	if (chk == 0)
-		json_object_set_new(out, "error",
-				    json_string("this node's master secret does not match the check value in the SSO database: restore the right backup"));
+		json_object_set_new(
+			out, "error",
+			json_string("this node's master secret does not match "
+				    "the check value in the SSO database: "
+				    "restore the right backup"));
 
 	snprintf(key, sizeof(key), "secret/backup/%s",
 		 json_string_value(json_object_get(out, "msid")));
@@ -580,8 +597,10 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 	} else if (rc == SB_ENOTFOUND) {
 		json_object_set_new(out, "backup_made", json_false());
 		json_object_set_new(out, "last_backup_at", json_null());
-		json_object_set_new(out, "warning",
-				    json_string("no backup of this master secret has been made: run 'sbctl secret backup FILE'"));
+		json_object_set_new(
+			out, "warning",
+			json_string("no backup of this master secret has been "
+				    "made: run 'sbctl secret backup FILE'"));
 	} else {
 		json_decref(out);
 		sb_api_fail_storage(e, rc, &err, "reading the backup record");
@@ -619,13 +638,13 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 			      strlen(password), hint, NULL, copy, n, blob,
 			      blob_len, &err);
 	if (rc == SB_BACKUP_EINVAL) {
-		sb_api_fail(e, 400, "bad_request", "cannot build the backup: %s",
-			    err.msg);
+		sb_api_fail(e, 400, "bad_request",
+			    "cannot build the backup: %s", err.msg);
 		goto done;
 	}
 	if (rc != SB_BACKUP_OK) {
-		sb_api_fail(e, 500, "backup_failed", "cannot build the backup: %s",
-			    err.msg);
+		sb_api_fail(e, 500, "backup_failed",
+			    "cannot build the backup: %s", err.msg);
 		goto done;
 	}
 	memcpy(msid, copy[0].msid, SB_MSID_MAX + 1);
@@ -636,16 +655,20 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 	if (epoch == 0) {
 		/* Only the active node writes to the SSO database's secret
 		 * records; a backup made on a standby is still a good one. */
-		sb_info("backup of %s made on a node that is not the active master secret server: not recorded in the SSO database",
+		sb_info("backup of %s made on a node that is not the active "
+			"master secret server: not recorded in the SSO "
+			"database",
 			copy[0].msid);
 	} else if (rec) {
-		struct sb_batch_op op = {SB_OP_PUT, SB_PRE_NONE, 0, key,
-					 (const uint8_t *)rec, strlen(rec)};
+		struct sb_batch_op op = {
+			SB_OP_PUT, SB_PRE_NONE,		 0,
+			key,	   (const uint8_t *)rec, strlen(rec)};
 		struct sb_batch batch = {&op, 1, epoch, NULL, NULL};
 
 		rc = g->sops->batch_apply(g->storage.inst, &batch, &err);
 		if (rc != SB_OK)
-			sb_warn("backup of %s made, but recording it in the SSO database failed: %s",
+			sb_warn("backup of %s made, but recording it in the "
+				"SSO database failed: %s",
 				copy[0].msid, err.msg);
 	}
 	ret = 0;
@@ -661,10 +684,12 @@ int sb_secret_backup_error(struct sb_api_error *e, int result,
 	switch (result) {
 	case SB_BACKUP_ETRUNCATED:
 		return sb_api_fail(e, 400, "backup_truncated",
-				   "the backup file is truncated: %s", err->msg);
+				   "the backup file is truncated: %s",
+				   err->msg);
 	case SB_BACKUP_EFOREIGN:
 		return sb_api_fail(e, 400, "backup_foreign",
-				   "not a secretbroker backup file: %s", err->msg);
+				   "not a secretbroker backup file: %s",
+				   err->msg);
 	case SB_BACKUP_EVERSION:
 		return sb_api_fail(e, 400, "backup_version",
 				   "unsupported backup file: %s", err->msg);
@@ -675,7 +700,8 @@ int sb_secret_backup_error(struct sb_api_error *e, int result,
 		return sb_api_fail(e, 400, "bad_request", "%s", err->msg);
 	case SB_BACKUP_ETAMPERED:
 		return sb_api_fail(e, 400, "backup_tampered",
-				   "the backup file has been altered or damaged (the password is right): %s",
+				   "the backup file has been altered or "
+				   "damaged (the password is right): %s",
 				   err->msg);
 	default:
 		return sb_api_fail(e, 500, "backup_failed",
@@ -696,8 +722,8 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	const char *db_msid;
 	int rc, chk, st, ret = -1;
 
-	rc = sb_backup_decode(g->cops, g->crypto.inst, blob, blob_len,
-			      password, strlen(password), &restored, &n, &err);
+	rc = sb_backup_decode(g->cops, g->crypto.inst, blob, blob_len, password,
+			      strlen(password), &restored, &n, &err);
 	if (rc != SB_BACKUP_OK)
 		return sb_secret_backup_error(e, rc, &err);
 
@@ -710,7 +736,9 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 			      : NULL;
 	if (db_msid && strcmp(db_msid, restored[0].msid) != 0) {
 		sb_api_fail(e, 409, "secret_mismatch",
-			    "the SSO database uses master secret %s, but this backup holds %s: it belongs to another SSO database or is outdated",
+			    "the SSO database uses master secret %s, but this "
+			    "backup holds %s: it belongs to another SSO "
+			    "database or is outdated",
 			    db_msid, restored[0].msid);
 		goto done;
 	}
@@ -721,7 +749,8 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	}
 	if (chk == 0) {
 		sb_api_fail(e, 409, "secret_mismatch",
-			    "the master secret %s in this backup does not match the check value in the SSO database",
+			    "the master secret %s in this backup does not "
+			    "match the check value in the SSO database",
 			    restored[0].msid);
 		goto done;
 	}
@@ -730,14 +759,17 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 		 * active node may do (a fenced write). */
 		if (epoch == 0) {
 			sb_api_fail(e, 503, "not_active",
-				    "the SSO database has no master secret yet: restore this backup on the active master secret server first");
+				    "the SSO database has no master secret "
+				    "yet: restore this backup on the active "
+				    "master secret server first");
 			goto done;
 		}
 		if (record_new_secret(g, epoch, &restored[0], e) != 0)
 			goto done;
 	} else if (db_msid == NULL || chk == -2) {
 		sb_api_fail(e, 409, "secret_mismatch",
-			    "the SSO database is inconsistent for master secret %s (current record or check value missing)",
+			    "the SSO database is inconsistent for master "
+			    "secret %s (current record or check value missing)",
 			    restored[0].msid);
 		goto done;
 	}

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SB_SECRET_FILE "secret.sealed"
+#define SB_SECRET_FILE	    "secret.sealed"
 #define SB_MIN_PASSWORD_LEN 8
 
 struct sb_daemon;
@@ -70,8 +70,7 @@ int sb_secret_current_msid(struct sb_secret_state *s, char *msid);
 /* Installs secrets (1 or 2, current first) in memory only, as a member
  * node does with what it fetched from the MSS: nothing is sealed at rest.
  * Returns 0, or -1 with msg. */
-int sb_secret_install_memory(struct sb_secret_state *s,
-			     struct sb_generation *g,
+int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 			     const struct sb_backup_secret *secrets, size_t n,
 			     char *msg, size_t msglen);
 

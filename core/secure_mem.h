@@ -11,7 +11,8 @@
  * be mapped or locked. The caller releases them with sb_secure_free(p, n). */
 void *sb_secure_alloc(size_t n);
 
-/* Wipes and unmaps p (from sb_secure_alloc with the same n). NULL is a no-op. */
+/* Wipes and unmaps p (from sb_secure_alloc with the same n). NULL is a no-op.
+ */
 void sb_secure_free(void *p, size_t n);
 
 /* Frees *pp as above and sets *pp to NULL, relayd purge_key style. */

@@ -38,8 +38,7 @@ int sb_valid_identity(const char *s)
 	return valid_chars(s, "@");
 }
 
-static const char *const type_names[] = {"individual", "group",
-					 "config-store"};
+static const char *const type_names[] = {"individual", "group", "config-store"};
 
 const char *sb_app_type_name(int type)
 {
@@ -83,12 +82,14 @@ int sb_app_parse(const uint8_t *data, size_t len, struct sb_app *app)
 		 json_string_value(json_object_get(j, "admin_group")));
 	app->enabled = json_is_true(json_object_get(j, "enabled"));
 	fields = json_object_get(j, "fields");
-	json_array_foreach(fields, i, f) {
+	json_array_foreach(fields, i, f)
+	{
 		if (i >= SB_FIELDS_MAX)
 			break;
 		copy_str(app->fields[i].label,
 			 json_string_value(json_object_get(f, "label")));
-		app->fields[i].masked = json_is_true(json_object_get(f, "masked"));
+		app->fields[i].masked =
+			json_is_true(json_object_get(f, "masked"));
 		app->n_fields = i + 1;
 	}
 	app->json = j;
@@ -108,9 +109,10 @@ static const char *opt_string(json_t *body, const char *field, size_t max,
 		return NULL;
 	if (!json_is_string(v) || json_string_length(v) > max) {
 		*bad = 1;
-		sb_api_fail(e, 400, "bad_request",
-			    "field \"%s\" must be a string of at most %zu bytes",
-			    field, max);
+		sb_api_fail(
+			e, 400, "bad_request",
+			"field \"%s\" must be a string of at most %zu bytes",
+			field, max);
 		return NULL;
 	}
 	return json_string_value(v);
@@ -125,27 +127,31 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 	size_t i;
 
 	if (!json_is_object(body)) {
-		sb_api_fail(e, 400, "bad_request", "an application needs a JSON object");
+		sb_api_fail(e, 400, "bad_request",
+			    "an application needs a JSON object");
 		return NULL;
 	}
 	name = json_string_value(json_object_get(body, "name"));
 	if (!sb_valid_name(name)) {
 		sb_api_fail(e, 400, "bad_request",
-			    "field \"name\" must be 1..64 characters of A-Z a-z 0-9 . _ -");
+			    "field \"name\" must be 1..64 characters of A-Z "
+			    "a-z 0-9 . _ -");
 		return NULL;
 	}
 	type_s = json_string_value(json_object_get(body, "type"));
 	type = sb_app_type_parse(type_s);
 	if (type < 0) {
 		sb_api_fail(e, 400, "bad_request",
-			    "application %s: field \"type\" must be individual, group or config-store",
+			    "application %s: field \"type\" must be "
+			    "individual, group or config-store",
 			    name);
 		return NULL;
 	}
 	ug = json_string_value(json_object_get(body, "user_group"));
 	if (!sb_valid_identity(ug)) {
 		sb_api_fail(e, 400, "bad_request",
-			    "application %s: field \"user_group\" must name the application users' group",
+			    "application %s: field \"user_group\" must name "
+			    "the application users' group",
 			    name);
 		return NULL;
 	}
@@ -156,7 +162,8 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 		return NULL;
 	if (ag && !sb_valid_identity(ag)) {
 		sb_api_fail(e, 400, "bad_request",
-			    "application %s: field \"admin_group\" is not a valid group name",
+			    "application %s: field \"admin_group\" is not a "
+			    "valid group name",
 			    name);
 		return NULL;
 	}
@@ -165,7 +172,8 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 	if (type == SB_APP_CONFIG_STORE) {
 		if (fields && json_array_size(fields) > 0) {
 			sb_api_fail(e, 400, "bad_request",
-				    "application %s: config-store applications have no fields",
+				    "application %s: config-store applications "
+				    "have no fields",
 				    name);
 			goto fail;
 		}
@@ -173,28 +181,37 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 		if (!json_is_array(fields) || json_array_size(fields) < 1 ||
 		    json_array_size(fields) > SB_FIELDS_MAX) {
 			sb_api_fail(e, 400, "bad_request",
-				    "application %s: field \"fields\" must list 1..%d fields (the first is the external user name)",
+				    "application %s: field \"fields\" must "
+				    "list 1..%d fields (the first is the "
+				    "external user name)",
 				    name, SB_FIELDS_MAX);
 			goto fail;
 		}
-		json_array_foreach(fields, i, f) {
+		json_array_foreach(fields, i, f)
+		{
 			const char *label =
 				json_string_value(json_object_get(f, "label"));
 			json_t *m = json_object_get(f, "masked");
 
-			if (!sb_valid_name(label) || (m && !json_is_boolean(m))) {
+			if (!sb_valid_name(label) ||
+			    (m && !json_is_boolean(m))) {
 				sb_api_fail(e, 400, "bad_request",
-					    "application %s: field %zu needs a \"label\" (A-Z a-z 0-9 . _ -) and an optional boolean \"masked\"",
+					    "application %s: field %zu needs a "
+					    "\"label\" (A-Z a-z 0-9 . _ -) and "
+					    "an optional boolean \"masked\"",
 					    name, i);
 				goto fail;
 			}
 			for (size_t k = 0; k < i; k++) {
-				if (strcmp(label, json_string_value(json_object_get(
-							  json_array_get(fields, k),
-							  "label"))) == 0) {
-					sb_api_fail(e, 400, "bad_request",
-						    "application %s: field label \"%s\" appears twice",
-						    name, label);
+				if (strcmp(label,
+					   json_string_value(json_object_get(
+						   json_array_get(fields, k),
+						   "label"))) == 0) {
+					sb_api_fail(
+						e, 400, "bad_request",
+						"application %s: field label "
+						"\"%s\" appears twice",
+						name, label);
 					goto fail;
 				}
 			}
@@ -205,11 +222,12 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 		}
 	}
 	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:I, s:I}",
-			"name", name, "type", sb_app_type_name(type), "description",
-			desc ? desc : "", "contact", contact ? contact : "",
-			"user_group", ug, "admin_group", ag ? ag : "", "fields",
-			out_fields, "enabled", 0, "created_at_ms",
-			(json_int_t)now_ms, "updated_at_ms", (json_int_t)now_ms);
+			"name", name, "type", sb_app_type_name(type),
+			"description", desc ? desc : "", "contact",
+			contact ? contact : "", "user_group", ug, "admin_group",
+			ag ? ag : "", "fields", out_fields, "enabled", 0,
+			"created_at_ms", (json_int_t)now_ms, "updated_at_ms",
+			(json_int_t)now_ms);
 	if (rec == NULL)
 		sb_api_fail(e, 500, "internal", "out of memory");
 	return rec;
@@ -225,11 +243,13 @@ json_t *sb_app_view(const json_t *rec)
 
 	if (v == NULL)
 		return NULL;
-	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "created_at_ms")), when,
-	       sizeof(when));
+	sb_iso_time((uint64_t)json_integer_value(
+			    json_object_get(rec, "created_at_ms")),
+		    when, sizeof(when));
 	json_object_set_new(v, "created_at", json_string(when));
-	sb_iso_time((uint64_t)json_integer_value(json_object_get(rec, "updated_at_ms")), when,
-	       sizeof(when));
+	sb_iso_time((uint64_t)json_integer_value(
+			    json_object_get(rec, "updated_at_ms")),
+		    when, sizeof(when));
 	json_object_set_new(v, "updated_at", json_string(when));
 	json_object_del(v, "created_at_ms");
 	json_object_del(v, "updated_at_ms");
@@ -259,8 +279,7 @@ static size_t build_aad(uint8_t *aad, const char *kind, const char *app,
 
 json_t *sb_value_seal(const struct sb_crypto_ctx *cc, const char *kind,
 		      const char *app, const char *owner, const char *item,
-		      const char *plaintext, size_t len,
-		      struct sb_api_error *e)
+		      const char *plaintext, size_t len, struct sb_api_error *e)
 {
 	uint8_t aad[AAD_MAX], *buf = NULL;
 	char *b64 = NULL;
@@ -269,8 +288,9 @@ json_t *sb_value_seal(const struct sb_crypto_ctx *cc, const char *kind,
 	json_t *out = NULL;
 
 	if (cc->keys->n == 0) {
-		sb_api_fail(e, 503, "no_secret",
-			    "this node holds no master secret: it cannot encrypt");
+		sb_api_fail(
+			e, 503, "no_secret",
+			"this node holds no master secret: it cannot encrypt");
 		return NULL;
 	}
 	aad_len = build_aad(aad, kind, app, owner, item, cc->keys->msid[0]);
@@ -281,11 +301,12 @@ json_t *sb_value_seal(const struct sb_crypto_ctx *cc, const char *kind,
 		goto done;
 	}
 	if (cc->ops->random(cc->inst, buf, SB_AEAD_NONCE_LEN, &err) != SB_OK ||
-	    cc->ops->aead_encrypt(cc->inst, cc->keys->key[0], buf, aad, aad_len,
-				  (const uint8_t *)plaintext, len,
-				  buf + SB_AEAD_NONCE_LEN,
-				  buf + SB_AEAD_NONCE_LEN + len, &err) != SB_OK) {
-		sb_api_fail(e, 500, "crypto_error", "cannot encrypt: %s", err.msg);
+	    cc->ops->aead_encrypt(
+		    cc->inst, cc->keys->key[0], buf, aad, aad_len,
+		    (const uint8_t *)plaintext, len, buf + SB_AEAD_NONCE_LEN,
+		    buf + SB_AEAD_NONCE_LEN + len, &err) != SB_OK) {
+		sb_api_fail(e, 500, "crypto_error", "cannot encrypt: %s",
+			    err.msg);
 		goto done;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, buf, (int)blen);

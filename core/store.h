@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SB_NAME_MAX 64
-#define SB_FIELDS_MAX 16
+#define SB_NAME_MAX	 64
+#define SB_FIELDS_MAX	 16
 #define SB_VALUE_LEN_MAX 4096
 
 enum sb_app_type {

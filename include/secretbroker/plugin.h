@@ -49,10 +49,12 @@ extern "C" {
  *   SB_PLUGIN_DEFINE(&my_descriptor)
  * once, at file scope. */
 #define SB_PLUGIN_DEFINE(desc_ptr)                                             \
-	SB_PLUGIN_EXPORT const struct sb_plugin_descriptor *sb_plugin_entry(void); \
-	SB_PLUGIN_EXPORT const struct sb_plugin_descriptor *sb_plugin_entry(void)  \
-	{                                                                          \
-		return (desc_ptr);                                                     \
+	SB_PLUGIN_EXPORT const struct sb_plugin_descriptor *sb_plugin_entry(   \
+		void);                                                         \
+	SB_PLUGIN_EXPORT const struct sb_plugin_descriptor *sb_plugin_entry(   \
+		void)                                                          \
+	{                                                                      \
+		return (desc_ptr);                                             \
 	}
 
 /* ------------------------------------------------------------------ */
@@ -62,18 +64,18 @@ extern "C" {
 
 enum sb_status {
 	SB_OK = 0,
-	SB_ERR = -1,        /* failure not covered below */
-	SB_ENOTFOUND = -2,  /* key or lease does not exist */
-	SB_ECONFLICT = -3,  /* a per-key version precondition failed */
-	SB_EFENCED = -4,    /* the batch's or renew's epoch is not current */
-	SB_EBUSY = -5,      /* the lease is held by someone else */
-	SB_EUNAVAIL = -6,   /* backend unreachable (connection lost, down) */
-	SB_ETIMEOUT = -7,   /* backend did not answer within the timeout */
-	SB_EINVAL = -8,     /* bad argument or config value */
-	SB_ENOMEM = -9,     /* out of memory */
-	SB_EAUTH = -10,     /* authentication failed: AEAD tag, sealed blob */
-	SB_ENOTSUP = -11,   /* operation not supported by this plugin */
-	SB_EEXPIRED = -12,  /* the lease expired before the renew */
+	SB_ERR = -1,	   /* failure not covered below */
+	SB_ENOTFOUND = -2, /* key or lease does not exist */
+	SB_ECONFLICT = -3, /* a per-key version precondition failed */
+	SB_EFENCED = -4,   /* the batch's or renew's epoch is not current */
+	SB_EBUSY = -5,	   /* the lease is held by someone else */
+	SB_EUNAVAIL = -6,  /* backend unreachable (connection lost, down) */
+	SB_ETIMEOUT = -7,  /* backend did not answer within the timeout */
+	SB_EINVAL = -8,	   /* bad argument or config value */
+	SB_ENOMEM = -9,	   /* out of memory */
+	SB_EAUTH = -10,	   /* authentication failed: AEAD tag, sealed blob */
+	SB_ENOTSUP = -11,  /* operation not supported by this plugin */
+	SB_EEXPIRED = -12, /* the lease expired before the renew */
 };
 
 /* A plugin writes a one-line, human-readable reason here on failure. It
@@ -100,20 +102,21 @@ enum sb_log_level {
 struct sb_config;
 
 struct sb_host {
-	uint32_t size;    /* sizeof(struct sb_host) as the host knows it */
+	uint32_t size;	  /* sizeof(struct sb_host) as the host knows it */
 	uint32_t version; /* SB_HOST_VERSION */
 
 	/* Logs one line, prefixed by the host with the plugin's name. Never
 	 * pass secret material. Safe from any thread. */
 	void (*log)(const struct sb_host *host, int level, const char *fmt, ...)
 #if defined(__GNUC__)
-	    __attribute__((format(printf, 3, 4)))
+		__attribute__((format(printf, 3, 4)))
 #endif
-	    ;
+		;
 
 	/* Secure memory: zeroed, mlock'ed, excluded from core dumps. Returns
 	 * NULL on failure. secure_free wipes (explicit_bzero) and frees; n must
-	 * be the size given to secure_alloc. secure_free(NULL, n) is a no-op. */
+	 * be the size given to secure_alloc. secure_free(NULL, n) is a no-op.
+	 */
 	void *(*secure_alloc)(size_t n);
 	void (*secure_free)(void *p, size_t n);
 
@@ -122,12 +125,14 @@ struct sb_host {
 	 * def when the key is absent; the string lives as long as the opened
 	 * instance. config_get_int parses a decimal integer; on a value that is
 	 * not one it writes a message naming section and key into err and
-	 * returns SB_EINVAL. config_get_bool accepts true/false/yes/no/on/off/1/0
-	 * in the same way. config_section names the section ("storage"). */
+	 * returns SB_EINVAL. config_get_bool accepts
+	 * true/false/yes/no/on/off/1/0 in the same way. config_section names
+	 * the section ("storage"). */
 	const char *(*config_get)(const struct sb_config *cfg, const char *key,
 				  const char *def);
 	int (*config_get_int)(const struct sb_config *cfg, const char *key,
-			      long long def, long long *out, struct sb_error *err);
+			      long long def, long long *out,
+			      struct sb_error *err);
 	int (*config_get_bool)(const struct sb_config *cfg, const char *key,
 			       int def, int *out, struct sb_error *err);
 	const char *(*config_section)(const struct sb_config *cfg);
@@ -157,11 +162,11 @@ enum sb_plugin_kind {
 };
 
 struct sb_plugin_descriptor {
-	uint32_t size;      /* sizeof(struct sb_plugin_descriptor) */
-	uint16_t abi_major; /* SB_PLUGIN_ABI_MAJOR at build time */
-	uint16_t abi_minor; /* SB_PLUGIN_ABI_MINOR at build time */
-	uint32_t kind;      /* enum sb_plugin_kind */
-	const char *name;   /* short name, e.g. "sqlite" */
+	uint32_t size;	     /* sizeof(struct sb_plugin_descriptor) */
+	uint16_t abi_major;  /* SB_PLUGIN_ABI_MAJOR at build time */
+	uint16_t abi_minor;  /* SB_PLUGIN_ABI_MINOR at build time */
+	uint32_t kind;	     /* enum sb_plugin_kind */
+	const char *name;    /* short name, e.g. "sqlite" */
 	const char *version; /* the plugin's own version, e.g. "0.1.0" */
 	const char *description;
 	/* Points to struct sb_storage_ops, sb_crypto_ops or sb_fencing_ops
@@ -183,7 +188,7 @@ struct sb_plugin_descriptor {
  * bytewise (memcmp order). Values are opaque bytes of 0..SB_VALUE_MAX. Every
  * key has a version: 1 when created, +1 on every put; a deleted and
  * recreated key starts at 1 again. */
-#define SB_KEY_MAX 1024
+#define SB_KEY_MAX   1024
 #define SB_VALUE_MAX (1024 * 1024)
 
 enum sb_batch_op_type {
@@ -198,7 +203,7 @@ enum sb_precondition {
 };
 
 struct sb_batch_op {
-	uint32_t type;         /* enum sb_batch_op_type */
+	uint32_t type;	       /* enum sb_batch_op_type */
 	uint32_t precondition; /* enum sb_precondition */
 	uint64_t version;      /* for SB_PRE_VERSION */
 	const char *key;
@@ -222,10 +227,10 @@ struct sb_batch {
 
 /* Lease state as the backend sees it, on the backend's own clock. */
 struct sb_lease_info {
-	char holder[256];       /* "" when nobody holds it */
-	uint64_t epoch;         /* the current fencing epoch (0 if never taken) */
-	int64_t ttl_left_ms;    /* >0 held; <=0 expired or free */
-	int held;               /* 1 when held and not expired */
+	char holder[256];    /* "" when nobody holds it */
+	uint64_t epoch;	     /* the current fencing epoch (0 if never taken) */
+	int64_t ttl_left_ms; /* >0 held; <=0 expired or free */
+	int held;	     /* 1 when held and not expired */
 };
 
 /* Called once per scanned item, in key order. The pointers are valid only
@@ -250,8 +255,8 @@ struct sb_storage_ops {
 	 * free(); for a zero-length value it is a valid 1-byte allocation),
 	 * *value_len and *version set. SB_ENOTFOUND if absent. value may be
 	 * NULL to fetch the version only. */
-	int (*get)(void *inst, const char *key, uint8_t **value, size_t *value_len,
-		   uint64_t *version, struct sb_error *err);
+	int (*get)(void *inst, const char *key, uint8_t **value,
+		   size_t *value_len, uint64_t *version, struct sb_error *err);
 
 	/* Calls cb for keys that start with prefix and sort strictly after
 	 * `after` ("" or NULL: from the first), in ascending order, at most
@@ -303,9 +308,9 @@ struct sb_storage_ops {
 /* Crypto                                                              */
 /* ------------------------------------------------------------------ */
 
-#define SB_AEAD_KEY_LEN 32   /* AES-256-GCM */
+#define SB_AEAD_KEY_LEN	  32 /* AES-256-GCM */
 #define SB_AEAD_NONCE_LEN 12 /* 96-bit nonce */
-#define SB_AEAD_TAG_LEN 16
+#define SB_AEAD_TAG_LEN	  16
 
 struct sb_crypto_ops {
 	uint32_t size; /* sizeof(struct sb_crypto_ops) */
@@ -327,14 +332,15 @@ struct sb_crypto_ops {
 	 * tag does not verify, and then leaves pt zeroed. */
 	int (*aead_encrypt)(void *inst, const uint8_t key[SB_AEAD_KEY_LEN],
 			    const uint8_t nonce[SB_AEAD_NONCE_LEN],
-			    const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-			    size_t pt_len, uint8_t *ct, uint8_t tag[SB_AEAD_TAG_LEN],
-			    struct sb_error *err);
+			    const uint8_t *aad, size_t aad_len,
+			    const uint8_t *pt, size_t pt_len, uint8_t *ct,
+			    uint8_t tag[SB_AEAD_TAG_LEN], struct sb_error *err);
 	int (*aead_decrypt)(void *inst, const uint8_t key[SB_AEAD_KEY_LEN],
 			    const uint8_t nonce[SB_AEAD_NONCE_LEN],
-			    const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-			    size_t ct_len, const uint8_t tag[SB_AEAD_TAG_LEN],
-			    uint8_t *pt, struct sb_error *err);
+			    const uint8_t *aad, size_t aad_len,
+			    const uint8_t *ct, size_t ct_len,
+			    const uint8_t tag[SB_AEAD_TAG_LEN], uint8_t *pt,
+			    struct sb_error *err);
 
 	/* HKDF-SHA256 (RFC 5869): out_len bytes from ikm, salt (may be NULL)
 	 * and info. */
@@ -345,9 +351,10 @@ struct sb_crypto_ops {
 
 	/* Password-based key derivation, scrypt (RFC 7914) with N = 2^log2_n.
 	 * Slow by design: the daemon never calls it on a request thread. */
-	int (*password_kdf)(void *inst, const char *password, size_t password_len,
-			    const uint8_t *salt, size_t salt_len, uint32_t log2_n,
-			    uint32_t r, uint32_t p, uint8_t *out, size_t out_len,
+	int (*password_kdf)(void *inst, const char *password,
+			    size_t password_len, const uint8_t *salt,
+			    size_t salt_len, uint32_t log2_n, uint32_t r,
+			    uint32_t p, uint8_t *out, size_t out_len,
 			    struct sb_error *err);
 
 	/* Seals data (the master secret) for storage at rest on this node
@@ -358,8 +365,8 @@ struct sb_crypto_ops {
 	 * the caller releases it with host->secure_free(*pt, *pt_len).
 	 * SB_EAUTH when the blob was not sealed by this node's key or was
 	 * altered. */
-	int (*unseal)(void *inst, const uint8_t *in, size_t in_len, uint8_t **pt,
-		      size_t *pt_len, struct sb_error *err);
+	int (*unseal)(void *inst, const uint8_t *in, size_t in_len,
+		      uint8_t **pt, size_t *pt_len, struct sb_error *err);
 };
 
 /* ------------------------------------------------------------------ */
@@ -395,10 +402,10 @@ struct sb_fence_hooks {
 };
 
 struct sb_fence_status {
-	int state;            /* enum sb_fence_state */
-	uint64_t epoch;       /* epoch this node is active at, 0 on standby */
+	int state;	       /* enum sb_fence_state */
+	uint64_t epoch;	       /* epoch this node is active at, 0 on standby */
 	int64_t lease_left_ms; /* time left on this node's claim, -1 if n/a */
-	char detail[256];     /* short human-readable state, e.g. "holding lease" */
+	char detail[256]; /* short human-readable state, e.g. "holding lease" */
 };
 
 struct sb_fencing_ops {

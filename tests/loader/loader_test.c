@@ -113,8 +113,8 @@ static void ops_too_small(void **state)
 
 	snprintf(need, sizeof(need), "needs %zu",
 		 sizeof(struct sb_storage_ops));
-	snprintf(daemon_abi, sizeof(daemon_abi), "ABI %d.%d", SB_PLUGIN_ABI_MAJOR,
-		 SB_PLUGIN_ABI_MINOR);
+	snprintf(daemon_abi, sizeof(daemon_abi), "ABI %d.%d",
+		 SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR);
 	expect_refused(LOADER_PLUGIN_DIR, "smallops", "8 bytes", daemon_abi,
 		       need, NULL);
 }

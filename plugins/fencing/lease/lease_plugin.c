@@ -340,10 +340,7 @@ static const struct sb_fencing_ops ls_ops = {
 
 /* Every setting this plugin reads from its section. */
 static const char *const plugin_settings[] = {
-	"ttl_ms",
-	"renew_interval_ms",
-	"self_fence_ms",
-	"acquire_interval_ms",
+	"ttl_ms", "renew_interval_ms", "self_fence_ms", "acquire_interval_ms",
 	NULL,
 };
 

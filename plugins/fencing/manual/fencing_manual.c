@@ -62,12 +62,14 @@ static int fm_open(const struct sb_host *host, const struct sb_config *cfg,
 	int rc;
 
 	*out = NULL;
-	rc = host->config_get_int(cfg, "check_interval_ms", 1000, &check_ms, err);
+	rc = host->config_get_int(cfg, "check_interval_ms", 1000, &check_ms,
+				  err);
 	if (rc != SB_OK)
 		return rc;
 	if (check_ms < 100 || check_ms > 60000)
 		return fm_error(err, SB_EINVAL,
-				"[fencing] check_interval_ms: %lld is not from 100 to 60000",
+				"[fencing] check_interval_ms: %lld is not from "
+				"100 to 60000",
 				check_ms);
 	fi = calloc(1, sizeof(*fi));
 	if (fi == NULL)
@@ -153,10 +155,12 @@ static void *watch_main(void *arg)
 			char why[384];
 
 			snprintf(why, sizeof(why),
-				 "another node was designated (holder %s, epoch %llu)",
+				 "another node was designated (holder %s, "
+				 "epoch %llu)",
 				 li.holder[0] ? li.holder : "none",
 				 (unsigned long long)li.epoch);
-			fi->host->log(fi->host, SB_LOG_WARNING, "%s: stepping down", why);
+			fi->host->log(fi->host, SB_LOG_WARNING,
+				      "%s: stepping down", why);
 			set_state(fi, SB_FENCE_STANDBY, 0, why);
 		}
 	}
@@ -182,7 +186,8 @@ static int fm_start(void *inst, const struct sb_fence_hooks *hooks,
 		return rc;
 	}
 	if (li.held && strcmp(li.holder, fi->host->node_name) == 0) {
-		rc = take_fence(fi, "still the designated master secret server", err);
+		rc = take_fence(fi, "still the designated master secret server",
+				err);
 		if (rc != SB_OK) {
 			fi->hooks = NULL;
 			pthread_mutex_unlock(&fi->lock);
@@ -199,7 +204,8 @@ static int fm_start(void *inst, const struct sb_fence_hooks *hooks,
 	if (pthread_create(&fi->thread, NULL, watch_main, fi) != 0) {
 		fi->hooks = NULL;
 		pthread_mutex_unlock(&fi->lock);
-		return fm_error(err, SB_ERR, "cannot start the watch thread: %s",
+		return fm_error(err, SB_ERR,
+				"cannot start the watch thread: %s",
 				strerror(errno));
 	}
 	fi->thread_running = 1;
@@ -247,7 +253,8 @@ static int fm_promote(void *inst, struct sb_error *err)
 
 	pthread_mutex_lock(&fi->lock);
 	if (fi->hooks == NULL)
-		rc = fm_error(err, SB_EINVAL, "fencing plugin manual is not started");
+		rc = fm_error(err, SB_EINVAL,
+			      "fencing plugin manual is not started");
 	else
 		rc = take_fence(fi, "designated master secret server", err);
 	pthread_mutex_unlock(&fi->lock);
@@ -261,8 +268,8 @@ static int fm_demote(void *inst, struct sb_error *err)
 
 	pthread_mutex_lock(&fi->lock);
 	if (fi->hooks && fi->state == SB_FENCE_ACTIVE) {
-		rc = fi->hooks->lease_release(fi->hooks->arg, fi->host->node_name,
-					      fi->epoch, err);
+		rc = fi->hooks->lease_release(
+			fi->hooks->arg, fi->host->node_name, fi->epoch, err);
 		/* Fenced: someone else holds it already; standby either way. */
 		if (rc == SB_EFENCED)
 			rc = SB_OK;
@@ -297,7 +304,8 @@ static const struct sb_plugin_descriptor fm_descriptor = {
 	.kind = SB_PLUGIN_FENCING,
 	.name = "manual",
 	.version = "0.1.0",
-	.description = "the master secret server is designated by an operator or a cluster manager",
+	.description = "the master secret server is designated by an operator "
+		       "or a cluster manager",
 	.ops = &fm_ops,
 	.settings = plugin_settings,
 };
