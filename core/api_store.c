@@ -1230,7 +1230,7 @@ static json_t *masked_labels(const struct sb_app *app)
  * the lookup's decoded form). Returns the record, or NULL having replied
  * (404 no_mapping or a storage error). */
 static json_t *mapping_load(struct sb_req *r, const char *app,
-			    const char *identity)
+			    const char *identity, uint64_t *version)
 {
 	struct sb_api_error e;
 	char key[160];
@@ -1241,7 +1241,7 @@ static json_t *mapping_load(struct sb_req *r, const char *app,
 	int rc;
 
 	snprintf(key, sizeof(key), "map/%s/%s", app, identity);
-	rc = storage_get(r, key, &val, &len, &ver, &e);
+	rc = storage_get(r, key, &val, &len, version ? version : &ver, &e);
 	if (rc == SB_ENOTFOUND) {
 		sb_reply_error(r, 404, "no_mapping",
 			       "%s has no credentials for application %s",
@@ -1281,7 +1281,7 @@ static void mapping_get(struct sb_req *r, const char *name,
 	}
 	if (!identity_fits(r, &app, identity))
 		goto done;
-	if ((rec = mapping_load(r, name, identity)) == NULL)
+	if ((rec = mapping_load(r, name, identity, NULL)) == NULL)
 		goto done;
 	show = query_flag(r, "show_masked", "1");
 	values = mapping_values(r, &app, identity, rec, show, &e);
@@ -1307,12 +1307,9 @@ static void mapping_update(struct sb_req *r, const char *name,
 	json_t *en = r->body ? json_object_get(r->body, "enabled") : NULL;
 	struct sb_api_error e;
 	struct sb_app app;
-	uint8_t *val = NULL;
-	size_t len = 0;
 	uint64_t ver = 0;
 	char key[160], *out = NULL;
 	json_t *rec = NULL;
-	int rc;
 
 	sb_req_audit(r,
 		     json_is_false(en) ? "mapping.disable" : "mapping.enable",
@@ -1332,23 +1329,8 @@ static void mapping_update(struct sb_req *r, const char *name,
 		goto done;
 	}
 	snprintf(key, sizeof(key), "map/%s/%s", name, identity);
-	rc = storage_get(r, key, &val, &len, &ver, &e);
-	if (rc == SB_ENOTFOUND) {
-		sb_reply_error(r, 404, "no_mapping",
-			       "%s has no credentials for application %s",
-			       identity, name);
+	if ((rec = mapping_load(r, name, identity, &ver)) == NULL)
 		goto done;
-	}
-	if (rc != SB_OK) {
-		sb_reply_api_error(r, &e);
-		goto done;
-	}
-	rec = json_loadb((char *)val, len, 0, NULL);
-	if (rec == NULL) {
-		sb_reply_error(r, 500, "record_damaged",
-			       "the mapping is damaged");
-		goto done;
-	}
 	json_object_set(rec, "enabled", en);
 	json_object_set_new(rec, "updated_at_ms",
 			    json_integer((json_int_t)sb_wall_ms()));
@@ -1371,7 +1353,6 @@ static void mapping_update(struct sb_req *r, const char *name,
 	}
 	sb_reply_json(r, 200, mapping_summary(name, identity, rec));
 done:
-	free(val);
 	free(out);
 	json_decref(rec);
 	sb_app_clear(&app);
@@ -1397,23 +1378,11 @@ static void mapping_delete(struct sb_req *r, const char *name,
 	snprintf(mkey, sizeof(mkey), "map/%s/%s", name, identity);
 	snprintf(ukey, sizeof(ukey), "umap/%s/%s", identity, name);
 	{
-		uint8_t *v = NULL;
-		size_t l;
-		uint64_t ver;
-		int rc = storage_get(r, mkey, &v, &l, &ver, &e);
+		json_t *rec = mapping_load(r, name, identity, NULL);
 
-		free(v);
-		if (rc == SB_ENOTFOUND) {
-			sb_reply_error(
-				r, 404, "no_mapping",
-				"%s has no credentials for application %s",
-				identity, name);
-			goto done;
-		}
-		if (rc != SB_OK) {
-			sb_reply_api_error(r, &e);
-			goto done;
-		}
+		if (rec == NULL)
+			goto done; /* replied: no_mapping or storage error */
+		json_decref(rec);
 	}
 	{
 		struct sb_batch_op ops[2] = {
