@@ -50,6 +50,14 @@ set -x
 sbctl status
 sbctl secret status || sbctl secret generate
 sbctl secret status
+# An affiliate application, a credential mapping for the caller, a lookup.
+sbctl app show demo >/dev/null 2>&1 ||
+	sbctl app create demo --type individual --fields user,password:masked \
+		--user-group "$(id -gn)" --description "quick start demo"
+sbctl app enable demo
+echo '{"user": "alice", "password": "correct horse"}' | sbctl cred set demo --stdin
+sbctl cred get demo
+sbctl cred get demo --show-masked
 set +x
 echo
 echo "secretbrokerd is running (pid $(cat "$run/secretbrokerd.pid"), log $run/secretbrokerd.log)."
