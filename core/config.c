@@ -163,6 +163,29 @@ static int parse_long(const char *s, long min, long max, int base, long *out)
 	return 0;
 }
 
+/* Reads [section] key (default def) as an integer from min to max in base
+ * (8 or 10) into *out. On a bad value adds one error naming file, section,
+ * key and the accepted range (what: "a number of seconds", "an octal
+ * mode", ...) and returns -1; *out is then untouched. */
+static int int_key(dictionary *d, const char *file, const char *section,
+		   const char *key, const char *def, long min, long max,
+		   int base, const char *what, long *out,
+		   struct sb_errlist *errs)
+{
+	const char *v = get(d, section, key, def);
+
+	if (parse_long(v, min, max, base, out) == 0)
+		return 0;
+	if (base == 8)
+		sb_errlist_add(errs, "%s: [%s] %s: \"%s\" is not %s", file,
+			       section, key, v, what);
+	else
+		sb_errlist_add(errs,
+			       "%s: [%s] %s: \"%s\" is not %s from %ld to %ld",
+			       file, section, key, v, what, min, max);
+	return -1;
+}
+
 static int parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on"};
@@ -350,13 +373,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 			errs,
 			"%s: [broker] node_name: must be 1..200 characters",
 			abspath);
-	v = get(d, "broker", "threads", "2");
-	if (parse_long(v, 1, 64, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [broker] threads: \"%s\" is not a number "
-			       "from 1 to 64",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "broker", "threads", "2", 1, 64, 10, "a number",
+		    &n, errs) == 0)
 		conf->threads = (int)n;
 	v = get(d, "broker", "log_level", "info");
 	conf->log_level = sb_log_level_parse(v);
@@ -380,13 +398,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 			errs,
 			"%s: [listen] socket: path is longer than 107 bytes",
 			abspath);
-	v = get(d, "listen", "socket_mode", "0660");
-	if (parse_long(v, 0, 0777, 8, &n) != 0)
-		sb_errlist_add(
-			errs,
-			"%s: [listen] socket_mode: \"%s\" is not an octal mode",
-			abspath, v);
-	else
+	if (int_key(d, abspath, "listen", "socket_mode", "0660", 0, 0777, 8,
+		    "an octal mode", &n, errs) == 0)
 		conf->socket_mode = (mode_t)n;
 	v = get(d, "listen", "socket_group", NULL);
 	conf->socket_gid = (gid_t)-1;
@@ -398,13 +411,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 				       "\"%s\" does not exist",
 				       abspath, v);
 	}
-	v = get(d, "listen", "max_body", "65536");
-	if (parse_long(v, 1024, 16 * 1024 * 1024, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [listen] max_body: \"%s\" is not a size "
-			       "from 1024 to 16777216 bytes",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "listen", "max_body", "65536", 1024,
+		    16 * 1024 * 1024, 10, "a size in bytes", &n, errs) == 0)
 		conf->max_body = (size_t)n;
 
 	/* [access] */
@@ -431,42 +439,22 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	}
 
 	/* [cache] */
-	v = get(d, "cache", "timeout_s", "60");
-	if (parse_long(v, 0, 86400, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [cache] timeout_s: \"%s\" is not a number "
-			       "of seconds from 0 to 86400",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "cache", "timeout_s", "60", 0, 86400, 10,
+		    "a number of seconds", &n, errs) == 0)
 		conf->cache_timeout_ms = (uint64_t)n * 1000;
-	v = get(d, "cache", "max_entries", "100000");
-	if (parse_long(v, 16, 10000000, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [cache] max_entries: \"%s\" is not a "
-			       "number from 16 to 10000000",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "cache", "max_entries", "100000", 16, 10000000,
+		    10, "a number", &n, errs) == 0)
 		conf->cache_max_entries = (size_t)n;
 
 	/* [audit] */
 	v = get(d, "audit", "file", NULL);
 	if (v && *v)
 		conf->audit_file = resolve_path(abspath, v);
-	v = get(d, "audit", "positive_level", "0");
-	if (parse_long(v, 0, 3, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [audit] positive_level: \"%s\" is not a "
-			       "level from 0 to 3",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "audit", "positive_level", "0", 0, 3, 10,
+		    "a level", &n, errs) == 0)
 		conf->audit_positive = (int)n;
-	v = get(d, "audit", "negative_level", "1");
-	if (parse_long(v, 0, 3, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [audit] negative_level: \"%s\" is not a "
-			       "level from 0 to 3",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "audit", "negative_level", "1", 0, 3, 10,
+		    "a level", &n, errs) == 0)
 		conf->audit_negative = (int)n;
 
 	/* [cluster] */
@@ -484,13 +472,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	v = get(d, "cluster", "address", NULL);
 	if (v && *v)
 		conf->cluster_address = strdup(v);
-	v = get(d, "cluster", "refresh_s", "30");
-	if (parse_long(v, 1, 3600, 10, &n) != 0)
-		sb_errlist_add(errs,
-			       "%s: [cluster] refresh_s: \"%s\" is not a "
-			       "number of seconds from 1 to 3600",
-			       abspath, v);
-	else
+	if (int_key(d, abspath, "cluster", "refresh_s", "30", 1, 3600, 10,
+		    "a number of seconds", &n, errs) == 0)
 		conf->refresh_ms = (uint64_t)n * 1000;
 
 	/* [tls], [listen] tls_address, certificate identities */
