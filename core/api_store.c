@@ -1449,7 +1449,7 @@ static void lookup(struct sb_req *r, const char *name)
 	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct evkeyvalq params = {0};
 	const char *v;
-	char user[80] = "", key[160];
+	char user[SB_NAME_MAX + 2] = "", key[160];
 	struct sb_api_error e;
 	struct sb_app app = {0};
 	struct sb_crypto_ctx cc;
@@ -1482,6 +1482,12 @@ static void lookup(struct sb_req *r, const char *name)
 			       "application %s is a config-store application: "
 			       "read it with GET /v1/apps/%s/config/ID",
 			       name, name);
+		goto done;
+	}
+	if (user[0] && !sb_valid_identity(user)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "user must be a user or group name (1..64 "
+			       "characters of A-Z a-z 0-9 . _ - @)");
 		goto done;
 	}
 	if (user[0] && role < ROLE_APP_ADMIN) {
