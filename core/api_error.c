@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int sb_api_fail(struct sb_api_error *e, int http, const char *code,
 		const char *fmt, ...)
@@ -27,6 +28,15 @@ int sb_api_fail_storage(struct sb_api_error *e, int status,
 	switch (status) {
 	case SB_EUNAVAIL:
 	case SB_ETIMEOUT:
+		/* A write whose commit the backend never confirmed: the
+		 * client must read back before retrying. Plugins say so in
+		 * their message ("may or may not have been applied"). */
+		if (strstr(m, "may or may not have"))
+			return sb_api_fail(e, 503, "outcome_unknown",
+					   "the SSO database did not confirm "
+					   "the write while %s, which may or "
+					   "may not have been applied: %s",
+					   what, m);
 		return sb_api_fail(e, 503, "storage_unavailable",
 				   "SSO database unavailable while %s: %s",
 				   what, m);

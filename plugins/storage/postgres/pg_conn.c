@@ -316,9 +316,12 @@ static int wait_sock(struct pg_op *op, short events, short *revents,
 		return conn_lost(op, NULL, err);
 	for (;;) {
 		now = mono_ms();
-		if (now >= op->deadline)
-			return timed_out(op, err);
-		n = poll(&pfd, 1, (int)(op->deadline - now));
+		/* Past the deadline -- perhaps only because this process did
+		 * not run for a while (SIGSTOP, a frozen VM) -- look once more
+		 * without waiting: an answer the server sent meanwhile is
+		 * used, not turned into "outcome unknown". */
+		n = poll(&pfd, 1,
+			 now >= op->deadline ? 0 : (int)(op->deadline - now));
 		if (n > 0)
 			break;
 		if (n == 0)
