@@ -521,12 +521,26 @@ done:
 	return ret;
 }
 
+/* Runs a lease script: KEYS lease and epoch, ARGV holder and one or two
+ * more (a2 may be NULL). *r is the reply (NULL on a transport error,
+ * with err set). */
+static int lease_eval(struct rs_inst *in, enum rs_script script,
+		      const char *holder, const char *a1, const char *a2,
+		      redisReply **r, struct sb_error *err)
+{
+	const char *argv[5] = {in->k_lease, in->k_epoch, holder, a1, a2};
+	size_t lens[5];
+	int n = a2 ? 5 : 4;
+
+	for (int i = 0; i < n; i++)
+		lens[i] = strlen(argv[i]);
+	return rs_eval(in, script, n, argv, lens, r, err);
+}
+
 static int rs_lease_acquire(void *p, const char *holder, uint32_t ttl_ms,
 			    uint64_t *epoch, struct sb_error *err)
 {
 	struct rs_inst *in = p;
-	const char *argv[4];
-	size_t lens[4];
 	char ttl[16];
 	redisReply *r = NULL;
 	int ret;
@@ -538,13 +552,8 @@ static int rs_lease_acquire(void *p, const char *holder, uint32_t ttl_ms,
 		return rs_err(err, SB_EINVAL,
 			      "redis: lease_acquire: ttl_ms must be > 0");
 	snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
-	argv[0] = in->k_lease;
-	argv[1] = in->k_epoch;
-	argv[2] = holder;
-	argv[3] = ttl;
-	for (int i = 0; i < 4; i++)
-		lens[i] = strlen(argv[i]);
-	ret = rs_eval(in, RS_SCRIPT_LEASE_ACQUIRE, 4, argv, lens, &r, err);
+	ret = lease_eval(in, RS_SCRIPT_LEASE_ACQUIRE, holder, ttl, NULL, &r,
+			 err);
 	if (r == NULL)
 		goto done;
 	if (!status_array(r, 2)) {
@@ -608,8 +617,6 @@ static int rs_lease_renew(void *p, const char *holder, uint64_t epoch,
 			  uint32_t ttl_ms, struct sb_error *err)
 {
 	struct rs_inst *in = p;
-	const char *argv[5];
-	size_t lens[5];
 	char ebuf[24], ttl[16];
 	redisReply *r = NULL;
 	int ret;
@@ -622,14 +629,7 @@ static int rs_lease_renew(void *p, const char *holder, uint64_t epoch,
 			      "redis: lease_renew: ttl_ms must be > 0");
 	snprintf(ebuf, sizeof(ebuf), "%" PRIu64, epoch);
 	snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
-	argv[0] = in->k_lease;
-	argv[1] = in->k_epoch;
-	argv[2] = holder;
-	argv[3] = ebuf;
-	argv[4] = ttl;
-	for (int i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	ret = rs_eval(in, RS_SCRIPT_LEASE_RENEW, 5, argv, lens, &r, err);
+	ret = lease_eval(in, RS_SCRIPT_LEASE_RENEW, holder, ebuf, ttl, &r, err);
 	if (r == NULL)
 		goto done;
 	if (!status_array(r, 1)) {
@@ -664,8 +664,6 @@ static int rs_lease_release(void *p, const char *holder, uint64_t epoch,
 			    struct sb_error *err)
 {
 	struct rs_inst *in = p;
-	const char *argv[4];
-	size_t lens[4];
 	char ebuf[24];
 	redisReply *r = NULL;
 	int ret;
@@ -674,13 +672,8 @@ static int rs_lease_release(void *p, const char *holder, uint64_t epoch,
 	if (ret != SB_OK)
 		return ret;
 	snprintf(ebuf, sizeof(ebuf), "%" PRIu64, epoch);
-	argv[0] = in->k_lease;
-	argv[1] = in->k_epoch;
-	argv[2] = holder;
-	argv[3] = ebuf;
-	for (int i = 0; i < 4; i++)
-		lens[i] = strlen(argv[i]);
-	ret = rs_eval(in, RS_SCRIPT_LEASE_RELEASE, 4, argv, lens, &r, err);
+	ret = lease_eval(in, RS_SCRIPT_LEASE_RELEASE, holder, ebuf, NULL, &r,
+			 err);
 	if (r == NULL)
 		goto done;
 	if (!status_array(r, 1)) {
@@ -750,8 +743,6 @@ static int rs_fence_takeover(void *p, const char *holder, uint32_t ttl_ms,
 			     uint64_t *epoch, struct sb_error *err)
 {
 	struct rs_inst *in = p;
-	const char *argv[4];
-	size_t lens[4];
 	char ttl[16];
 	redisReply *r = NULL;
 	int ret;
@@ -760,13 +751,8 @@ static int rs_fence_takeover(void *p, const char *holder, uint32_t ttl_ms,
 	if (ret != SB_OK)
 		return ret;
 	snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
-	argv[0] = in->k_lease;
-	argv[1] = in->k_epoch;
-	argv[2] = holder;
-	argv[3] = ttl;
-	for (int i = 0; i < 4; i++)
-		lens[i] = strlen(argv[i]);
-	ret = rs_eval(in, RS_SCRIPT_FENCE_TAKEOVER, 4, argv, lens, &r, err);
+	ret = lease_eval(in, RS_SCRIPT_FENCE_TAKEOVER, holder, ttl, NULL, &r,
+			 err);
 	if (r == NULL)
 		goto done;
 	if (!status_array(r, 2) || r->element[0]->integer != 0 ||
