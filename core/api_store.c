@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "host.h"
 #include "log.h"
+#include "storage.h"
 #include "member.h"
 #include "store.h"
 
@@ -97,8 +98,7 @@ static int storage_get(struct sb_req *r, const char *key, uint8_t **val,
 		       size_t *len, uint64_t *version, struct sb_api_error *e)
 {
 	struct sb_error err = {{0}};
-	int rc = r->gen->sops->get(r->gen->storage.inst, key, val, len, version,
-				   &err);
+	int rc = store_get_record(r->gen, key, val, len, version, &err);
 
 	if (rc == SB_OK || rc == SB_ENOTFOUND)
 		return rc;
@@ -262,7 +262,7 @@ static int apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 {
 	struct sb_batch b = {ops, n, r->write_epoch, NULL, failed};
 	struct sb_error err = {{0}};
-	int rc = r->gen->sops->batch_apply(r->gen->storage.inst, &b, &err);
+	int rc = store_batch_apply(r->gen, &b, &err);
 
 	for (size_t i = 0; i < n; i++)
 		sb_cache_invalidate(&r->d->cache_inval, ops[i].key);
@@ -413,8 +413,8 @@ static json_t *scan_all(struct sb_req *r, const char *prefix)
 
 	for (;;) {
 		before = json_array_size(c.items);
-		rc = r->gen->sops->scan(r->gen->storage.inst, prefix, after,
-					500, collect_cb, &c, last, &err);
+		rc = store_scan(r->gen, prefix, after, 500, collect_cb, &c,
+				last, &err);
 		if (rc != SB_OK) {
 			json_decref(c.items);
 			sb_api_fail_storage(&e, rc, &err,
@@ -895,8 +895,8 @@ static int administers_any_app(struct sb_req *r)
 	int found = 0;
 	size_t i;
 
-	if (r->gen->sops->scan(r->gen->storage.inst, "app/", NULL, 0,
-			       collect_cb, &c, NULL, &err) != SB_OK) {
+	if (store_scan(r->gen, "app/", NULL, 0, collect_cb, &c, NULL, &err) !=
+	    SB_OK) {
 		json_decref(c.items);
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "host.h"
 #include "log.h"
+#include "storage.h"
 #include "member.h"
 
 #include <errno.h>
@@ -41,7 +42,7 @@ static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 	}
 	op.value = (const uint8_t *)val;
 	op.value_len = strlen(val);
-	rc = g->sops->batch_apply(g->storage.inst, &b, &err);
+	rc = store_batch_apply(g, &b, &err);
 	if (rc != SB_OK)
 		snprintf(msg, msglen, "%s",
 			 err.msg[0] ? err.msg : sb_status_name(rc));
@@ -217,7 +218,7 @@ static json_t *get_json(struct sb_generation *g, const char *key, int *status)
 	uint64_t ver;
 	json_t *j;
 
-	*status = g->sops->get(g->storage.inst, key, &val, &len, &ver, &err);
+	*status = store_get_record(g, key, &val, &len, &ver, &err);
 	if (*status != SB_OK)
 		return NULL;
 	j = json_loadb((char *)val, len, 0, NULL);
@@ -276,15 +277,15 @@ json_t *sb_cluster_view(struct sb_daemon *d, struct sb_generation *g,
 		json_decref(acc.nodes);
 		return NULL;
 	}
-	*status = g->sops->lease_read(g->storage.inst, &li, &err);
+	*status = store_read_lease(g, &li, &err);
 	if (*status != SB_OK) {
 		snprintf(msg, msglen, "reading the lease: %s", err.msg);
 		json_decref(mss);
 		json_decref(acc.nodes);
 		return NULL;
 	}
-	*status = g->sops->scan(g->storage.inst, "cluster/nodes/", NULL, 1000,
-				nodes_cb, &acc, NULL, &err);
+	*status = store_scan(g, "cluster/nodes/", NULL, 1000, nodes_cb, &acc,
+			     NULL, &err);
 	if (*status != SB_OK) {
 		snprintf(msg, msglen, "listing nodes: %s", err.msg);
 		json_decref(mss);

@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "host.h"
 #include "log.h"
+#include "storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +197,7 @@ struct sb_generation *sb_gen_build(struct sb_daemon *d, struct sb_conf *conf,
 		gen_free(g);
 		return NULL;
 	}
-	g->sops = sb_plugin_storage(&g->storage.plugin);
+	store_bind(g);
 	g->cops = sb_plugin_crypto(&g->crypto.plugin);
 	if (g->fencing_owned)
 		g->fops = sb_plugin_fencing(&g->fencing.plugin);
@@ -243,39 +244,34 @@ static int hook_lease_acquire(void *arg, const char *holder, uint32_t ttl_ms,
 			      uint64_t *epoch, struct sb_error *err)
 {
 	WITH_STORAGE((struct sb_daemon *)arg,
-		     g_->sops->lease_acquire(g_->storage.inst, holder, ttl_ms,
-					     epoch, err));
+		     store_lease_acquire(g_, holder, ttl_ms, epoch, err));
 }
 
 static int hook_lease_renew(void *arg, const char *holder, uint64_t epoch,
 			    uint32_t ttl_ms, struct sb_error *err)
 {
 	WITH_STORAGE((struct sb_daemon *)arg,
-		     g_->sops->lease_renew(g_->storage.inst, holder, epoch,
-					   ttl_ms, err));
+		     store_lease_renew(g_, holder, epoch, ttl_ms, err));
 }
 
 static int hook_lease_release(void *arg, const char *holder, uint64_t epoch,
 			      struct sb_error *err)
 {
-	WITH_STORAGE(
-		(struct sb_daemon *)arg,
-		g_->sops->lease_release(g_->storage.inst, holder, epoch, err));
+	WITH_STORAGE((struct sb_daemon *)arg,
+		     store_lease_release(g_, holder, epoch, err));
 }
 
 static int hook_lease_read(void *arg, struct sb_lease_info *info,
 			   struct sb_error *err)
 {
-	WITH_STORAGE((struct sb_daemon *)arg,
-		     g_->sops->lease_read(g_->storage.inst, info, err));
+	WITH_STORAGE((struct sb_daemon *)arg, store_read_lease(g_, info, err));
 }
 
 static int hook_fence_takeover(void *arg, const char *holder, uint32_t ttl_ms,
 			       uint64_t *epoch, struct sb_error *err)
 {
 	WITH_STORAGE((struct sb_daemon *)arg,
-		     g_->sops->fence_takeover(g_->storage.inst, holder, ttl_ms,
-					      epoch, err));
+		     store_fence_takeover(g_, holder, ttl_ms, epoch, err));
 }
 
 static struct sb_fence_hooks fence_hooks = {

@@ -6,6 +6,7 @@
 #include "fileutil.h"
 #include "host.h"
 #include "log.h"
+#include "storage.h"
 #include "secure_mem.h"
 
 #include <errno.h>
@@ -333,7 +334,7 @@ static int record_get(struct sb_generation *g, const char *key, json_t **out,
 	json_error_t jerr;
 	int rc;
 
-	rc = g->sops->get(g->storage.inst, key, &val, &len, &version, err);
+	rc = store_get_record(g, key, &val, &len, &version, err);
 	if (rc != SB_OK)
 		return rc;
 	*out = json_loadb((const char *)val, len, 0, &jerr);
@@ -410,7 +411,7 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 	batch.n_ops = 2;
 	batch.epoch = epoch;
 	batch.failed_op = &failed;
-	rc = g->sops->batch_apply(g->storage.inst, &batch, &err);
+	rc = store_batch_apply(g, &batch, &err);
 	if (rc == SB_ECONFLICT) {
 		sb_api_fail(e, 409, "secret_exists",
 			    "the SSO database already has a master secret "
@@ -665,7 +666,7 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 			key,	   (const uint8_t *)rec, strlen(rec)};
 		struct sb_batch batch = {&op, 1, epoch, NULL, NULL};
 
-		rc = g->sops->batch_apply(g->storage.inst, &batch, &err);
+		rc = store_batch_apply(g, &batch, &err);
 		if (rc != SB_OK)
 			sb_warn("backup of %s made, but recording it in the "
 				"SSO database failed: %s",
