@@ -8,17 +8,19 @@
  * threads serve the API (http.c); job threads run slow work (jobs.c).
  */
 #define _GNU_SOURCE
-#include "daemon.h"
+#include "host/daemon.h"
 
-#include "audit.h"
-#include "cluster.h"
-#include "host.h"
-#include "http.h"
-#include "jobs.h"
-#include "log.h"
-#include "member.h"
-#include "secure_mem.h"
-#include "tls.h"
+#include "runtime/audit.h"
+#include "cluster/cluster.h"
+#include "cluster/fence.h"
+#include "secret/secret.h"
+#include "host/host.h"
+#include "api/http.h"
+#include "runtime/jobs.h"
+#include "runtime/log.h"
+#include "cluster/member.h"
+#include "runtime/secure_mem.h"
+#include "runtime/tls.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -168,7 +170,7 @@ static void reload(struct sb_daemon *d)
 	if (g && errs.n > 0) {
 		sb_gen_unref(g);
 		g = NULL;
-	} else if (g && sb_gen_install(d, g, &errs) != 0) {
+	} else if (g && sb_gen_install(d, g, sb_fence_hooks(d), &errs) != 0) {
 		g = NULL; /* install dropped it; the old one runs on */
 	} else if (g) {
 		sb_http_tls_swap(d->http, tls);
@@ -273,6 +275,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static struct sb_daemon daemon_state;
+	static struct sb_secret_state secret_state;
 	struct sb_daemon *d = &daemon_state;
 	struct sb_errlist errs = {0};
 	struct main_loop m = {0};
@@ -321,13 +324,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_mutex_init(&d->fence_lock, NULL);
+	d->secret = &secret_state;
 	d->started_at = time(NULL);
 	d->started_mono_ms = sb_mono_ms();
 	d->config_path = strdup(path);
 
 	if (test)
 		return config_test(d, path);
+	if (sb_fence_init(d) != 0) {
+		fprintf(stderr, "secretbrokerd: out of memory\n");
+		return 1;
+	}
 
 	conf = sb_conf_load(path, &errs);
 	if (conf == NULL) {
@@ -340,7 +347,7 @@ int main(int argc, char **argv)
 		print_errors(path, &errs);
 		goto done;
 	}
-	if (sb_secret_state_init(&d->secret) != 0) {
+	if (sb_secret_state_init(d->secret) != 0) {
 		fprintf(stderr,
 			"secretbrokerd: cannot lock memory for the master "
 			"secret (mlock: %s); raise RLIMIT_MEMLOCK\n",
@@ -348,7 +355,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	g = sb_gen_build(d, conf, NULL, &errs);
-	if (g == NULL || sb_gen_install(d, g, &errs) != 0) {
+	if (g == NULL || sb_gen_install(d, g, sb_fence_hooks(d), &errs) != 0) {
 		print_errors(path, &errs);
 		goto done;
 	}
@@ -367,7 +374,7 @@ int main(int argc, char **argv)
 					"member thread\n");
 			goto done;
 		}
-	} else if (sb_secret_load(&d->secret, g, msg, sizeof(msg)) != 0) {
+	} else if (sb_secret_load(d->secret, g, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "secretbrokerd: %s\n", msg);
 		goto done;
 	}
@@ -399,12 +406,12 @@ int main(int argc, char **argv)
 	{
 		char msid[SB_MSID_MAX + 1] = "";
 
-		(void)sb_secret_current_msid(&d->secret, msid);
+		(void)sb_secret_current_msid(d->secret, msid);
 		if (g->conf->role == SB_ROLE_MEMBER)
 			sb_info("member: holding master secret %s fetched from "
 				"the master secret server",
 				msid[0] ? msid : "?");
-		else if (sb_secret_current_msid(&d->secret, msid) == 0)
+		else if (sb_secret_current_msid(d->secret, msid) == 0)
 			sb_info("master secret %s loaded from %s/%s", msid,
 				g->conf->state_dir, SB_SECRET_FILE);
 		else
@@ -457,7 +464,8 @@ done:
 		event_free(m.wait_ev);
 	if (m.base)
 		event_base_free(m.base);
-	sb_secret_state_destroy(&d->secret);
+	sb_secret_state_destroy(d->secret);
+	sb_fence_destroy(d);
 	pthread_mutex_lock(&d->lock);
 	sb_errlist_clear(&d->last_reload.errors);
 	sb_errlist_clear(&d->last_reload.restart_required);

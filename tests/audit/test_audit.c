@@ -28,7 +28,7 @@
 
 #include <cmocka.h>
 
-#include "audit.h"
+#include "runtime/audit.h"
 
 struct fixture {
 	char dir[256];

@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "backup_format.h"
+#include "secret/backup_format.h"
 #include "crypto_fixture.h"
-#include "host.h"
-#include "secure_mem.h"
+#include "host/host.h"
+#include "runtime/secure_mem.h"
 
 /* Offsets from docs/backup-format.md, restated here so the test checks
  * the documented layout rather than the implementation's constants. */

@@ -10,8 +10,8 @@
  * looks at the file with libsqlite3 directly.
  */
 #define _GNU_SOURCE
-#include "host.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "host/plugin_loader.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -24,8 +24,8 @@
  * their own --set settings.
  */
 #define _GNU_SOURCE
-#include "host.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "host/plugin_loader.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "host.h"
+#include "host/host.h"
 
 const struct sb_crypto_ops *tf_load_crypto(struct sb_plugin *pl)
 {

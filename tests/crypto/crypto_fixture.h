@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plugin_loader.h"
+#include "host/plugin_loader.h"
 
 /* One crypto plugin instance with its own host table, config and state
  * directory. */

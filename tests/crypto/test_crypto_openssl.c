@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "crypto_fixture.h"
-#include "host.h"
+#include "host/host.h"
 
 struct ctx {
 	struct sb_plugin plugin;

@@ -5,9 +5,9 @@
 #define _GNU_SOURCE
 #include "lease_cluster.h"
 
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "runtime/log.h"
+#include "host/plugin_loader.h"
 
 #include <errno.h>
 #include <fcntl.h>

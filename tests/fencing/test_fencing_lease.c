@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "runtime/log.h"
+#include "host/plugin_loader.h"
 
 #define MAX_EVENTS 256
 #define MAX_CALLS  4096

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "runtime/log.h"
+#include "host/plugin_loader.h"
 
 /* What the fake core saw. */
 struct fake_core {

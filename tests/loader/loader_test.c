@@ -8,7 +8,7 @@
  *                             or every case without an argument.
  */
 #define _GNU_SOURCE
-#include "plugin_loader.h"
+#include "host/plugin_loader.h"
 
 #include <dlfcn.h>
 #include <setjmp.h>

@@ -2,8 +2,8 @@
 #define _GNU_SOURCE
 #include "pg_test_util.h"
 
-#include "host.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "host/plugin_loader.h"
 
 #include <stdio.h>
 #include <stdlib.h>

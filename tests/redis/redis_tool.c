@@ -21,9 +21,9 @@
  * Output lines are meant for the shell tests in this directory.
  */
 #define _GNU_SOURCE
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "host/host.h"
+#include "runtime/log.h"
+#include "host/plugin_loader.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -14,9 +14,9 @@
  * make_test_cert_cn_only PKI_DIR cnonly), made by the tls.pki fixture.
  */
 #define _GNU_SOURCE
-#include "member_fetch.h"
-#include "secure_mem.h"
-#include "tls.h"
+#include "cluster/member_fetch.h"
+#include "runtime/secure_mem.h"
+#include "runtime/tls.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,0 +1,36 @@
+/* Status codes and error messages: see status.h. */
+#include "runtime/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int sb_error_set(struct sb_error *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+const char *sb_status_name(int status)
+{
+	switch (status) {
+	case SB_OK: return "ok";
+	case SB_ENOTFOUND: return "not_found";
+	case SB_ECONFLICT: return "conflict";
+	case SB_EFENCED: return "fenced";
+	case SB_EBUSY: return "busy";
+	case SB_EUNAVAIL: return "unavailable";
+	case SB_ETIMEOUT: return "timeout";
+	case SB_EINVAL: return "invalid";
+	case SB_ENOMEM: return "no_memory";
+	case SB_EAUTH: return "auth_failed";
+	case SB_ENOTSUP: return "not_supported";
+	case SB_EEXPIRED: return "expired";
+	default: return "error";
+	}
+}

@@ -1,0 +1,798 @@
+/* The master secret on this node: see secret.h. */
+#define _GNU_SOURCE
+#include "secret/secret.h"
+
+#include "host/daemon.h"
+#include "runtime/fileutil.h"
+#include "host/host.h"
+#include "runtime/log.h"
+#include "store/store.h"
+#include "runtime/secure_mem.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SECRETS_BYTES (2 * sizeof(struct sb_backup_secret))
+#define SEALED_FORMAT 1
+#define SEALED_MAX    (64 * 1024)
+#define CHECK_INFO    "secretbroker/check/v1/"
+
+int sb_secret_state_init(struct sb_secret_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (pthread_rwlock_init(&s->lock, NULL) != 0)
+		return -1;
+	s->secrets = sb_secure_alloc(SECRETS_BYTES);
+	s->rkeys = sb_secure_alloc(sizeof(*s->rkeys));
+	atomic_init(&s->keys_seq, 1);
+	return s->secrets && s->rkeys ? 0 : -1;
+}
+
+void sb_secret_state_destroy(struct sb_secret_state *s)
+{
+	SB_SECURE_PURGE(&s->secrets, SECRETS_BYTES);
+	SB_SECURE_PURGE(&s->rkeys, sizeof(*s->rkeys));
+	s->n_secrets = 0;
+	pthread_rwlock_destroy(&s->lock);
+}
+
+static void sealed_path(struct sb_generation *g, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", g->conf->state_dir, SB_SECRET_FILE);
+}
+
+/* Serialises secrets into secure memory: u8 format, u8 n, then per secret
+ * u8 msid length, msid, u64 big-endian created_at_ms, 32 key bytes.
+ * *out is sb_secure_alloc'ed with size *out_len (release with
+ * sb_secure_free(*out, *out_len)). */
+static int secrets_pack(const struct sb_backup_secret *s, size_t n,
+			uint8_t **out, size_t *out_len)
+{
+	size_t len = 2, off = 0;
+	uint8_t *buf;
+
+	for (size_t i = 0; i < n; i++)
+		len += 1 + strlen(s[i].msid) + 8 + sizeof(s[i].key);
+	buf = sb_secure_alloc(len);
+	if (buf == NULL)
+		return -1;
+	buf[off++] = SEALED_FORMAT;
+	buf[off++] = (uint8_t)n;
+	for (size_t i = 0; i < n; i++) {
+		size_t ml = strlen(s[i].msid);
+
+		buf[off++] = (uint8_t)ml;
+		memcpy(buf + off, s[i].msid, ml);
+		off += ml;
+		for (int b = 7; b >= 0; b--)
+			buf[off++] = (uint8_t)(s[i].created_at_ms >> (b * 8));
+		memcpy(buf + off, s[i].key, sizeof(s[i].key));
+		off += sizeof(s[i].key);
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* Reverse of secrets_pack into out (2 entries, secure memory). */
+static int secrets_unpack(const uint8_t *buf, size_t len,
+			  struct sb_backup_secret *out, size_t *n)
+{
+	size_t off = 2;
+
+	if (len < 2 || buf[0] != SEALED_FORMAT || buf[1] < 1 || buf[1] > 2)
+		return -1;
+	for (size_t i = 0; i < buf[1]; i++) {
+		size_t ml;
+
+		if (off >= len)
+			return -1;
+		ml = buf[off++];
+		if (ml == 0 || ml > SB_MSID_MAX ||
+		    off + ml + 8 + sizeof(out[i].key) > len)
+			return -1;
+		memset(&out[i], 0, sizeof(out[i]));
+		memcpy(out[i].msid, buf + off, ml);
+		off += ml;
+		for (int b = 0; b < 8; b++)
+			out[i].created_at_ms =
+				(out[i].created_at_ms << 8) | buf[off++];
+		memcpy(out[i].key, buf + off, sizeof(out[i].key));
+		off += sizeof(out[i].key);
+	}
+	*n = buf[1];
+	return off == len ? 0 : -1;
+}
+
+/* Reads and unseals the sealed file into out. Returns 1 when there is no
+ * file, 0 on success, -1 with msg on failure. */
+static int sealed_read(struct sb_generation *g, struct sb_backup_secret *out,
+		       size_t *n, char *msg, size_t msglen)
+{
+	char path[4096];
+	uint8_t *blob = NULL, *pt = NULL;
+	size_t blob_len = 0, pt_len = 0;
+	struct sb_error err = {{0}};
+	int rc, ret = -1;
+
+	sealed_path(g, path, sizeof(path));
+	if (sb_read_file(path, SEALED_MAX, &blob, &blob_len, msg, msglen) != 0)
+		return access(path, F_OK) != 0 && errno == ENOENT ? 1 : -1;
+	rc = g->cops->unseal(g->crypto.inst, blob, blob_len, &pt, &pt_len,
+			     &err);
+	if (rc != SB_OK) {
+		snprintf(msg, msglen, "cannot unseal %s: %s", path,
+			 err.msg[0] ? err.msg : sb_status_name(rc));
+		goto done;
+	}
+	if (secrets_unpack(pt, pt_len, out, n) != 0) {
+		snprintf(msg, msglen, "%s: unsealed content is damaged", path);
+		goto done;
+	}
+	ret = 0;
+done:
+	if (pt)
+		g->crypto.host->secure_free(pt, pt_len);
+	free(blob);
+	return ret;
+}
+
+/* Seals secrets and writes them atomically to the sealed file. */
+static int sealed_write(struct sb_generation *g,
+			const struct sb_backup_secret *s, size_t n,
+			struct sb_api_error *e)
+{
+	char path[4096], msg[1024];
+	uint8_t *pt = NULL, *blob = NULL;
+	size_t pt_len = 0, blob_len = 0;
+	struct sb_error err = {{0}};
+	int rc, ret = -1;
+
+	sealed_path(g, path, sizeof(path));
+	if (secrets_pack(s, n, &pt, &pt_len) != 0) {
+		sb_api_fail(e, 500, "internal",
+			    "cannot lock memory for the master secret");
+		goto done;
+	}
+	rc = g->cops->seal(g->crypto.inst, pt, pt_len, &blob, &blob_len, &err);
+	if (rc != SB_OK) {
+		sb_api_fail(e, 500, "crypto_error",
+			    "cannot seal the master secret: %s", err.msg);
+		goto done;
+	}
+	if (sb_write_file_atomic(path, blob, blob_len, 1, msg, sizeof(msg)) !=
+	    0) {
+		sb_api_fail(e, 500, "state_write_failed",
+			    "cannot store the sealed master secret: %s", msg);
+		goto done;
+	}
+	ret = 0;
+done:
+	sb_secure_free(pt, pt_len);
+	free(blob);
+	return ret;
+}
+
+/* Recomputes s->rkeys from s->secrets; call with s->lock held for writing.
+ * Returns 0, or -1 (rkeys then empty: nothing can be encrypted). */
+static int derive_record_keys(struct sb_secret_state *s,
+			      struct sb_generation *g)
+{
+	static const char info[] = "secretbroker/records/v1";
+	struct sb_error err;
+	int ret = 0;
+
+	memset(s->rkeys, 0, sizeof(*s->rkeys));
+	for (size_t i = 0; i < s->n_secrets && i < 2; i++) {
+		if (g->cops->kdf(g->crypto.inst, s->secrets[i].key,
+				 sizeof(s->secrets[i].key), NULL, 0,
+				 (const uint8_t *)info, sizeof(info) - 1,
+				 s->rkeys->key[i], 32, &err) != SB_OK) {
+			sb_err("cannot derive the record key of %s: %s",
+			       s->secrets[i].msid, err.msg);
+			memset(s->rkeys, 0, sizeof(*s->rkeys));
+			ret = -1;
+			break;
+		}
+		memcpy(s->rkeys->msid[i], s->secrets[i].msid, SB_MSID_MAX + 1);
+		s->rkeys->n = i + 1;
+	}
+	atomic_fetch_add(&s->keys_seq, 1);
+	return ret;
+}
+
+int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
+			     const struct sb_backup_secret *secrets, size_t n,
+			     char *msg, size_t msglen)
+{
+	int changed;
+
+	if (n < 1 || n > 2) {
+		snprintf(msg, msglen,
+			 "the master secret server sent %zu secrets", n);
+		return -1;
+	}
+	pthread_rwlock_wrlock(&s->lock);
+	changed = s->n_secrets != n ||
+		  memcmp(s->secrets, secrets, n * sizeof(*secrets)) != 0;
+	if (changed) {
+		memset(s->secrets, 0, SECRETS_BYTES);
+		memcpy(s->secrets, secrets, n * sizeof(*secrets));
+		s->n_secrets = n;
+		if (derive_record_keys(s, g) != 0) {
+			pthread_rwlock_unlock(&s->lock);
+			snprintf(msg, msglen, "cannot derive the record keys");
+			return -1;
+		}
+	}
+	pthread_rwlock_unlock(&s->lock);
+	if (changed)
+		sb_info("member: holding master secret %s (from the master "
+			"secret server)",
+			secrets[0].msid);
+	return 0;
+}
+
+size_t sb_secret_copy(struct sb_secret_state *s, struct sb_backup_secret *out)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&s->lock);
+	n = s->n_secrets;
+	memcpy(out, s->secrets, n * sizeof(*out));
+	pthread_rwlock_unlock(&s->lock);
+	return n;
+}
+
+void sb_secret_copy_record_keys(struct sb_secret_state *s,
+				struct sb_record_keys *out, uint64_t *seq)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	memcpy(out, s->rkeys, sizeof(*out));
+	*seq = atomic_load(&s->keys_seq);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
+		   char *msg, size_t msglen)
+{
+	size_t n = 0;
+	int rc;
+
+	pthread_rwlock_wrlock(&s->lock);
+	rc = sealed_read(g, s->secrets, &n, msg, msglen);
+	s->n_secrets = rc == 0 ? n : 0;
+	if (rc == 0 && derive_record_keys(s, g) != 0) {
+		snprintf(msg, msglen, "cannot derive the record keys");
+		rc = -1;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc < 0 ? -1 : 0;
+}
+
+int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen)
+{
+	struct sb_backup_secret *tmp = sb_secure_alloc(SECRETS_BYTES);
+	size_t n = 0;
+	int rc;
+
+	if (tmp == NULL) {
+		snprintf(msg, msglen, "cannot lock memory");
+		return -1;
+	}
+	rc = sealed_read(g, tmp, &n, msg, msglen);
+	sb_secure_free(tmp, SECRETS_BYTES);
+	return rc < 0 ? -1 : 0;
+}
+
+int sb_secret_current_msid(struct sb_secret_state *s, char *msid)
+{
+	int ret = -1;
+
+	pthread_rwlock_rdlock(&s->lock);
+	if (s->n_secrets > 0) {
+		memcpy(msid, s->secrets[0].msid, SB_MSID_MAX + 1);
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return ret;
+}
+
+/* Computes the hex check value of one secret into hex (65 bytes). */
+static int check_value(struct sb_generation *g,
+		       const struct sb_backup_secret *s, char *hex)
+{
+	uint8_t out[32];
+	char info[sizeof(CHECK_INFO) + SB_MSID_MAX];
+	struct sb_error err;
+	int n = snprintf(info, sizeof(info), "%s%s", CHECK_INFO, s->msid);
+
+	if (g->cops->kdf(g->crypto.inst, s->key, sizeof(s->key), NULL, 0,
+			 (const uint8_t *)info, (size_t)n, out, sizeof(out),
+			 &err) != SB_OK)
+		return -1;
+	for (size_t i = 0; i < sizeof(out); i++)
+		sprintf(hex + 2 * i, "%02x", out[i]);
+	explicit_bzero(out, sizeof(out));
+	return 0;
+}
+
+/* Reads a JSON record. Returns SB_OK with *out (caller json_decref's),
+ * SB_ENOTFOUND, or another status with err. */
+static int record_get(struct sb_generation *g, const char *key, json_t **out,
+		      struct sb_error *err)
+{
+	uint8_t *val = NULL;
+	size_t len = 0;
+	uint64_t version;
+	json_error_t jerr;
+	int rc;
+
+	rc = store_get_record(g, key, &val, &len, &version, err);
+	if (rc != SB_OK)
+		return rc;
+	*out = json_loadb((const char *)val, len, 0, &jerr);
+	free(val);
+	if (*out == NULL)
+		return sb_error_set(
+			err, SB_ERR,
+			"record %s in the SSO database is not valid JSON", key);
+	return SB_OK;
+}
+
+static char *record_dump(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(j);
+	return s;
+}
+
+static int make_msid(struct sb_generation *g, char *msid, struct sb_error *err)
+{
+	uint8_t r[16];
+	int rc = g->cops->random(g->crypto.inst, r, sizeof(r), err);
+
+	if (rc != SB_OK)
+		return rc;
+	r[6] = (r[6] & 0x0f) | 0x40; /* UUID version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(msid, SB_MSID_MAX + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%"
+		 "02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+		 r[10], r[11], r[12], r[13], r[14], r[15]);
+	return SB_OK;
+}
+
+/* Writes secret/current and secret/check/<msid> for s, both required to be
+ * absent, fenced by epoch. */
+static int record_new_secret(struct sb_generation *g, uint64_t epoch,
+			     const struct sb_backup_secret *s,
+			     struct sb_api_error *e)
+{
+	char key[256], hex[65];
+	char *cur = NULL, *chk = NULL;
+	struct sb_batch_op ops[2];
+	struct sb_batch batch = {0};
+	struct sb_error err = {{0}};
+	size_t failed = 0;
+	int rc, ret = -1;
+
+	if (check_value(g, s, hex) != 0) {
+		sb_api_fail(e, 500, "crypto_error",
+			    "cannot compute the check value");
+		goto done;
+	}
+	snprintf(key, sizeof(key), "secret/check/%s", s->msid);
+	cur = record_dump(json_pack("{s:s, s:I}", "msid", s->msid,
+				    "created_at_ms",
+				    (json_int_t)s->created_at_ms));
+	chk = record_dump(json_pack("{s:s, s:I}", "check", hex, "created_at_ms",
+				    (json_int_t)s->created_at_ms));
+	if (cur == NULL || chk == NULL) {
+		sb_api_fail(e, 500, "internal", "out of memory");
+		goto done;
+	}
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct sb_batch_op){
+		SB_OP_PUT,	  SB_PRE_ABSENT,	0,
+		"secret/current", (const uint8_t *)cur, strlen(cur)};
+	ops[1] = (struct sb_batch_op){
+		SB_OP_PUT, SB_PRE_ABSENT,	 0,
+		key,	   (const uint8_t *)chk, strlen(chk)};
+	batch.ops = ops;
+	batch.n_ops = 2;
+	batch.epoch = epoch;
+	batch.failed_op = &failed;
+	rc = store_batch_apply(g, &batch, &err);
+	if (rc == SB_ECONFLICT) {
+		sb_api_fail(e, 409, "secret_exists",
+			    "the SSO database already has a master secret "
+			    "(written meanwhile by another node); restore its "
+			    "backup on this node instead");
+		goto done;
+	}
+	if (rc != SB_OK) {
+		sb_api_fail_storage(e, rc, &err, "recording the master secret");
+		goto done;
+	}
+	ret = 0;
+done:
+	free(cur);
+	free(chk);
+	return ret;
+}
+
+int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
+		       uint64_t epoch, char *msid, uint64_t *created_at_ms,
+		       struct sb_api_error *e)
+{
+	struct sb_secret_state *s = d->secret;
+	struct sb_backup_secret *fresh = NULL;
+	struct sb_error err = {{0}};
+	json_t *rec = NULL;
+	char path[4096];
+	int rc, ret = -1;
+
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->n_secrets > 0) {
+		sb_api_fail(e, 409, "secret_exists",
+			    "this node already holds master secret %s "
+			    "(rotation is not supported yet)",
+			    s->secrets[0].msid);
+		goto done;
+	}
+	rc = record_get(g, "secret/current", &rec, &err);
+	if (rc == SB_OK) {
+		sb_api_fail(e, 409, "secret_exists",
+			    "the SSO database already has master secret %s; "
+			    "restore its backup on this node instead",
+			    json_string_value(json_object_get(rec, "msid")));
+		goto done;
+	}
+	if (rc != SB_ENOTFOUND) {
+		sb_api_fail_storage(e, rc, &err, "reading secret/current");
+		goto done;
+	}
+	fresh = sb_secure_alloc(sizeof(*fresh));
+	if (fresh == NULL) {
+		sb_api_fail(e, 500, "internal",
+			    "cannot lock memory for the master secret");
+		goto done;
+	}
+	if ((rc = make_msid(g, fresh->msid, &err)) != SB_OK ||
+	    (rc = g->cops->random(g->crypto.inst, fresh->key,
+				  sizeof(fresh->key), &err)) != SB_OK) {
+		sb_api_fail(e, 500, "crypto_error",
+			    "cannot generate a secret: %s", err.msg);
+		goto done;
+	}
+	fresh->created_at_ms = sb_wall_ms();
+	/* Sealed copy first: a secret recorded in the database but kept by no
+	 * node would be lost; the reverse is undone below. */
+	if (sealed_write(g, fresh, 1, e) != 0)
+		goto done;
+	if (record_new_secret(g, epoch, fresh, e) != 0) {
+		sealed_path(g, path, sizeof(path));
+		unlink(path);
+		goto done;
+	}
+	memcpy(&s->secrets[0], fresh, sizeof(*fresh));
+	s->n_secrets = 1;
+	derive_record_keys(s, g);
+	memcpy(msid, fresh->msid, SB_MSID_MAX + 1);
+	*created_at_ms = fresh->created_at_ms;
+	ret = 0;
+done:
+	pthread_rwlock_unlock(&s->lock);
+	sb_secure_free(fresh, sizeof(*fresh));
+	json_decref(rec);
+	return ret;
+}
+
+/* Compares secret s with its check value in the database. Returns 1 match,
+ * 0 mismatch, -2 no check value recorded, -1 storage error (err). */
+static int check_against_db(struct sb_generation *g,
+			    const struct sb_backup_secret *s,
+			    struct sb_error *err, int *status)
+{
+	char key[256], hex[65];
+	json_t *rec = NULL;
+	const char *stored;
+	int rc, ret;
+
+	snprintf(key, sizeof(key), "secret/check/%s", s->msid);
+	rc = record_get(g, key, &rec, err);
+	*status = rc;
+	if (rc == SB_ENOTFOUND)
+		return -2;
+	if (rc != SB_OK)
+		return -1;
+	stored = json_string_value(json_object_get(rec, "check"));
+	if (check_value(g, s, hex) != 0) {
+		json_decref(rec);
+		sb_error_set(err, SB_ERR, "cannot compute the check value");
+		*status = SB_ERR;
+		return -1;
+	}
+	ret = stored && strcmp(stored, hex) == 0;
+	json_decref(rec);
+	return ret;
+}
+
+void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
+			    struct sb_api_error *e)
+{
+	struct sb_secret_state *s = d->secret;
+	struct sb_backup_secret cur;
+	char prev_msid[SB_MSID_MAX + 1] = "";
+	char when[32], key[256];
+	struct sb_error err = {{0}};
+	json_t *out = NULL, *rec = NULL;
+	uint64_t epoch;
+	int state, rc, chk, st;
+
+	pthread_rwlock_rdlock(&s->lock);
+	if (s->n_secrets == 0) {
+		pthread_rwlock_unlock(&s->lock);
+		sb_api_fail(e, 404, "no_secret",
+			    "this node holds no master secret: run 'sbctl "
+			    "secret generate' (first node) or 'sbctl secret "
+			    "restore FILE'");
+		return NULL;
+	}
+	memcpy(&cur, &s->secrets[0], sizeof(cur));
+	if (s->n_secrets > 1)
+		memcpy(prev_msid, s->secrets[1].msid, sizeof(prev_msid));
+	pthread_rwlock_unlock(&s->lock);
+
+	state = store_fence_view(&epoch);
+	sb_iso_time(cur.created_at_ms, when, sizeof(when));
+	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "msid", cur.msid,
+			"created_at", when, "age_s",
+			(json_int_t)((sb_wall_ms() - cur.created_at_ms) / 1000),
+			"role",
+			g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
+			"fencing_state",
+			state == SB_FENCE_ACTIVE ? "active" : "standby",
+			"epoch", (json_int_t)epoch);
+	json_object_set_new(out, "previous_msid",
+			    prev_msid[0] ? json_string(prev_msid)
+					 : json_null());
+
+	chk = check_against_db(g, &cur, &err, &st);
+	explicit_bzero(&cur, sizeof(cur));
+	if (chk == -1) {
+		json_decref(out);
+		sb_api_fail_storage(e, st, &err, "reading the check value");
+		return NULL;
+	}
+	json_object_set_new(out, "check",
+			    json_string(chk == 1   ? "ok"
+					: chk == 0 ? "mismatch"
+						   : "missing"));
+	if (chk == 0)
+		json_object_set_new(
+			out, "error",
+			json_string("this node's master secret does not match "
+				    "the check value in the SSO database: "
+				    "restore the right backup"));
+
+	snprintf(key, sizeof(key), "secret/backup/%s",
+		 json_string_value(json_object_get(out, "msid")));
+	rc = record_get(g, key, &rec, &err);
+	if (rc == SB_OK) {
+		json_int_t at = json_integer_value(
+			json_object_get(rec, "last_backup_at_ms"));
+
+		sb_iso_time((uint64_t)at, when, sizeof(when));
+		json_object_set_new(out, "backup_made", json_true());
+		json_object_set_new(out, "last_backup_at", json_string(when));
+	} else if (rc == SB_ENOTFOUND) {
+		json_object_set_new(out, "backup_made", json_false());
+		json_object_set_new(out, "last_backup_at", json_null());
+		json_object_set_new(
+			out, "warning",
+			json_string("no backup of this master secret has been "
+				    "made: run 'sbctl secret backup FILE'"));
+	} else {
+		json_decref(out);
+		sb_api_fail_storage(e, rc, &err, "reading the backup record");
+		return NULL;
+	}
+	json_decref(rec);
+	return out;
+}
+
+int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
+		     uint64_t epoch, const char *password, const char *hint,
+		     uint8_t **blob, size_t *blob_len, char *msid,
+		     struct sb_api_error *e)
+{
+	struct sb_secret_state *s = d->secret;
+	struct sb_backup_secret *copy = NULL;
+	struct sb_error err = {{0}};
+	char key[256], *rec = NULL;
+	size_t n;
+	int rc, ret = -1;
+
+	copy = sb_secure_alloc(SECRETS_BYTES);
+	if (copy == NULL)
+		return sb_api_fail(e, 500, "internal", "cannot lock memory");
+	pthread_rwlock_rdlock(&s->lock);
+	n = s->n_secrets;
+	memcpy(copy, s->secrets, SECRETS_BYTES);
+	pthread_rwlock_unlock(&s->lock);
+	if (n == 0) {
+		sb_api_fail(e, 404, "no_secret",
+			    "this node holds no master secret to back up");
+		goto done;
+	}
+	rc = sb_backup_encode(g->cops, g->crypto.inst, password,
+			      strlen(password), hint, NULL, copy, n, blob,
+			      blob_len, &err);
+	if (rc == SB_BACKUP_EINVAL) {
+		sb_api_fail(e, 400, "bad_request",
+			    "cannot build the backup: %s", err.msg);
+		goto done;
+	}
+	if (rc != SB_BACKUP_OK) {
+		sb_api_fail(e, 500, "backup_failed",
+			    "cannot build the backup: %s", err.msg);
+		goto done;
+	}
+	memcpy(msid, copy[0].msid, SB_MSID_MAX + 1);
+
+	snprintf(key, sizeof(key), "secret/backup/%s", copy[0].msid);
+	rec = record_dump(json_pack("{s:I}", "last_backup_at_ms",
+				    (json_int_t)sb_wall_ms()));
+	if (epoch == 0) {
+		/* Only the active node writes to the SSO database's secret
+		 * records; a backup made on a standby is still a good one. */
+		sb_info("backup of %s made on a node that is not the active "
+			"master secret server: not recorded in the SSO "
+			"database",
+			copy[0].msid);
+	} else if (rec) {
+		struct sb_batch_op op = {
+			SB_OP_PUT, SB_PRE_NONE,		 0,
+			key,	   (const uint8_t *)rec, strlen(rec)};
+		struct sb_batch batch = {&op, 1, epoch, NULL, NULL};
+
+		rc = store_batch_apply(g, &batch, &err);
+		if (rc != SB_OK)
+			sb_warn("backup of %s made, but recording it in the "
+				"SSO database failed: %s",
+				copy[0].msid, err.msg);
+	}
+	ret = 0;
+done:
+	free(rec);
+	sb_secure_free(copy, SECRETS_BYTES);
+	return ret;
+}
+
+int sb_secret_backup_error(struct sb_api_error *e, int result,
+			   const struct sb_error *err)
+{
+	switch (result) {
+	case SB_BACKUP_ETRUNCATED:
+		return sb_api_fail(e, 400, "backup_truncated",
+				   "the backup file is truncated: %s",
+				   err->msg);
+	case SB_BACKUP_EFOREIGN:
+		return sb_api_fail(e, 400, "backup_foreign",
+				   "not a secretbroker backup file: %s",
+				   err->msg);
+	case SB_BACKUP_EVERSION:
+		return sb_api_fail(e, 400, "backup_version",
+				   "unsupported backup file: %s", err->msg);
+	case SB_BACKUP_EPASSWORD:
+		return sb_api_fail(e, 401, "backup_wrong_password",
+				   "wrong password for this backup file");
+	case SB_BACKUP_EINVAL:
+		return sb_api_fail(e, 400, "bad_request", "%s", err->msg);
+	case SB_BACKUP_ETAMPERED:
+		return sb_api_fail(e, 400, "backup_tampered",
+				   "the backup file has been altered or "
+				   "damaged (the password is right): %s",
+				   err->msg);
+	default:
+		return sb_api_fail(e, 500, "backup_failed",
+				   "cannot read the backup: %s", err->msg);
+	}
+}
+
+int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
+		      uint64_t epoch, const uint8_t *blob, size_t blob_len,
+		      const char *password, char *msid, char *previous_msid,
+		      struct sb_api_error *e)
+{
+	struct sb_secret_state *s = d->secret;
+	struct sb_backup_secret *restored = NULL;
+	size_t n = 0;
+	struct sb_error err = {{0}};
+	json_t *rec = NULL;
+	const char *db_msid;
+	int rc, chk, st, ret = -1;
+
+	rc = sb_backup_decode(g->cops, g->crypto.inst, blob, blob_len, password,
+			      strlen(password), &restored, &n, &err);
+	if (rc != SB_BACKUP_OK)
+		return sb_secret_backup_error(e, rc, &err);
+
+	rc = record_get(g, "secret/current", &rec, &err);
+	if (rc != SB_OK && rc != SB_ENOTFOUND) {
+		sb_api_fail_storage(e, rc, &err, "reading secret/current");
+		goto done;
+	}
+	db_msid = rc == SB_OK ? json_string_value(json_object_get(rec, "msid"))
+			      : NULL;
+	if (db_msid && strcmp(db_msid, restored[0].msid) != 0) {
+		sb_api_fail(e, 409, "secret_mismatch",
+			    "the SSO database uses master secret %s, but this "
+			    "backup holds %s: it belongs to another SSO "
+			    "database or is outdated",
+			    db_msid, restored[0].msid);
+		goto done;
+	}
+	chk = check_against_db(g, &restored[0], &err, &st);
+	if (chk == -1) {
+		sb_api_fail_storage(e, st, &err, "reading the check value");
+		goto done;
+	}
+	if (chk == 0) {
+		sb_api_fail(e, 409, "secret_mismatch",
+			    "the master secret %s in this backup does not "
+			    "match the check value in the SSO database",
+			    restored[0].msid);
+		goto done;
+	}
+	if (db_msid == NULL && chk == -2) {
+		/* An empty SSO database: this backup seeds it, which only the
+		 * active node may do (a fenced write). */
+		if (epoch == 0) {
+			sb_api_fail(e, 503, "not_active",
+				    "the SSO database has no master secret "
+				    "yet: restore this backup on the active "
+				    "master secret server first");
+			goto done;
+		}
+		if (record_new_secret(g, epoch, &restored[0], e) != 0)
+			goto done;
+	} else if (db_msid == NULL || chk == -2) {
+		sb_api_fail(e, 409, "secret_mismatch",
+			    "the SSO database is inconsistent for master "
+			    "secret %s (current record or check value missing)",
+			    restored[0].msid);
+		goto done;
+	}
+
+	pthread_rwlock_wrlock(&s->lock);
+	if (sealed_write(g, restored, n, e) != 0) {
+		pthread_rwlock_unlock(&s->lock);
+		goto done;
+	}
+	memset(s->secrets, 0, SECRETS_BYTES);
+	memcpy(s->secrets, restored, n * sizeof(*restored));
+	s->n_secrets = n;
+	derive_record_keys(s, g);
+	pthread_rwlock_unlock(&s->lock);
+	memcpy(msid, restored[0].msid, SB_MSID_MAX + 1);
+	if (n > 1)
+		memcpy(previous_msid, restored[1].msid, SB_MSID_MAX + 1);
+	else
+		previous_msid[0] = '\0';
+	ret = 0;
+done:
+	json_decref(rec);
+	sb_secure_free(restored, n * sizeof(*restored));
+	return ret;
+}

@@ -1,0 +1,86 @@
+/*
+ * The storage layer (see store.h): the only caller of the storage plugin's
+ * ops.
+ */
+#include "store/store.h"
+
+#include "host/plugin_loader.h"
+
+#include <stdatomic.h>
+
+/* The ops table of g's storage plugin. */
+#define SOPS(g) sb_plugin_storage(&(g)->storage.plugin)
+
+/* Registered once at start by cluster/fence.c; read on every write. */
+static _Atomic(store_fence_view_fn) fence_view_fn;
+static void *_Atomic fence_view_arg;
+
+void store_set_fence_view(store_fence_view_fn fn, void *arg)
+{
+	atomic_store(&fence_view_arg, arg);
+	atomic_store(&fence_view_fn, fn);
+}
+
+int store_fence_view(uint64_t *epoch)
+{
+	store_fence_view_fn fn = atomic_load(&fence_view_fn);
+
+	*epoch = 0;
+	if (fn == NULL)
+		return SB_FENCE_STANDBY;
+	return fn(atomic_load(&fence_view_arg), epoch);
+}
+
+int store_get_record(struct sb_generation *g, const char *key, uint8_t **value,
+		     size_t *value_len, uint64_t *version, struct sb_error *err)
+{
+	return SOPS(g)->get(g->storage.inst, key, value, value_len, version,
+			    err);
+}
+
+int store_scan(struct sb_generation *g, const char *prefix, const char *after,
+	       size_t limit, sb_scan_cb cb, void *arg, char *last_key,
+	       struct sb_error *err)
+{
+	return SOPS(g)->scan(g->storage.inst, prefix, after, limit, cb, arg,
+			     last_key, err);
+}
+
+int store_batch_apply(struct sb_generation *g, const struct sb_batch *batch,
+		      struct sb_error *err)
+{
+	return SOPS(g)->batch_apply(g->storage.inst, batch, err);
+}
+
+int store_lease_acquire(struct sb_generation *g, const char *holder,
+			uint32_t ttl_ms, uint64_t *epoch, struct sb_error *err)
+{
+	return SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms, epoch,
+				      err);
+}
+
+int store_lease_renew(struct sb_generation *g, const char *holder,
+		      uint64_t epoch, uint32_t ttl_ms, struct sb_error *err)
+{
+	return SOPS(g)->lease_renew(g->storage.inst, holder, epoch, ttl_ms,
+				    err);
+}
+
+int store_lease_release(struct sb_generation *g, const char *holder,
+			uint64_t epoch, struct sb_error *err)
+{
+	return SOPS(g)->lease_release(g->storage.inst, holder, epoch, err);
+}
+
+int store_read_lease(struct sb_generation *g, struct sb_lease_info *info,
+		     struct sb_error *err)
+{
+	return SOPS(g)->lease_read(g->storage.inst, info, err);
+}
+
+int store_fence_takeover(struct sb_generation *g, const char *holder,
+			 uint32_t ttl_ms, uint64_t *epoch, struct sb_error *err)
+{
+	return SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms, epoch,
+				       err);
+}
