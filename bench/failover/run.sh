@@ -2,7 +2,7 @@
 # The failover benchmark (issue 6, item 9): how long the cluster cannot
 # take writes when the active master secret server dies. For each backend,
 # a real cluster (two MSS nodes with the lease fencing plugin, a member,
-# a PostgreSQL or Redis server: tests/cluster/cluster_lib.sh) is started;
+# a PostgreSQL or Redis server: tests/integration/cluster/cluster_lib.sh) is started;
 # then, RUNS times, the active MSS is SIGKILLed at a random point of its
 # renew cycle and a client tries to write through the other node without
 # pause until a write is acknowledged. The time from the SIGKILL to that
@@ -77,7 +77,7 @@ measure() {
 		. "$src/tests/lib/testlib.sh"
 		. "$src/tests/lib/broker.sh"
 		CL_TTL_MS=$ttl
-		. "$src/tests/cluster/cluster_lib.sh"
+		. "$src/tests/integration/cluster/cluster_lib.sh"
 		local act other t0 t1 i k code samples=()
 		if [ -n "$ACQUIRE_MS" ]; then
 			CL_LEASE_EXTRA="acquire_interval_ms = $ACQUIRE_MS"

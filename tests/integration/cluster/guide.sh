@@ -13,12 +13,12 @@
 #
 #   guide.sh      (SB_BUILD: the build directory)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/testlib.sh"
-. "$here/../lib/broker.sh"
-. "$here/../lib/certs.sh"
+. "$here/../../lib/testlib.sh"
+. "$here/../../lib/broker.sh"
+. "$here/../../lib/certs.sh"
 
-GUIDE=$here/../../docs/clustering.md
-PG_FIXTURE=$here/../fixtures/postgres.sh
+GUIDE=$here/../../../docs/clustering.md
+PG_FIXTURE=$here/../../fixtures/postgres.sh
 RUN="dirs.sh db.sql pgpass.sh tls-install.sh sso1.ini check.sh start.sh
 generate.sh restore.sh sso3.ini try-mss.sh try-member.sh status.sh
 designate.sh"

@@ -4,9 +4,9 @@
 # the configured timeout, and nothing is lost; health never touches storage;
 # once the server is back the daemon serves again without a restart.
 here=$(dirname "$0")
-. "$here/../lib/testlib.sh"
-. "$here/../lib/broker.sh"
-FIX="$here/../fixtures/postgres.sh"
+. "$here/../../lib/testlib.sh"
+. "$here/../../lib/broker.sh"
+FIX="$here/../../fixtures/postgres.sh"
 
 T=$(make_tmpdir)
 ENV=$T/pg.env

@@ -37,14 +37,14 @@ endif()
 # The same test on PostgreSQL and Redis, through the servers the postgres
 # and redis test directories start as ctest fixtures (pg_server,
 # redis_server). Their state files live where those directories put them:
-# keep these paths in step with tests/postgres and tests/redis.
+# keep these paths in step with tests/integration/postgres and tests/integration/redis.
 if(TARGET storage_postgres AND EXISTS ${CMAKE_SOURCE_DIR}/tests/fixtures/postgres.sh)
   add_dependencies(sb-fencing-lease-cluster storage_postgres)
   add_test(NAME fencing.lease.postgres
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/lease_postgres.sh
                    $<TARGET_FILE:sb-fencing-lease-cluster>
                    ${SB_PLUGIN_BUILD_DIR}
-                   ${CMAKE_BINARY_DIR}/tests/postgres/pg-main.env
+                   ${CMAKE_BINARY_DIR}/tests/integration/postgres/pg-main.env
                    ${CMAKE_SOURCE_DIR}/tests/fixtures/postgres.sh)
   set_tests_properties(fencing.lease.postgres PROPERTIES
     LABELS "fencing;postgres" TIMEOUT 120 FIXTURES_REQUIRED pg_server
@@ -56,7 +56,7 @@ if(TARGET storage_redis AND EXISTS ${CMAKE_SOURCE_DIR}/tests/fixtures/redis.sh)
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/lease_redis.sh
                    $<TARGET_FILE:sb-fencing-lease-cluster>
                    ${SB_PLUGIN_BUILD_DIR}
-                   ${CMAKE_BINARY_DIR}/tests/redis/redis-fixture)
+                   ${CMAKE_BINARY_DIR}/tests/integration/redis/redis-fixture)
   set_tests_properties(fencing.lease.redis PROPERTIES
     LABELS "fencing;redis" TIMEOUT 120 FIXTURES_REQUIRED redis_server
     FAIL_REGULAR_EXPRESSION "^not ok|\nnot ok")

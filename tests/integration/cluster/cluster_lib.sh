@@ -29,7 +29,7 @@
 # unless CL_LEASE_EXTRA adds lines to [fencing].
 
 CL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CL_SRC=$(cd "$CL_HERE/../.." && pwd)
+CL_SRC=$(cd "$CL_HERE/../../.." && pwd)
 . "$CL_SRC/tests/lib/certs.sh"
 
 CL_TTL_MS=${CL_TTL_MS:-1500}

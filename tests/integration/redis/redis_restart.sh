@@ -9,8 +9,8 @@
 set -u
 tool=$1 plugin_dir=$2
 here=$(dirname "$0")
-. "$here/../lib/testlib.sh"
-. "$here/../fixtures/redis.sh"
+. "$here/../../lib/testlib.sh"
+. "$here/../../fixtures/redis.sh"
 
 tmp=$(make_tmpdir)
 # make_tmpdir runs in a subshell here, so its own cleanup hook is lost:

@@ -5,7 +5,7 @@
 # Usage: lease_redis.sh CLUSTER_TOOL PLUGIN_DIR FIXTURE_DIR
 set -u
 tool=$1 plugin_dir=$2 fixture=$3
-. "$(dirname "$0")/../fixtures/redis.sh"
+. "$(dirname "$0")/../../fixtures/redis.sh"
 
 port=$(redis_port "$fixture" main) || { echo "no fixture server" >&2; exit 1; }
 prefix="lease:$(date +%s%N):$$:"

@@ -5,7 +5,7 @@
 #   run_conformance.sh CONFORMANCE_TOOL REDIS_TOOL PLUGIN_DIR FIXTURE_DIR
 set -u
 conformance=$1 plugin_dir=$3 fixture=$4
-. "$(dirname "$0")/../fixtures/redis.sh"
+. "$(dirname "$0")/../../fixtures/redis.sh"
 
 port=$(redis_port "$fixture" main) || { echo "no fixture server" >&2; exit 1; }
 prefix="ct:$(date +%s%N):$$:"

@@ -12,8 +12,8 @@
 #
 #   kill.sh postgres|redis      (SB_BUILD: the build directory)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/testlib.sh"
-. "$here/../lib/broker.sh"
+. "$here/../../lib/testlib.sh"
+. "$here/../../lib/broker.sh"
 . "$here/cluster_lib.sh"
 
 backend=${1:?usage: kill.sh postgres|redis}
