@@ -50,6 +50,16 @@ struct sb_local {
 	unsigned next_user, next_group;
 };
 
+#define SB_PATH_PARAMS_MAX 3
+
+/* The path segments a route's pattern captured ({app}, {identity}, ...),
+ * in the pattern's order: value[i] points into buf, NUL-terminated. */
+struct sb_path_params {
+	size_t n;
+	const char *value[SB_PATH_PARAMS_MAX];
+	char buf[1024]; /* as big as struct sb_req's path */
+};
+
 /* One request, from arrival to reply. Owns a generation reference. */
 struct sb_req {
 	struct evhttp_request *ev;
@@ -59,8 +69,9 @@ struct sb_req {
 	struct sb_caller caller;
 	int method; /* enum evhttp_cmd_type */
 	char path[1024];
-	json_t *body; /* parsed JSON body, or NULL when empty */
-	char id[17];  /* request id, also in logs */
+	struct sb_path_params params; /* set by the dispatcher */
+	json_t *body;		      /* parsed JSON body, or NULL when empty */
+	char id[17];		      /* request id, also in logs */
 	struct sb_local *local;
 	int tls; /* arrived over mutual TLS: caller.name is the certificate
 		    identity */
