@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "api/handlers.h"
+#include "api/routes.h"
 
 #include "cluster/cluster.h"
 #include "cluster/fence.h"
@@ -67,49 +68,49 @@ int sb_api_mss_only(struct sb_req *r)
 	return 0;
 }
 
-struct route {
-	int method;
-	const char *path;
-	void (*handler)(struct sb_req *r);
-};
-
-static const struct route routes[] = {
-	{EVHTTP_REQ_GET, "/v1/health", sb_handle_health},
-	{EVHTTP_REQ_GET, "/v1/status", sb_handle_status},
-	{EVHTTP_REQ_GET, "/v1/secret", sb_handle_secret_status},
-	{EVHTTP_REQ_POST, "/v1/secret/generate", sb_handle_secret_generate},
-	{EVHTTP_REQ_POST, "/v1/secret/backup", sb_handle_secret_backup},
-	{EVHTTP_REQ_POST, "/v1/secret/hint", sb_handle_secret_hint},
-	{EVHTTP_REQ_POST, "/v1/secret/restore", sb_handle_secret_restore},
-	{EVHTTP_REQ_GET, "/v1/cluster", sb_handle_cluster},
-	{EVHTTP_REQ_POST, "/v1/cluster/designate", sb_handle_cluster_designate},
-	{EVHTTP_REQ_GET, "/v1/cluster/secret", sb_handle_cluster_secret},
-};
+/* Replies 400 bad_request for a malformed name in the path: the messages
+ * the API has always given. */
+static void reply_bad_segment(struct sb_req *r, const struct sb_route_match *m)
+{
+	switch (m->bad_check) {
+	case SB_CHECK_APP:
+		sb_reply_error(r, 400, "bad_request",
+			       "\"%s\" is not a valid application name",
+			       m->bad_value);
+		break;
+	case SB_CHECK_IDENTITY:
+		sb_reply_error(r, 400, "bad_request",
+			       "\"%s\" is not a valid identity", m->bad_value);
+		break;
+	case SB_CHECK_CONFIG:
+	case SB_CHECK_NONE:
+		sb_reply_error(r, 400, "bad_request",
+			       "config ids and keys are 1..64 "
+			       "characters of A-Z a-z 0-9 . _ -");
+		break;
+	}
+}
 
 void sb_api_dispatch(struct sb_req *r)
 {
-	int path_known = 0;
+	struct sb_route_match m;
+	const struct sb_route *table;
+	size_t n;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, r->path) != 0)
-			continue;
-		path_known = 1;
-		if (routes[i].method == r->method) {
-			routes[i].handler(r);
-			return;
-		}
-	}
-	if (!path_known) {
-		int rc = sb_api_store_dispatch(r);
-
-		if (rc == 1)
-			return;
-		path_known = rc == -1;
-	}
-	if (path_known)
+	table = sb_routes(&n);
+	switch (sb_route_find(table, n, r->method, r->path, &r->params, &m)) {
+	case SB_ROUTE_FOUND:
+		r->route = m.route;
+		m.route->handler(r);
+		break;
+	case SB_ROUTE_NO_METHOD:
 		sb_reply_error(r, 405, "method_not_allowed",
 			       "method not allowed on %s", r->path);
-	else
+		break;
+	case SB_ROUTE_BAD_SEGMENT: reply_bad_segment(r, &m); break;
+	case SB_ROUTE_NOT_FOUND:
 		sb_reply_error(r, 404, "not_found", "no such resource: %s",
 			       r->path);
+		break;
+	}
 }

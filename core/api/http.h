@@ -27,6 +27,7 @@ struct sb_caller {
 };
 
 struct sb_worker;
+struct sb_route;
 
 #define SB_NAME_CACHE 64
 
@@ -69,6 +70,7 @@ struct sb_req {
 	struct sb_caller caller;
 	int method; /* enum evhttp_cmd_type */
 	char path[1024];
+	const struct sb_route *route; /* set by the dispatcher */
 	struct sb_path_params params; /* set by the dispatcher */
 	json_t *body;		      /* parsed JSON body, or NULL when empty */
 	char id[17];		      /* request id, also in logs */
@@ -155,10 +157,10 @@ const char *sb_body_string(struct sb_req *r, const char *field, int required);
  * are not fenced). Returns 1 to go on, 0 when it replied. */
 int sb_req_write_epoch(struct sb_req *r);
 
-/* The API's routes (api.c). */
+/* Answers r (api.c): runs the handler of its route in the route table
+ * (routes.c), or replies 404 not_found (no such path), 405
+ * method_not_allowed (the path exists, not with this method) or 400
+ * bad_request (a malformed name in the path). */
 void sb_api_dispatch(struct sb_req *r);
-/* The credential store's routes (api_store.c): 1 handled, 0 no such
- * resource, -1 the resource exists but not with this method. */
-int sb_api_store_dispatch(struct sb_req *r);
 
 #endif
