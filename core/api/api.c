@@ -45,6 +45,7 @@ int sb_api_active_epoch(struct sb_req *r, uint64_t *epoch)
 	return -1;
 }
 
+/* See http.h. */
 int sb_req_write_epoch(struct sb_req *r)
 {
 	if (r->gen->conf->role == SB_ROLE_MEMBER) {
@@ -91,6 +92,7 @@ static void reply_bad_segment(struct sb_req *r, const struct sb_route_match *m)
 	}
 }
 
+/* See http.h. */
 void sb_api_dispatch(struct sb_req *r)
 {
 	struct sb_route_match m;

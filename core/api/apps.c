@@ -44,6 +44,10 @@ void sb_handle_apps_list(struct sb_req *r)
 	sb_reply_json(r, 200, json_pack("{s:o}", "apps", out));
 }
 
+/* Creates every application of the JSON array bodies in one batch (all or
+ * none). On success *created is a new array of their names (the caller
+ * decrefs it) and returns 0; otherwise replies (400, 409 app_exists, a
+ * storage error) and returns -1 with *created NULL. */
 static int create_apps(struct sb_req *r, json_t *bodies, json_t **created)
 {
 	size_t n = json_array_size(bodies), i, failed = 0;

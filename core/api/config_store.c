@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Loads config-store application name into app (the caller clears it)
+ * when the caller has role need (what names the operation in a refusal)
+ * and, below application administrator, the application is enabled.
+ * Returns 0, or -1 having replied and cleared app. */
 static int config_app(struct sb_req *r, const char *name, int need,
 		      const char *what, struct sb_app *app)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The messages of l as a new JSON array of strings. */
 static json_t *strlist_json(const struct sb_errlist *l)
 {
 	json_t *a = json_array();
@@ -61,6 +62,8 @@ void sb_handle_health(struct sb_req *r)
 		      j);
 }
 
+/* {"kind", "name", "version", "path"} of loaded plugin pi (null when none
+ * is loaded), as a new JSON value. */
 static json_t *plugin_json(const char *kind,
 			   const struct sb_plugin_instance *pi)
 {

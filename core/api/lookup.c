@@ -24,6 +24,9 @@ struct map_rec {
 	uint8_t blob[];
 };
 
+/* A mapping record (raw JSON of len bytes) as a malloc'ed struct map_rec,
+ * *out_len its size; NULL for a damaged record. The lookup's decode for
+ * the cache's map/ entries. */
 static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
 {
 	json_t *rec = json_loadb((const char *)raw, len, 0, NULL);
@@ -101,6 +104,7 @@ static void json_quote(struct evbuffer *buf, const char *s, size_t len)
 	evbuffer_add(buf, "\"", 1);
 }
 
+/* Appends the NUL-terminated string s to buf as a JSON string. */
 static void json_quote_str(struct evbuffer *buf, const char *s)
 {
 	json_quote(buf, s, strlen(s));

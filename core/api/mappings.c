@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* {"app", "identity", "enabled", "updated_at"} of mapping record rec
+ * (borrowed), as a new JSON object. */
 static json_t *mapping_summary(const char *app, const char *identity,
 			       json_t *rec)
 {
@@ -400,6 +402,7 @@ static json_t *mapping_values(struct sb_req *r, const struct sb_app *app,
 	return out;
 }
 
+/* The labels of app's masked fields, as a new JSON array. */
 static json_t *masked_labels(const struct sb_app *app)
 {
 	json_t *a = json_array();

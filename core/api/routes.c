@@ -71,12 +71,14 @@ static const struct sb_route route_table[] = {
 	 sb_handle_cluster_secret, 0},
 };
 
+/* See routes.h. */
 const struct sb_route *sb_routes(size_t *n)
 {
 	*n = sizeof(route_table) / sizeof(route_table[0]);
 	return route_table;
 }
 
+/* See routes.h. */
 const char *sb_route_method_name(int method)
 {
 	switch (method) {
@@ -235,6 +237,7 @@ static size_t pattern_segments(const char *pattern)
 	return n;
 }
 
+/* See routes.h. */
 enum sb_route_result sb_route_find(const struct sb_route *table, size_t n,
 				   int method, const char *path,
 				   struct sb_path_params *params,

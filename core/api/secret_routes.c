@@ -78,6 +78,7 @@ struct secret_job {
 	uid_t uid;
 };
 
+/* Frees j, wiping the password. */
 static void secret_job_free(struct secret_job *j)
 {
 	SB_SECURE_PURGE(&j->password, j->password_cap);
@@ -86,6 +87,8 @@ static void secret_job_free(struct secret_job *j)
 	free(j);
 }
 
+/* A new job for request r with a copy of password in secure memory (the
+ * caller frees it with secret_job_free), or NULL when out of memory. */
 static struct secret_job *secret_job_new(struct sb_req *r, const char *password)
 {
 	struct secret_job *j = calloc(1, sizeof(*j));
@@ -106,6 +109,7 @@ static struct secret_job *secret_job_new(struct sb_req *r, const char *password)
 	return j;
 }
 
+/* Job thread: makes the backup of job arg. */
 static void backup_run(void *arg)
 {
 	struct secret_job *j = arg;
@@ -114,6 +118,7 @@ static void backup_run(void *arg)
 				 &j->blob, &j->blob_len, j->msid, &j->e) == 0;
 }
 
+/* Worker thread: replies with the backup of job arg, then frees it. */
 static void backup_done(struct sb_req *r, void *arg)
 {
 	struct secret_job *j = arg;
@@ -255,6 +260,7 @@ void sb_handle_secret_hint(struct sb_req *r)
 	free(hint);
 }
 
+/* Job thread: restores the master secret from job arg's backup. */
 static void restore_run(void *arg)
 {
 	struct secret_job *j = arg;
@@ -264,6 +270,7 @@ static void restore_run(void *arg)
 				  &j->e) == 0;
 }
 
+/* Worker thread: replies with the outcome of job arg, then frees it. */
 static void restore_done(struct sb_req *r, void *arg)
 {
 	struct secret_job *j = arg;

@@ -29,6 +29,7 @@ int sb_api_global_role(struct sb_req *r)
 	return ROLE_NONE;
 }
 
+/* See store_common.h. */
 int sb_api_app_role(struct sb_req *r, const struct sb_app *app)
 {
 	int g = sb_api_global_role(r);
@@ -42,6 +43,7 @@ int sb_api_app_role(struct sb_req *r, const struct sb_app *app)
 	return ROLE_NONE;
 }
 
+/* See store_common.h. */
 void sb_api_forbid_global(struct sb_req *r, const char *what)
 {
 	const struct sb_conf *c = r->gen->conf;
@@ -57,6 +59,7 @@ void sb_api_forbid_global(struct sb_req *r, const char *what)
 		(unsigned)r->caller.uid, sb_caller_name(r));
 }
 
+/* See store_common.h. */
 void sb_api_forbid_app(struct sb_req *r, const struct sb_app *app,
 		       const char *what, int needed)
 {
@@ -77,6 +80,7 @@ void sb_api_forbid_app(struct sb_req *r, const struct sb_app *app,
 			       (unsigned)r->caller.uid, sb_caller_name(r));
 }
 
+/* See store_common.h. */
 int sb_api_storage_get(struct sb_req *r, const char *key, uint8_t **val,
 		       size_t *len, uint64_t *version, struct sb_api_error *e)
 {
@@ -280,6 +284,7 @@ const char *sb_api_query_param(struct sb_req *r, const char *key, char *buf,
 	return buf;
 }
 
+/* See store_common.h. */
 int sb_api_query_flag(struct sb_req *r, const char *key, const char *yes)
 {
 	char buf[32];
@@ -303,6 +308,7 @@ int sb_api_can_encrypt(struct sb_req *r)
 	return 0;
 }
 
+/* See store_common.h. */
 int sb_api_collect_cb(void *arg, const char *key, const uint8_t *value,
 		      size_t len, uint64_t version)
 {
