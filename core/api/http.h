@@ -27,6 +27,7 @@ struct sb_caller {
 };
 
 struct sb_worker;
+struct sb_route;
 
 #define SB_NAME_CACHE 64
 
@@ -50,6 +51,16 @@ struct sb_local {
 	unsigned next_user, next_group;
 };
 
+#define SB_PATH_PARAMS_MAX 3
+
+/* The path segments a route's pattern captured ({app}, {identity}, ...),
+ * in the pattern's order: value[i] points into buf, NUL-terminated. */
+struct sb_path_params {
+	size_t n;
+	const char *value[SB_PATH_PARAMS_MAX];
+	char buf[1024]; /* as big as struct sb_req's path */
+};
+
 /* One request, from arrival to reply. Owns a generation reference. */
 struct sb_req {
 	struct evhttp_request *ev;
@@ -59,8 +70,10 @@ struct sb_req {
 	struct sb_caller caller;
 	int method; /* enum evhttp_cmd_type */
 	char path[1024];
-	json_t *body; /* parsed JSON body, or NULL when empty */
-	char id[17];  /* request id, also in logs */
+	const struct sb_route *route; /* set by the dispatcher */
+	struct sb_path_params params; /* set by the dispatcher */
+	json_t *body;		      /* parsed JSON body, or NULL when empty */
+	char id[17];		      /* request id, also in logs */
 	struct sb_local *local;
 	int tls; /* arrived over mutual TLS: caller.name is the certificate
 		    identity */
@@ -144,10 +157,10 @@ const char *sb_body_string(struct sb_req *r, const char *field, int required);
  * are not fenced). Returns 1 to go on, 0 when it replied. */
 int sb_req_write_epoch(struct sb_req *r);
 
-/* The API's routes (api.c). */
+/* Answers r (api.c): runs the handler of its route in the route table
+ * (routes.c), or replies 404 not_found (no such path), 405
+ * method_not_allowed (the path exists, not with this method) or 400
+ * bad_request (a malformed name in the path). */
 void sb_api_dispatch(struct sb_req *r);
-/* The credential store's routes (api_store.c): 1 handled, 0 no such
- * resource, -1 the resource exists but not with this method. */
-int sb_api_store_dispatch(struct sb_req *r);
 
 #endif

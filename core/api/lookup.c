@@ -1,0 +1,250 @@
+/*
+ * The credential lookup (GET /v1/lookup/{app}, see docs/api.md), the
+ * request applications make thousands of times a second: the application
+ * and the mapping are read through the thread's cache in decoded form, and
+ * the reply is written without jansson. It takes no shared lock.
+ */
+#define _GNU_SOURCE
+#include "api/handlers.h"
+#include "api/store_common.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A mapping record as the lookup needs it: still sealed, base64 decoded. */
+struct map_rec {
+	int enabled;
+	char msid[SB_MSID_MAX + 1];
+	size_t n_fields;
+	size_t off[SB_FIELDS_MAX], len[SB_FIELDS_MAX]; /* into blob */
+	uint8_t blob[];
+};
+
+/* A mapping record (raw JSON of len bytes) as a malloc'ed struct map_rec,
+ * *out_len its size; NULL for a damaged record. The lookup's decode for
+ * the cache's map/ entries. */
+static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
+{
+	json_t *rec = json_loadb((const char *)raw, len, 0, NULL);
+	json_t *fields = json_object_get(rec, "fields"), *f;
+	const char *msid = json_string_value(json_object_get(rec, "msid"));
+	struct map_rec *m = NULL;
+	size_t i, total = 0;
+
+	if (rec == NULL || msid == NULL || strlen(msid) > SB_MSID_MAX ||
+	    !json_is_array(fields) || json_array_size(fields) > SB_FIELDS_MAX)
+		goto done;
+	json_array_foreach(fields, i, f)
+	{
+		if (!json_is_string(f))
+			goto done;
+		total += json_string_length(f) / 4 * 3 + 1;
+	}
+	m = calloc(1, sizeof(*m) + total);
+	if (m == NULL)
+		goto done;
+	m->enabled = json_is_true(json_object_get(rec, "enabled"));
+	snprintf(m->msid, sizeof(m->msid), "%s", msid);
+	m->n_fields = json_array_size(fields);
+	total = 0;
+	json_array_foreach(fields, i, f)
+	{
+		uint8_t *b;
+		size_t bl;
+
+		if (sb_b64_decode(json_string_value(f), &b, &bl) != 0) {
+			free(m);
+			m = NULL;
+			goto done;
+		}
+		memcpy(m->blob + total, b, bl);
+		free(b);
+		m->off[i] = total;
+		m->len[i] = bl;
+		total += bl;
+	}
+	*out_len = sizeof(*m) + total;
+done:
+	json_decref(rec);
+	return m;
+}
+/* Appends s (len bytes, valid UTF-8) to buf as a JSON string. */
+static void json_quote(struct evbuffer *buf, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0;
+
+	evbuffer_add(buf, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		evbuffer_add(buf, s + from, i - from);
+		/* The short escapes jansson writes, so replies read alike. */
+		switch (ch) {
+		case '"':
+		case '\\': esc[1] = (char)ch; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default: esc[1] = 'u';
+		}
+		evbuffer_add(buf, esc, esc[1] == 'u' ? 6 : 2);
+		from = i + 1;
+	}
+	evbuffer_add(buf, s + from, len - from);
+	evbuffer_add(buf, "\"", 1);
+}
+
+/* Appends the NUL-terminated string s to buf as a JSON string. */
+static void json_quote_str(struct evbuffer *buf, const char *s)
+{
+	json_quote(buf, s, strlen(s));
+}
+
+/* GET /v1/lookup/{app}[?show_masked=1][&user=U][&cache=bypass]
+ * The hot path: one parse of the query, the app and mapping read through
+ * the thread cache in decoded form, the reply written without jansson. */
+void sb_handle_lookup(struct sb_req *r)
+{
+	const char *name = r->params.value[0];
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params = {0};
+	const char *v;
+	char user[SB_NAME_MAX + 2] = "", key[160];
+	struct sb_api_error e;
+	struct sb_app app = {0};
+	struct sb_crypto_ctx cc;
+	struct map_rec *m = NULL;
+	struct evbuffer *out = NULL;
+	const char *identity;
+	int role, bypass = 0, show = 0, rc;
+	size_t mlen;
+
+	if (q && evhttp_parse_query_str(q, &params) == 0) {
+		v = evhttp_find_header(&params, "cache");
+		bypass = v && strcmp(v, "bypass") == 0;
+		v = evhttp_find_header(&params, "show_masked");
+		show = v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+		v = evhttp_find_header(&params, "user");
+		if (v)
+			snprintf(user, sizeof(user), "%s", v);
+		evhttp_clear_headers(&params);
+	}
+	sb_req_audit(r, "lookup", 3, name, NULL);
+	if (sb_api_app_load(r, name, bypass, &app, NULL) != 0)
+		return;
+	role = sb_api_app_role(r, &app);
+	if (role < ROLE_USER) {
+		sb_api_forbid_app(r, &app, "looking up credentials", ROLE_USER);
+		goto done;
+	}
+	if (app.type == SB_APP_CONFIG_STORE) {
+		sb_reply_error(r, 400, "wrong_app_type",
+			       "application %s is a config-store application: "
+			       "read it with GET /v1/apps/%s/config/ID",
+			       name, name);
+		goto done;
+	}
+	if (user[0] && !sb_valid_identity(user)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "user must be a user or group name (1..64 "
+			       "characters of A-Z a-z 0-9 . _ - @)");
+		goto done;
+	}
+	if (user[0] && role < ROLE_APP_ADMIN) {
+		sb_api_forbid_app(r, &app,
+				  "looking up another identity's credentials",
+				  ROLE_APP_ADMIN);
+		goto done;
+	}
+	identity = user[0]		      ? user
+		   : app.type == SB_APP_GROUP ? app.user_group
+					      : sb_caller_name(r);
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s", identity);
+	if (!app.enabled) {
+		sb_reply_error(r, 403, "app_disabled",
+			       "application %s is disabled", name);
+		goto done;
+	}
+	snprintf(key, sizeof(key), "map/%s/%s", name, identity);
+	rc = sb_api_cached_decoded(r, key, bypass, decode_map, (void **)&m,
+				   &mlen, &e);
+	if (rc == SB_ENOTFOUND) {
+		sb_reply_error(r, 404, "no_mapping",
+			       "%s has no credentials for application %s",
+			       identity, name);
+		goto done;
+	}
+	if (rc == 1 || (rc == SB_OK && m->n_fields != app.n_fields)) {
+		sb_reply_error(r, 500, "record_damaged",
+			       "the mapping %s/%s is damaged or does not match "
+			       "the application's fields",
+			       name, identity);
+		goto done;
+	}
+	if (rc != SB_OK) {
+		sb_reply_api_error(r, &e);
+		goto done;
+	}
+	if (!m->enabled) {
+		sb_reply_error(
+			r, 403, "mapping_disabled",
+			"the credentials of %s for application %s are disabled",
+			identity, name);
+		goto done;
+	}
+	out = evbuffer_new();
+	if (out == NULL) {
+		sb_reply_error(r, 500, "internal", "out of memory");
+		goto done;
+	}
+	cc = sb_api_crypto_ctx(r);
+	evbuffer_add(out, "{\"app\":", 7);
+	json_quote_str(out, name);
+	evbuffer_add(out, ",\"identity\":", 12);
+	json_quote_str(out, identity);
+	evbuffer_add(out, ",\"values\":{", 11);
+	for (size_t f = 0; f < app.n_fields; f++) {
+		char *pt = NULL;
+		size_t len = 0;
+
+		if (f)
+			evbuffer_add(out, ",", 1);
+		json_quote_str(out, app.fields[f].label);
+		evbuffer_add(out, ":", 1);
+		if (app.fields[f].masked && !show) {
+			json_quote_str(out, MASK);
+			continue;
+		}
+		if (sb_value_open_raw(&cc, "map", app.name, identity,
+				      app.fields[f].label, m->msid,
+				      m->blob + m->off[f], m->len[f], &pt, &len,
+				      &e) != 0) {
+			sb_reply_api_error(r, &e);
+			goto done;
+		}
+		json_quote(out, pt, len);
+		explicit_bzero(pt, len);
+		free(pt);
+	}
+	evbuffer_add(out, "}}\n", 3);
+	sb_reply_buffer(r, 200, out);
+done:
+	if (out)
+		evbuffer_free(out); /* chains wiped by the daemon's free */
+	if (m) {
+		explicit_bzero(m, mlen);
+		free(m);
+	}
+	sb_app_clear(&app);
+}
