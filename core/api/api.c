@@ -73,6 +73,12 @@ int sb_req_write_epoch(struct sb_req *r)
 	return active_epoch(r, &r->write_epoch) == 0;
 }
 
+struct store_fencing sb_req_write_fencing(const struct sb_req *r)
+{
+	return r->write_epoch ? STORE_FENCED_AT(r->write_epoch)
+			      : STORE_UNFENCED;
+}
+
 /* Replies 409 and returns 0 on a member node: it holds no secret at rest,
  * so it neither generates nor restores one. */
 static int mss_only(struct sb_req *r)
@@ -503,7 +509,7 @@ static void handle_cluster(struct sb_req *r)
 	j = sb_cluster_view(r->d, r->gen, &st, msg, sizeof(msg));
 	if (j == NULL) {
 		snprintf(err.msg, sizeof(err.msg), "%s", msg);
-		sb_api_fail_storage(&e, st, &err, "reading the cluster state");
+		store_error_to_api(&e, st, &err, "reading the cluster state");
 		sb_reply_api_error(r, &e);
 		return;
 	}
@@ -565,8 +571,8 @@ static void handle_cluster_designate(struct sb_req *r)
 		struct sb_api_error e;
 
 		snprintf(err.msg, sizeof(err.msg), "%s", msg);
-		sb_api_fail_storage(&e, rc, &err,
-				    "recording the master secret server");
+		store_error_to_api(&e, rc, &err,
+				   "recording the master secret server");
 		sb_reply_api_error(r, &e);
 		return;
 	}
