@@ -55,6 +55,12 @@ int sb_req_write_epoch(struct sb_req *r)
 	return sb_api_active_epoch(r, &r->write_epoch) == 0;
 }
 
+struct store_fencing sb_req_write_fencing(const struct sb_req *r)
+{
+	return r->write_epoch ? STORE_FENCED_AT(r->write_epoch)
+			      : STORE_UNFENCED;
+}
+
 /* Replies 409 and returns 0 on a member node: it holds no secret at rest,
  * so it neither generates nor restores one. */
 int sb_api_mss_only(struct sb_req *r)

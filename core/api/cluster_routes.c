@@ -29,7 +29,7 @@ void sb_handle_cluster(struct sb_req *r)
 	j = sb_cluster_view(r->d, r->gen, &st, msg, sizeof(msg));
 	if (j == NULL) {
 		snprintf(err.msg, sizeof(err.msg), "%s", msg);
-		sb_api_fail_storage(&e, st, &err, "reading the cluster state");
+		store_error_to_api(&e, st, &err, "reading the cluster state");
 		sb_reply_api_error(r, &e);
 		return;
 	}
@@ -91,8 +91,8 @@ void sb_handle_cluster_designate(struct sb_req *r)
 		struct sb_api_error e;
 
 		snprintf(err.msg, sizeof(err.msg), "%s", msg);
-		sb_api_fail_storage(&e, rc, &err,
-				    "recording the master secret server");
+		store_error_to_api(&e, rc, &err,
+				   "recording the master secret server");
 		sb_reply_api_error(r, &e);
 		return;
 	}

@@ -9,6 +9,7 @@
 
 #include "runtime/api_error.h"
 #include "host/daemon.h"
+#include "store/store.h"
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -156,6 +157,10 @@ const char *sb_body_string(struct sb_req *r, const char *field, int required);
  * node 0 (members take no part in the election; their credential writes
  * are not fenced). Returns 1 to go on, 0 when it replied. */
 int sb_req_write_epoch(struct sb_req *r);
+
+/* How this request's writes are fenced, after sb_req_write_epoch: at
+ * r->write_epoch on a master secret server, unfenced on a member. */
+struct store_fencing sb_req_write_fencing(const struct sb_req *r);
 
 /* Answers r (api.c): runs the handler of its route in the route table
  * (routes.c), or replies 404 not_found (no such path), 405

@@ -89,7 +89,7 @@ int sb_api_storage_get(struct sb_req *r, const char *key, uint8_t **val,
 
 	if (rc == SB_OK || rc == SB_ENOTFOUND)
 		return rc;
-	return sb_api_fail_storage(e, rc, &err, "reading the SSO database");
+	return store_error_to_api(e, rc, &err, "reading the SSO database");
 }
 
 /* Reads key through this thread's cache unless bypass. *val is malloc'ed.
@@ -192,9 +192,9 @@ void *sb_api_decode_app(const uint8_t *raw, size_t len, size_t *out_len)
 int sb_api_apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 		       size_t *failed, struct sb_api_error *e, const char *what)
 {
-	struct sb_batch b = {ops, n, r->write_epoch, NULL, failed};
+	struct sb_batch b = {ops, n, 0, NULL, failed};
 	struct sb_error err = {{0}};
-	int rc = store_batch_apply(r->gen, &b, &err);
+	int rc = store_batch_apply(r->gen, sb_req_write_fencing(r), &b, &err);
 
 	for (size_t i = 0; i < n; i++)
 		sb_cache_invalidate(&r->d->cache_inval, ops[i].key);
@@ -205,7 +205,7 @@ int sb_api_apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 			e, 409, "conflict",
 			"%s: changed concurrently by another request; retry",
 			what);
-	return sb_api_fail_storage(e, rc, &err, what);
+	return store_error_to_api(e, rc, &err, what);
 }
 
 /* Loads application name into app. Returns 0, or -1 having replied (404
@@ -338,8 +338,8 @@ json_t *sb_api_scan_all(struct sb_req *r, const char *prefix)
 				&c, last, &err);
 		if (rc != SB_OK) {
 			json_decref(c.items);
-			sb_api_fail_storage(&e, rc, &err,
-					    "scanning the SSO database");
+			store_error_to_api(&e, rc, &err,
+					   "scanning the SSO database");
 			sb_reply_api_error(r, &e);
 			return NULL;
 		}

@@ -28,12 +28,14 @@ static struct cluster_thread ct = {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
+/* Writes rec at key, fenced at epoch (0: unfenced, the node reports).
+ * Returns a status; on failure msg holds the plugin's message. */
 static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 		      uint64_t epoch, char *msg, size_t msglen)
 {
 	char *val = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 	struct sb_batch_op op = {SB_OP_PUT, SB_PRE_NONE, 0, key, NULL, 0};
-	struct sb_batch b = {&op, 1, epoch, NULL, NULL};
+	struct sb_batch b = {&op, 1, 0, NULL, NULL};
 	struct sb_error err = {{0}};
 	int rc;
 
@@ -43,7 +45,8 @@ static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 	}
 	op.value = (const uint8_t *)val;
 	op.value_len = strlen(val);
-	rc = store_batch_apply(g, &b, &err);
+	rc = store_batch_apply(
+		g, epoch ? STORE_FENCED_AT(epoch) : STORE_UNFENCED, &b, &err);
 	if (rc != SB_OK)
 		snprintf(msg, msglen, "%s",
 			 err.msg[0] ? err.msg : sb_status_name(rc));

@@ -19,11 +19,7 @@ struct sb_api_error {
 int sb_api_fail(struct sb_api_error *e, int http, const char *code,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Maps a storage status (and its message) to an API error: unavailable and
- * timeout become 503 storage_unavailable, fenced 409 fenced, conflict 409
- * conflict, anything else 500 storage_error. what says what was being done
- * ("reading secret/current"). Returns -1. */
-int sb_api_fail_storage(struct sb_api_error *e, int status,
-			const struct sb_error *err, const char *what);
+/* Storage statuses map to API errors in store/store.h's
+ * store_error_to_api. */
 
 #endif

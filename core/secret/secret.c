@@ -409,9 +409,8 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 		key,	   (const uint8_t *)chk, strlen(chk)};
 	batch.ops = ops;
 	batch.n_ops = 2;
-	batch.epoch = epoch;
 	batch.failed_op = &failed;
-	rc = store_batch_apply(g, &batch, &err);
+	rc = store_batch_apply(g, STORE_FENCED_AT(epoch), &batch, &err);
 	if (rc == SB_ECONFLICT) {
 		sb_api_fail(e, 409, "secret_exists",
 			    "the SSO database already has a master secret "
@@ -420,7 +419,7 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 		goto done;
 	}
 	if (rc != SB_OK) {
-		sb_api_fail_storage(e, rc, &err, "recording the master secret");
+		store_error_to_api(e, rc, &err, "recording the master secret");
 		goto done;
 	}
 	ret = 0;
@@ -458,7 +457,7 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 		goto done;
 	}
 	if (rc != SB_ENOTFOUND) {
-		sb_api_fail_storage(e, rc, &err, "reading secret/current");
+		store_error_to_api(e, rc, &err, "reading secret/current");
 		goto done;
 	}
 	fresh = sb_secure_alloc(sizeof(*fresh));
@@ -571,7 +570,7 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 	explicit_bzero(&cur, sizeof(cur));
 	if (chk == -1) {
 		json_decref(out);
-		sb_api_fail_storage(e, st, &err, "reading the check value");
+		store_error_to_api(e, st, &err, "reading the check value");
 		return NULL;
 	}
 	json_object_set_new(out, "check",
@@ -604,7 +603,7 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 				    "made: run 'sbctl secret backup FILE'"));
 	} else {
 		json_decref(out);
-		sb_api_fail_storage(e, rc, &err, "reading the backup record");
+		store_error_to_api(e, rc, &err, "reading the backup record");
 		return NULL;
 	}
 	json_decref(rec);
@@ -664,9 +663,9 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 		struct sb_batch_op op = {
 			SB_OP_PUT, SB_PRE_NONE,		 0,
 			key,	   (const uint8_t *)rec, strlen(rec)};
-		struct sb_batch batch = {&op, 1, epoch, NULL, NULL};
+		struct sb_batch batch = {&op, 1, 0, NULL, NULL};
 
-		rc = store_batch_apply(g, &batch, &err);
+		rc = store_batch_apply(g, STORE_FENCED_AT(epoch), &batch, &err);
 		if (rc != SB_OK)
 			sb_warn("backup of %s made, but recording it in the "
 				"SSO database failed: %s",
@@ -730,7 +729,7 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 
 	rc = record_get(g, "secret/current", &rec, &err);
 	if (rc != SB_OK && rc != SB_ENOTFOUND) {
-		sb_api_fail_storage(e, rc, &err, "reading secret/current");
+		store_error_to_api(e, rc, &err, "reading secret/current");
 		goto done;
 	}
 	db_msid = rc == SB_OK ? json_string_value(json_object_get(rec, "msid"))
@@ -745,7 +744,7 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	}
 	chk = check_against_db(g, &restored[0], &err, &st);
 	if (chk == -1) {
-		sb_api_fail_storage(e, st, &err, "reading the check value");
+		store_error_to_api(e, st, &err, "reading the check value");
 		goto done;
 	}
 	if (chk == 0) {

@@ -6,7 +6,10 @@
 
 #include "host/plugin_loader.h"
 
+#include "runtime/status.h"
+
 #include <stdatomic.h>
+#include <string.h>
 
 /* The ops table of g's storage plugin. */
 #define SOPS(g) sb_plugin_storage(&(g)->storage.plugin)
@@ -46,10 +49,59 @@ int store_scan(struct sb_generation *g, const char *prefix, const char *after,
 			     last_key, err);
 }
 
-int store_batch_apply(struct sb_generation *g, const struct sb_batch *batch,
-		      struct sb_error *err)
+int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
+		      const struct sb_batch *batch, struct sb_error *err)
 {
-	return SOPS(g)->batch_apply(g->storage.inst, batch, err);
+	struct sb_batch stamped = *batch;
+	uint64_t view_epoch;
+
+	stamped.epoch = 0;
+	if (fencing.fenced) {
+		if (store_fence_view(&view_epoch) != SB_FENCE_ACTIVE)
+			return sb_error_set(err, SB_EFENCED, STORE_STANDBY_MSG);
+		stamped.epoch = fencing.epoch ? fencing.epoch : view_epoch;
+	}
+	return SOPS(g)->batch_apply(g->storage.inst, &stamped, err);
+}
+
+int store_error_to_api(struct sb_api_error *e, int status,
+		       const struct sb_error *err, const char *what)
+{
+	const char *m = err && err->msg[0] ? err->msg : sb_status_name(status);
+
+	switch (status) {
+	case SB_EUNAVAIL:
+	case SB_ETIMEOUT:
+		/* A write whose commit the backend never confirmed: the
+		 * client must read back before retrying. Plugins say so in
+		 * their message ("may or may not have been applied"). */
+		if (strstr(m, "may or may not have"))
+			return sb_api_fail(e, 503, "outcome_unknown",
+					   "the SSO database did not confirm "
+					   "the write while %s, which may or "
+					   "may not have been applied: %s",
+					   what, m);
+		return sb_api_fail(e, 503, "storage_unavailable",
+				   "SSO database unavailable while %s: %s",
+				   what, m);
+	case SB_EFENCED:
+		if (strcmp(m, STORE_STANDBY_MSG) == 0)
+			return sb_api_fail(e, 409, "fenced",
+					   "write refused while %s: this node "
+					   "is no longer the active master "
+					   "secret server",
+					   what);
+		return sb_api_fail(e, 409, "fenced",
+				   "write refused while %s: a newer master "
+				   "secret server holds the fencing epoch (%s)",
+				   what, m);
+	case SB_ECONFLICT:
+		return sb_api_fail(e, 409, "conflict",
+				   "concurrent change while %s: %s", what, m);
+	default:
+		return sb_api_fail(e, 500, "storage_error",
+				   "SSO database error while %s: %s", what, m);
+	}
 }
 
 int store_lease_acquire(struct sb_generation *g, const char *holder,

@@ -13,6 +13,7 @@
 #define SB_STORE_H
 
 #include "host/daemon.h"
+#include "runtime/api_error.h"
 
 #include <secretbroker/plugin.h>
 
@@ -38,9 +39,44 @@ int store_scan(struct sb_generation *g, const char *prefix, const char *after,
 	       size_t limit, sb_scan_cb cb, void *arg, char *last_key,
 	       struct sb_error *err);
 
-/* Applies batch atomically. The batch stays the caller's. */
-int store_batch_apply(struct sb_generation *g, const struct sb_batch *batch,
-		      struct sb_error *err);
+/* How a write is fenced, i.e. which epoch the store stamps on it:
+ *   unfenced      epoch 0, no check (node reports, member nodes' writes);
+ *   fenced at E   E, the epoch the caller decided under (E > 0); a stale E
+ *                 goes to the backend unchanged, which refuses it;
+ *   fenced now    the fence view's epoch at the time of the write.
+ * A fenced write on a node whose view is standby is refused with
+ * SB_EFENCED (STORE_STANDBY_MSG) without reaching the plugin. */
+struct store_fencing {
+	int fenced;	/* 0: unfenced */
+	uint64_t epoch; /* fenced: E, or 0 for the view's current epoch */
+};
+#define STORE_UNFENCED	   ((struct store_fencing){0, 0})
+#define STORE_FENCED_AT(e) ((struct store_fencing){1, (e)})
+#define STORE_FENCED_NOW   ((struct store_fencing){1, 0})
+
+/* err->msg of a fenced write refused on a standby node. */
+#define STORE_STANDBY_MSG                                                      \
+	"this node is a standby (it holds no fencing epoch): fenced write "    \
+	"refused"
+
+/* Applies batch atomically, stamped with the epoch fencing says (the
+ * batch's own epoch field is ignored). The batch stays the caller's.
+ * Returns the plugin's status, or SB_EFENCED as above. There is no retry
+ * here: no caller retried a storage call before this layer existed, and a
+ * write whose outcome is unknown must be read back, not blindly redone. */
+int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
+		      const struct sb_batch *batch, struct sb_error *err);
+
+/* The one mapping of a storage status (and the plugin's message in err,
+ * may be NULL) to an API error: unavailable and timeout 503
+ * storage_unavailable (503 outcome_unknown when the plugin says the write
+ * may or may not have been applied), fenced 409 fenced, conflict 409
+ * conflict, anything else (not found included: callers
+ * that expect absence test for it first) 500 storage_error.
+ * what says what was being done ("reading secret/current"). Fills e and
+ * returns -1. */
+int store_error_to_api(struct sb_api_error *e, int status,
+		       const struct sb_error *err, const char *what);
 
 /* The store's fencing lease (see sops->lease_*). */
 int store_lease_acquire(struct sb_generation *g, const char *holder,
