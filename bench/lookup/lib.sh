@@ -27,6 +27,9 @@ lib_init() {
 			return 1
 		}
 	fi
+	# The scripts that source this make SB_BUILD absolute; so does this,
+	# for any other caller.
+	SB_BUILD=$(cd "$SB_BUILD" && pwd) || return 1
 	export SB_BUILD
 	SBLOAD=$SB_BUILD/bench/sbload
 	for f in "$SBLOAD" "$SB_BUILD/core/secretbrokerd" \

@@ -25,6 +25,15 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+# SB_BUILD relative to the caller's directory (SB_BUILD=build, as
+# bench/README.md writes it) is made absolute now: the daemon and its
+# plugin directory are used from other directories later.
+if [ -n "${SB_BUILD:-}" ]; then
+	SB_BUILD=$(cd "$SB_BUILD" && pwd) || {
+		echo "$(basename "$0"): SB_BUILD=$SB_BUILD is not a directory" >&2
+		exit 1
+	}
+fi
 
 DURATION=5
 WARMUP=1

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "api/handlers.h"
 #include "secret/secret.h"
+#include "secret/secret_codec.h"
 #include "cluster/cluster.h"
 #include "cluster/fence.h"
 #include "host/host.h"
@@ -111,6 +112,7 @@ void sb_handle_cluster_designate(struct sb_req *r)
 void sb_handle_cluster_secret(struct sb_req *r)
 {
 	struct sb_backup_secret *copy;
+	struct sb_error err = {{0}};
 	json_t *arr, *out;
 	uint64_t epoch;
 	size_t n;
@@ -147,20 +149,12 @@ void sb_handle_cluster_secret(struct sb_req *r)
 			"the master secret server holds no master secret");
 		return;
 	}
-	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		char b64[48];
-
-		EVP_EncodeBlock((unsigned char *)b64, copy[i].key,
-				sizeof(copy[i].key));
-		json_array_append_new(
-			arr, json_pack("{s:s, s:I, s:s}", "msid", copy[i].msid,
-				       "created_at_ms",
-				       (json_int_t)copy[i].created_at_ms, "key",
-				       b64));
-		explicit_bzero(b64, sizeof(b64));
-	}
+	arr = sb_secret_list_to_json(copy, n, &err);
 	sb_secure_free(copy, 2 * sizeof(*copy));
+	if (arr == NULL) {
+		sb_reply_error(r, 500, "internal", "%s", err.msg);
+		return;
+	}
 	out = json_pack("{s:o, s:I}", "secrets", arr, "epoch",
 			(json_int_t)epoch);
 	sb_reply_json(r, 200, out);

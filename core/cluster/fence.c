@@ -53,15 +53,6 @@ void sb_fence_view(struct sb_daemon *d, int *state, uint64_t *epoch)
 	pthread_mutex_unlock(&f->lock);
 }
 
-uint64_t sb_fence_epoch_to_stamp(struct sb_daemon *d)
-{
-	int state;
-	uint64_t epoch;
-
-	sb_fence_view(d, &state, &epoch);
-	return state == SB_FENCE_ACTIVE ? epoch : 0;
-}
-
 /* ---- hooks: the fencing plugin reaches storage only through these ---- */
 
 static void hook_state_changed(void *arg, int state, uint64_t epoch,

@@ -33,8 +33,4 @@ void sb_fence_state_changed(struct sb_daemon *d, int state, uint64_t epoch,
 /* Reads state (SB_FENCE_*) and epoch; epoch is 0 unless active. */
 void sb_fence_view(struct sb_daemon *d, int *state, uint64_t *epoch);
 
-/* The epoch writes are stamped with: the held epoch while active, else 0
- * (the caller must then refuse to write as MSS). */
-uint64_t sb_fence_epoch_to_stamp(struct sb_daemon *d);
-
 #endif

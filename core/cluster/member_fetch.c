@@ -5,12 +5,12 @@
 
 #include "runtime/secure_mem.h"
 #include "runtime/tls.h"
+#include "secret/secret_codec.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,6 @@
 #include <unistd.h>
 
 #define SECRET_PATH "/v1/cluster/secret"
-/* base64 of 32 bytes: 43 characters and one '='. */
-#define KEY_B64_LEN 44
 
 /* The answer, received into locked memory. */
 struct answer {
@@ -227,98 +225,19 @@ static void status_error(long status, const struct answer *a, const char *addr,
 	json_decref(root);
 }
 
-/* Decodes a 44-character base64 key into out[32]. Returns 0 or -1. */
-static int decode_key(const char *b64, size_t len, uint8_t out[32])
-{
-	uint8_t tmp[36];
-	int n, ret = -1;
-
-	if (len != KEY_B64_LEN || b64[KEY_B64_LEN - 1] != '=' ||
-	    b64[KEY_B64_LEN - 2] == '=' ||
-	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			"0123456789+/") != KEY_B64_LEN - 1)
-		return -1;
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)b64, KEY_B64_LEN);
-	/* EVP_DecodeBlock counts the padding byte as data: 33 = 32 + 1. */
-	if (n == 33) {
-		memcpy(out, tmp, 32);
-		ret = 0;
-	}
-	explicit_bzero(tmp, sizeof(tmp));
-	return ret;
-}
-
-/* Fills out[i] from one entry of "secrets". Returns 0, or -1 with msg
- * saying what is wrong (never the value of "key"). */
-static int parse_secret(json_t *e, size_t i, struct sb_backup_secret *out,
-			const char *addr, char *msg, size_t msglen)
-{
-	json_t *msid = json_object_get(e, "msid");
-	json_t *created = json_object_get(e, "created_at_ms");
-	json_t *key = json_object_get(e, "key");
-	const char *s;
-	size_t len;
-
-	if (!json_is_object(e)) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: secrets[%zu] is "
-			 "not an object",
-			 addr, i);
-		return -1;
-	}
-	s = json_string_value(msid);
-	len = s ? json_string_length(msid) : 0;
-	if (s == NULL || len == 0 || len > SB_MSID_MAX || strlen(s) != len) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: "
-			 "secrets[%zu].msid is not a string of 1 to %d "
-			 "characters",
-			 addr, i, SB_MSID_MAX);
-		return -1;
-	}
-	for (size_t k = 0; k < len; k++) {
-		if (s[k] < 0x20 || s[k] > 0x7e) {
-			snprintf(msg, msglen,
-				 "malformed answer from the MSS at %s: "
-				 "secrets[%zu].msid holds a character that is "
-				 "not printable ASCII",
-				 addr, i);
-			return -1;
-		}
-	}
-	memcpy(out->msid, s, len + 1);
-	if (!json_is_integer(created) || json_integer_value(created) < 0) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: "
-			 "secrets[%zu].created_at_ms is not a non-negative "
-			 "integer",
-			 addr, i);
-		return -1;
-	}
-	out->created_at_ms = (uint64_t)json_integer_value(created);
-	s = json_string_value(key);
-	if (s == NULL ||
-	    decode_key(s, json_string_length(key), out->key) != 0) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: "
-			 "secrets[%zu].key is not base64 of 32 bytes",
-			 addr, i);
-		return -1;
-	}
-	return 0;
-}
-
-/* Parses a 200 answer into a new secure array. Returns 0 or -1 with msg. */
+/* Parses a 200 answer into *secrets, new secure memory of exactly *n
+ * entries (the codec of secret/secret_codec.h checks every field). Returns
+ * 0 or -1 with msg, which never quotes the answer. */
 static int parse_answer(const struct answer *a, const char *addr,
 			struct sb_backup_secret **secrets, size_t *n, char *msg,
 			size_t msglen)
 {
 	int ret = -1;
 	json_t *root;
-	json_t *arr;
 	json_error_t jerr;
-	struct sb_backup_secret *s = NULL;
-	size_t count = 0, i;
+	struct sb_backup_secret *tmp = NULL;
+	struct sb_error err = {{0}};
+	size_t count = 0;
 
 	root = json_loadb(a->buf, a->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
@@ -330,42 +249,33 @@ static int parse_answer(const struct answer *a, const char *addr,
 			 addr, jerr.line, jerr.column);
 		goto done;
 	}
-	arr = json_object_get(root, "secrets");
-	count = json_is_array(arr) ? json_array_size(arr) : 0;
-	if (count < 1 || count > 2) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: expected "
-			 "\"secrets\", an array of 1 or 2 secrets",
-			 addr);
-		count = 0;
-		goto done;
-	}
-	s = sb_secure_alloc(count * sizeof(*s));
-	if (s == NULL) {
+	tmp = sb_secure_alloc(SB_SECRETS_MAX * sizeof(*tmp));
+	if (tmp == NULL) {
 		snprintf(msg, msglen,
 			 "cannot allocate locked memory for the secrets from "
 			 "%s: %s",
 			 addr, strerror(errno));
 		goto done;
 	}
-	for (i = 0; i < count; i++)
-		if (parse_secret(json_array_get(arr, i), i, &s[i], addr, msg,
-				 msglen) != 0)
-			goto done;
-	if (count == 2 && strcmp(s[0].msid, s[1].msid) == 0) {
-		snprintf(msg, msglen,
-			 "malformed answer from the MSS at %s: the current and "
-			 "previous secrets have the same MSID",
-			 addr);
+	if (sb_secret_list_from_json(json_object_get(root, "secrets"), tmp,
+				     &count, &err) != 0) {
+		snprintf(msg, msglen, "malformed answer from the MSS at %s: %s",
+			 addr, err.msg);
 		goto done;
 	}
-	*secrets = s;
+	*secrets = sb_secret_list_copy(tmp, count);
+	if (*secrets == NULL) {
+		snprintf(msg, msglen,
+			 "cannot allocate locked memory for the secrets from "
+			 "%s: %s",
+			 addr, strerror(errno));
+		goto done;
+	}
 	*n = count;
-	s = NULL;
 	ret = 0;
 done:
-	if (s)
-		sb_secure_free(s, count * sizeof(*s));
+	if (tmp)
+		sb_secure_free(tmp, SB_SECRETS_MAX * sizeof(*tmp));
 	json_decref(root); /* the daemon's jansson free wipes */
 	return ret;
 }

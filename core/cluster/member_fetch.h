@@ -9,7 +9,8 @@
  * answer is
  *   {"secrets": [{"msid": "...", "created_at_ms": N,
  *                 "key": "<base64 of 32 bytes>"}, ...]}
- * current first, one or two entries.
+ * current first, one or two entries: the JSON encoding of the secret list,
+ * decoded and checked by secret/secret_codec.h.
  *
  * Key material is kept out of ordinary memory where this code owns it: the
  * client key's PEM text is read into locked memory and handed to curl

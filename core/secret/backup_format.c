@@ -45,11 +45,9 @@
 #define CHECK_LEN      16
 #define SCRYPT_OUT_LEN 32
 
-/* Payload: u8 count, then per secret u8 msid length, msid, u64
- * created_at_ms, 32 key bytes. */
-#define ENTRY_FIXED (1 + 8 + 32)
-#define PAYLOAD_MIN (1 + ENTRY_FIXED + 1)
-#define PAYLOAD_MAX (1 + 2 * (ENTRY_FIXED + SB_MSID_MAX))
+/* Payload: the binary secret list of secret_codec.h. */
+#define PAYLOAD_MIN SB_SECRET_LIST_MIN
+#define PAYLOAD_MAX SB_SECRET_LIST_MAX
 
 static const char info_check[] = "password check";
 static const char info_key[] = "backup key";
@@ -170,17 +168,6 @@ static int valid_utf8(const uint8_t *s, size_t n)
 			return 0;
 		i += len;
 	}
-	return 1;
-}
-
-/* Returns 1 when msid is 1..SB_MSID_MAX printable ASCII characters. */
-static int valid_msid(const char *msid, size_t len)
-{
-	if (len == 0 || len > SB_MSID_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (msid[i] < 0x20 || msid[i] > 0x7e)
-			return 0;
 	return 1;
 }
 
@@ -318,60 +305,6 @@ static int derive_keys(const struct sb_crypto_ops *ops, void *crypto,
 	return SB_BACKUP_OK;
 }
 
-/* Serialises secrets into w->payload; returns its length. Secrets were
- * validated by the caller. */
-static size_t payload_pack(const struct sb_backup_secret *secrets, size_t n,
-			   uint8_t *buf)
-{
-	size_t off = 0;
-
-	buf[off++] = (uint8_t)n;
-	for (size_t i = 0; i < n; i++) {
-		size_t ml = strlen(secrets[i].msid);
-
-		buf[off++] = (uint8_t)ml;
-		memcpy(buf + off, secrets[i].msid, ml);
-		off += ml;
-		for (int b = 7; b >= 0; b--)
-			buf[off++] =
-				(uint8_t)(secrets[i].created_at_ms >> (8 * b));
-		memcpy(buf + off, secrets[i].key, sizeof(secrets[i].key));
-		off += sizeof(secrets[i].key);
-	}
-	return off;
-}
-
-/* Parses an authenticated payload into out (2 entries). Returns the
- * number of secrets, or 0 when the payload is malformed. */
-static size_t payload_unpack(const uint8_t *buf, size_t len,
-			     struct sb_backup_secret *out)
-{
-	size_t n, off = 1;
-
-	if (len < 1 || buf[0] < 1 || buf[0] > 2)
-		return 0;
-	n = buf[0];
-	for (size_t i = 0; i < n; i++) {
-		size_t ml;
-
-		if (off >= len)
-			return 0;
-		ml = buf[off++];
-		if (ml > len - off || len - off - ml < 8 + 32 ||
-		    !valid_msid((const char *)buf + off, ml))
-			return 0;
-		memset(&out[i], 0, sizeof(out[i]));
-		memcpy(out[i].msid, buf + off, ml);
-		off += ml;
-		for (int b = 0; b < 8; b++)
-			out[i].created_at_ms =
-				out[i].created_at_ms << 8 | buf[off++];
-		memcpy(out[i].key, buf + off, sizeof(out[i].key));
-		off += sizeof(out[i].key);
-	}
-	return off == len ? n : 0;
-}
-
 int sb_backup_encode(const struct sb_crypto_ops *ops, void *crypto,
 		     const char *password, size_t password_len,
 		     const char *hint,
@@ -425,23 +358,10 @@ int sb_backup_encode(const struct sb_crypto_ops *ops, void *crypto,
 				   params->log2_n, params->r, params->p);
 		goto done;
 	}
-	if (secrets == NULL || n_secrets < 1 || n_secrets > 2) {
-		ret = sb_error_set(err, SB_BACKUP_EINVAL,
-				   "backup: holds 1 or 2 secrets, not %zu",
-				   n_secrets);
+	if (sb_secret_list_check(secrets, n_secrets, &perr) != 0) {
+		ret = sb_error_set(err, SB_BACKUP_EINVAL, "backup: %s",
+				   perr.msg);
 		goto done;
-	}
-	for (size_t i = 0; i < n_secrets; i++) {
-		size_t ml = strnlen(secrets[i].msid, sizeof(secrets[i].msid));
-
-		if (ml > SB_MSID_MAX || !valid_msid(secrets[i].msid, ml)) {
-			ret = sb_error_set(err, SB_BACKUP_EINVAL,
-					   "backup: secret %zu has an invalid "
-					   "MSID (1..%d printable ASCII "
-					   "characters)",
-					   i, SB_MSID_MAX);
-			goto done;
-		}
 	}
 
 	w = sb_secure_alloc(sizeof(*w));
@@ -450,7 +370,12 @@ int sb_backup_encode(const struct sb_crypto_ops *ops, void *crypto,
 				   "backup: cannot allocate locked memory");
 		goto done;
 	}
-	ct_len = payload_pack(secrets, n_secrets, w->payload);
+	if (sb_secret_list_encode(secrets, n_secrets, w->payload,
+				  sizeof(w->payload), &ct_len, &perr) != 0) {
+		ret = sb_error_set(err, SB_BACKUP_EINTERNAL, "backup: %s",
+				   perr.msg);
+		goto done;
+	}
 	header_len = FIXED_LEN + hint_len;
 	total = header_len + ct_len + SB_AEAD_TAG_LEN;
 	blob = calloc(1, total);
@@ -530,7 +455,7 @@ int sb_backup_decode(const struct sb_crypto_ops *ops, void *crypto,
 		password_len = 0;
 	}
 	w = sb_secure_alloc(sizeof(*w));
-	result = sb_secure_alloc(2 * sizeof(*result));
+	result = sb_secure_alloc(SB_SECRETS_MAX * sizeof(*result));
 	if (w == NULL || result == NULL) {
 		ret = sb_error_set(err, SB_BACKUP_EINTERNAL,
 				   "backup: cannot allocate locked memory");
@@ -561,39 +486,30 @@ int sb_backup_decode(const struct sb_crypto_ops *ops, void *crypto,
 				   "backup: decryption: %s", perr.msg);
 		goto done;
 	}
-	n = payload_unpack(w->payload, h.ct_len, result);
-	if (n == 0) {
+	if (sb_secret_list_decode(w->payload, h.ct_len, result, &n, &perr) !=
+	    0) {
 		/* Authentic, so written by someone holding the password, but
 		 * not a payload this version understands. */
 		ret = sb_error_set(err, SB_BACKUP_EVERSION,
 				   "backup file authenticates but its content "
-				   "is not a format version %d secret list",
-				   SB_BACKUP_FORMAT_VERSION);
+				   "is not a format version %d secret list: %s",
+				   SB_BACKUP_FORMAT_VERSION, perr.msg);
 		goto done;
 	}
 	/* Hand back exactly n entries, as the API promises. */
-	if (n == 1) {
-		struct sb_backup_secret *one = sb_secure_alloc(sizeof(*one));
-
-		if (one == NULL) {
-			ret = sb_error_set(err, SB_BACKUP_EINTERNAL,
-					   "backup: cannot allocate locked "
-					   "memory");
-			goto done;
-		}
-		memcpy(one, result, sizeof(*one));
-		SB_SECURE_PURGE(&result, 2 * sizeof(*result));
-		result = one;
+	*secrets = sb_secret_list_copy(result, n);
+	if (*secrets == NULL) {
+		ret = sb_error_set(err, SB_BACKUP_EINTERNAL,
+				   "backup: cannot allocate locked memory");
+		goto done;
 	}
-	*secrets = result;
 	*n_secrets = n;
-	result = NULL;
 	ret = SB_BACKUP_OK;
 done:
 	explicit_bzero(check, sizeof(check));
 	sb_secure_free(w, sizeof(*w));
 	if (result != NULL)
-		sb_secure_free(result, 2 * sizeof(*result));
+		sb_secure_free(result, SB_SECRETS_MAX * sizeof(*result));
 	return ret;
 }
 

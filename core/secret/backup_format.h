@@ -7,7 +7,8 @@
  * Keys: scrypt(password, salt) -> S (32 bytes, secure memory);
  * check = HKDF-SHA256(S, "password check")[0..16] tells a wrong password
  * from damage; AEAD key = HKDF-SHA256(S, "backup key"); AES-256-GCM with
- * the whole header as associated data.
+ * the whole header as associated data. The plaintext is the binary secret
+ * list of secret/secret_codec.h.
  *
  * Every function here is reentrant; the crypto work goes through the
  * crypto plugin's ops (so a PKCS#11 or FIPS build uses its own).
@@ -15,19 +16,11 @@
 #ifndef SB_BACKUP_FORMAT_H
 #define SB_BACKUP_FORMAT_H
 
+#include "secret/secret_codec.h"
+
 #include <secretbroker/plugin.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define SB_MSID_MAX 64
-
-/* One master secret. msid is 1..SB_MSID_MAX printable ASCII characters
- * (0x20..0x7e), NUL-terminated. */
-struct sb_backup_secret {
-	char msid[SB_MSID_MAX + 1];
-	uint64_t created_at_ms;
-	uint8_t key[32];
-};
 
 /* scrypt cost: N = 2^log2_n. Defaults 15, 8, 1 (32 MiB, ~0.1 s). */
 struct sb_backup_kdf_params {
@@ -59,8 +52,8 @@ enum sb_backup_result {
 	SB_BACKUP_ETAMPERED = -5,
 	SB_BACKUP_EINTERNAL = -6,
 	/* encode only: a bad argument (empty password, hint too long or not
-	 * UTF-8, bad MSID, n_secrets not 1 or 2, KDF parameters out of
-	 * bounds) */
+	 * UTF-8, bad or repeated MSID, n_secrets not 1 or 2, KDF parameters
+	 * out of bounds) */
 	SB_BACKUP_EINVAL = -7,
 };
 

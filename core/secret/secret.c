@@ -47,67 +47,51 @@ static void sealed_path(struct sb_generation *g, char *out, size_t len)
 	snprintf(out, len, "%s/%s", g->conf->state_dir, SB_SECRET_FILE);
 }
 
-/* Serialises secrets into secure memory: u8 format, u8 n, then per secret
- * u8 msid length, msid, u64 big-endian created_at_ms, 32 key bytes.
- * *out is sb_secure_alloc'ed with size *out_len (release with
- * sb_secure_free(*out, *out_len)). */
-static int secrets_pack(const struct sb_backup_secret *s, size_t n,
-			uint8_t **out, size_t *out_len)
+/* The sealed file's plaintext: u8 SEALED_FORMAT, then the binary secret
+ * list of secret_codec.h. */
+#define SEALED_PT_MAX (1 + SB_SECRET_LIST_MAX)
+
+/* Encodes secrets[0..n) as the sealed file's plaintext into buf
+ * (SEALED_PT_MAX bytes of the caller's secure memory). Returns 0 with
+ * *len set, or -1 with err. */
+static int sealed_pack(const struct sb_backup_secret *s, size_t n, uint8_t *buf,
+		       size_t *len, struct sb_error *err)
 {
-	size_t len = 2, off = 0;
-	uint8_t *buf;
+	size_t list_len = 0;
+	int ret = -1;
 
-	for (size_t i = 0; i < n; i++)
-		len += 1 + strlen(s[i].msid) + 8 + sizeof(s[i].key);
-	buf = sb_secure_alloc(len);
-	if (buf == NULL)
-		return -1;
-	buf[off++] = SEALED_FORMAT;
-	buf[off++] = (uint8_t)n;
-	for (size_t i = 0; i < n; i++) {
-		size_t ml = strlen(s[i].msid);
-
-		buf[off++] = (uint8_t)ml;
-		memcpy(buf + off, s[i].msid, ml);
-		off += ml;
-		for (int b = 7; b >= 0; b--)
-			buf[off++] = (uint8_t)(s[i].created_at_ms >> (b * 8));
-		memcpy(buf + off, s[i].key, sizeof(s[i].key));
-		off += sizeof(s[i].key);
-	}
-	*out = buf;
-	*out_len = len;
-	return 0;
+	*len = 0;
+	buf[0] = SEALED_FORMAT;
+	if (sb_secret_list_encode(s, n, buf + 1, SEALED_PT_MAX - 1, &list_len,
+				  err) != 0)
+		goto done;
+	*len = 1 + list_len;
+	ret = 0;
+done:
+	return ret;
 }
 
-/* Reverse of secrets_pack into out (2 entries, secure memory). */
-static int secrets_unpack(const uint8_t *buf, size_t len,
-			  struct sb_backup_secret *out, size_t *n)
+/* Decodes the sealed file's plaintext buf[0..len) into out (SB_SECRETS_MAX
+ * entries, secure memory) and *n. Returns 0, or -1 with err. */
+static int sealed_unpack(const uint8_t *buf, size_t len,
+			 struct sb_backup_secret *out, size_t *n,
+			 struct sb_error *err)
 {
-	size_t off = 2;
+	int ret = -1;
 
-	if (len < 2 || buf[0] != SEALED_FORMAT || buf[1] < 1 || buf[1] > 2)
-		return -1;
-	for (size_t i = 0; i < buf[1]; i++) {
-		size_t ml;
-
-		if (off >= len)
-			return -1;
-		ml = buf[off++];
-		if (ml == 0 || ml > SB_MSID_MAX ||
-		    off + ml + 8 + sizeof(out[i].key) > len)
-			return -1;
-		memset(&out[i], 0, sizeof(out[i]));
-		memcpy(out[i].msid, buf + off, ml);
-		off += ml;
-		for (int b = 0; b < 8; b++)
-			out[i].created_at_ms =
-				(out[i].created_at_ms << 8) | buf[off++];
-		memcpy(out[i].key, buf + off, sizeof(out[i].key));
-		off += sizeof(out[i].key);
+	*n = 0;
+	if (len < 1 || buf[0] != SEALED_FORMAT) {
+		sb_error_set(err, SB_ERR,
+			     "sealed format %d is not supported (this daemon "
+			     "reads %d)",
+			     len < 1 ? -1 : buf[0], SEALED_FORMAT);
+		goto done;
 	}
-	*n = buf[1];
-	return off == len ? 0 : -1;
+	if (sb_secret_list_decode(buf + 1, len - 1, out, n, err) != 0)
+		goto done;
+	ret = 0;
+done:
+	return ret;
 }
 
 /* Reads and unseals the sealed file into out. Returns 1 when there is no
@@ -131,8 +115,9 @@ static int sealed_read(struct sb_generation *g, struct sb_backup_secret *out,
 			 err.msg[0] ? err.msg : sb_status_name(rc));
 		goto done;
 	}
-	if (secrets_unpack(pt, pt_len, out, n) != 0) {
-		snprintf(msg, msglen, "%s: unsealed content is damaged", path);
+	if (sealed_unpack(pt, pt_len, out, n, &err) != 0) {
+		snprintf(msg, msglen, "%s: unsealed content is damaged: %s",
+			 path, err.msg);
 		goto done;
 	}
 	ret = 0;
@@ -155,9 +140,15 @@ static int sealed_write(struct sb_generation *g,
 	int rc, ret = -1;
 
 	sealed_path(g, path, sizeof(path));
-	if (secrets_pack(s, n, &pt, &pt_len) != 0) {
+	pt = sb_secure_alloc(SEALED_PT_MAX);
+	if (pt == NULL) {
 		sb_api_fail(e, 500, "internal",
 			    "cannot lock memory for the master secret");
+		goto done;
+	}
+	if (sealed_pack(s, n, pt, &pt_len, &err) != 0) {
+		sb_api_fail(e, 500, "internal",
+			    "cannot encode the master secret: %s", err.msg);
 		goto done;
 	}
 	rc = g->cops->seal(g->crypto.inst, pt, pt_len, &blob, &blob_len, &err);
@@ -174,7 +165,7 @@ static int sealed_write(struct sb_generation *g,
 	}
 	ret = 0;
 done:
-	sb_secure_free(pt, pt_len);
+	sb_secure_free(pt, SEALED_PT_MAX);
 	free(blob);
 	return ret;
 }

@@ -38,7 +38,6 @@ static void standby_at_init(void **state)
 	sb_fence_view(&daemon_, &st, &epoch);
 	assert_int_equal(st, SB_FENCE_STANDBY);
 	assert_int_equal(epoch, 0);
-	assert_int_equal(sb_fence_epoch_to_stamp(&daemon_), 0);
 	epoch = 99;
 	assert_int_equal(store_fence_view(&epoch), SB_FENCE_STANDBY);
 	assert_int_equal(epoch, 0);
@@ -54,7 +53,6 @@ static void active_then_standby(void **state)
 	sb_fence_view(&daemon_, &st, &epoch);
 	assert_int_equal(st, SB_FENCE_ACTIVE);
 	assert_int_equal(epoch, 12);
-	assert_int_equal(sb_fence_epoch_to_stamp(&daemon_), 12);
 	epoch = 0;
 	assert_int_equal(store_fence_view(&epoch), SB_FENCE_ACTIVE);
 	assert_int_equal(epoch, 12);
@@ -64,7 +62,6 @@ static void active_then_standby(void **state)
 	sb_fence_view(&daemon_, &st, &epoch);
 	assert_int_equal(st, SB_FENCE_STANDBY);
 	assert_int_equal(epoch, 0);
-	assert_int_equal(sb_fence_epoch_to_stamp(&daemon_), 0);
 	epoch = 99;
 	assert_int_equal(store_fence_view(&epoch), SB_FENCE_STANDBY);
 	assert_int_equal(epoch, 0);
