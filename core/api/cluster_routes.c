@@ -65,7 +65,7 @@ void sb_handle_cluster_designate(struct sb_req *r)
 	}
 	sb_fence_view(r->d, &state, &epoch);
 	if (state != SB_FENCE_ACTIVE) {
-		if (!g->fencing_owned || g->fops->promote == NULL) {
+		if (!g->fencing_owned || !SB_OPS_HAS(g->fops, promote)) {
 			sb_reply_error(
 				r, 409, "automatic_failover",
 				"fencing plugin %s elects the master secret "

@@ -36,7 +36,8 @@ void sb_handle_health(struct sb_req *r)
 	sb_fence_view(r->d, &state, &epoch);
 	fs.lease_left_ms = -1;
 	/* In memory only: a fencing plugin's status never touches storage. */
-	if (r->gen->fencing_owned && r->gen->fops && r->gen->fops->status)
+	if (r->gen->fencing_owned && r->gen->fops &&
+	    SB_OPS_HAS(r->gen->fops, status))
 		r->gen->fops->status(r->gen->fencing.inst, &fs);
 	has_secret = sb_secret_current_msid(r->d->secret, msid) == 0;
 	member = r->gen->conf->role == SB_ROLE_MEMBER;
@@ -84,7 +85,7 @@ void sb_handle_status(struct sb_req *r)
 	json_t *j, *plugins, *reload;
 	int has_secret;
 
-	if (g->fencing_owned && g->fops && g->fops->status)
+	if (g->fencing_owned && g->fops && SB_OPS_HAS(g->fops, status))
 		g->fops->status(g->fencing.inst, &fs);
 	else {
 		uint64_t e;

@@ -272,7 +272,7 @@ json_t *sb_cluster_view(struct sb_daemon *d, struct sb_generation *g,
 	json_t *mss, *out;
 	int st;
 
-	if (g->fencing_owned && g->fops && g->fops->status)
+	if (g->fencing_owned && g->fops && SB_OPS_HAS(g->fops, status))
 		g->fops->status(g->fencing.inst, &fs);
 	mss = sb_cluster_active_mss(g, &st);
 	if (st != SB_OK && st != SB_ENOTFOUND) {

@@ -31,15 +31,77 @@ static int valid_plugin_name(const char *name)
 }
 
 /* The smallest ops table each kind must provide: every member up to and
- * including the last one of ABI 1.0. */
+ * including the last one of ABI 1.0 (not today's sizeof, so that appending
+ * a member does not refuse every plugin built before it). */
 static size_t min_ops_size(int kind)
 {
 	switch (kind) {
-	case SB_PLUGIN_STORAGE: return sizeof(struct sb_storage_ops);
-	case SB_PLUGIN_CRYPTO: return sizeof(struct sb_crypto_ops);
-	case SB_PLUGIN_FENCING: return sizeof(struct sb_fencing_ops);
+	case SB_PLUGIN_STORAGE: return SB_STORAGE_OPS_SIZE_1_0;
+	case SB_PLUGIN_CRYPTO: return SB_CRYPTO_OPS_SIZE_1_0;
+	case SB_PLUGIN_FENCING: return SB_FENCING_OPS_SIZE_1_0;
 	default: return 0;
 	}
+}
+
+/* One member the daemon calls without checking it for NULL. */
+struct required_op {
+	const char *name;
+	size_t offset;
+};
+
+#define REQUIRED(type, member)                                                 \
+	{                                                                      \
+#member, offsetof(type, member)                                \
+	}
+
+static const struct required_op storage_required[] = {
+	REQUIRED(struct sb_storage_ops, open),
+	REQUIRED(struct sb_storage_ops, close),
+	REQUIRED(struct sb_storage_ops, get),
+	REQUIRED(struct sb_storage_ops, scan),
+	REQUIRED(struct sb_storage_ops, batch_apply),
+	{NULL, 0},
+};
+
+static const struct required_op crypto_required[] = {
+	REQUIRED(struct sb_crypto_ops, open),
+	REQUIRED(struct sb_crypto_ops, close),
+	REQUIRED(struct sb_crypto_ops, random),
+	REQUIRED(struct sb_crypto_ops, aead_encrypt),
+	REQUIRED(struct sb_crypto_ops, aead_decrypt),
+	REQUIRED(struct sb_crypto_ops, kdf),
+	REQUIRED(struct sb_crypto_ops, password_kdf),
+	REQUIRED(struct sb_crypto_ops, seal),
+	REQUIRED(struct sb_crypto_ops, unseal),
+	{NULL, 0},
+};
+
+static const struct required_op fencing_required[] = {
+	REQUIRED(struct sb_fencing_ops, open),
+	REQUIRED(struct sb_fencing_ops, close),
+	REQUIRED(struct sb_fencing_ops, start),
+	REQUIRED(struct sb_fencing_ops, stop),
+	{NULL, 0},
+};
+
+/* Returns the name of the first required member of kind that ops leaves
+ * NULL, or NULL when all are set. ops is at least min_ops_size(kind)
+ * bytes, and every required member is a 1.0 member. */
+static const char *missing_required_op(int kind, const void *ops)
+{
+	const struct required_op *req =
+		kind == SB_PLUGIN_STORAGE  ? storage_required
+		: kind == SB_PLUGIN_CRYPTO ? crypto_required
+					   : fencing_required;
+
+	for (; req->name; req++) {
+		void (*fn)(void);
+
+		memcpy(&fn, (const char *)ops + req->offset, sizeof(fn));
+		if (fn == NULL)
+			return req->name;
+	}
+	return NULL;
 }
 
 int sb_plugin_load(const char *plugin_dir, int kind, const char *name,
@@ -67,6 +129,7 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 {
 	const struct sb_plugin_descriptor *(*entry)(void);
 	const struct sb_plugin_descriptor *desc;
+	const char *missing;
 	struct stat st;
 	void *dl = NULL;
 	int ret = -1;
@@ -142,6 +205,12 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 			 path, sb_plugin_kind_name(kind),
 			 *(const uint32_t *)desc->ops, SB_PLUGIN_ABI_MAJOR,
 			 SB_PLUGIN_ABI_MINOR, min_ops_size(kind));
+		goto done;
+	}
+	missing = missing_required_op(kind, desc->ops);
+	if (missing != NULL) {
+		snprintf(err, errlen, "plugin %s: required %s op '%s' is NULL",
+			 path, sb_plugin_kind_name(kind), missing);
 		goto done;
 	}
 	out->dl = dl;

@@ -104,9 +104,22 @@ int store_error_to_api(struct sb_api_error *e, int status,
 	}
 }
 
+/* The answer for a storage plugin without the lease ops (they may be NULL):
+ * lease fencing cannot run on it. Returns SB_ENOTSUP. */
+static int no_lease_op(struct sb_generation *g, const char *op,
+		       struct sb_error *err)
+{
+	return sb_error_set(err, SB_ENOTSUP,
+			    "storage plugin %s has no %s op: lease fencing "
+			    "needs a storage with leases",
+			    g->storage.plugin.desc->name, op);
+}
+
 int store_lease_acquire(struct sb_generation *g, const char *holder,
 			uint32_t ttl_ms, uint64_t *epoch, struct sb_error *err)
 {
+	if (!SB_OPS_HAS(SOPS(g), lease_acquire))
+		return no_lease_op(g, "lease_acquire", err);
 	return SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms, epoch,
 				      err);
 }
@@ -114,6 +127,8 @@ int store_lease_acquire(struct sb_generation *g, const char *holder,
 int store_lease_renew(struct sb_generation *g, const char *holder,
 		      uint64_t epoch, uint32_t ttl_ms, struct sb_error *err)
 {
+	if (!SB_OPS_HAS(SOPS(g), lease_renew))
+		return no_lease_op(g, "lease_renew", err);
 	return SOPS(g)->lease_renew(g->storage.inst, holder, epoch, ttl_ms,
 				    err);
 }
@@ -121,18 +136,24 @@ int store_lease_renew(struct sb_generation *g, const char *holder,
 int store_lease_release(struct sb_generation *g, const char *holder,
 			uint64_t epoch, struct sb_error *err)
 {
+	if (!SB_OPS_HAS(SOPS(g), lease_release))
+		return no_lease_op(g, "lease_release", err);
 	return SOPS(g)->lease_release(g->storage.inst, holder, epoch, err);
 }
 
 int store_read_lease(struct sb_generation *g, struct sb_lease_info *info,
 		     struct sb_error *err)
 {
+	if (!SB_OPS_HAS(SOPS(g), lease_read))
+		return no_lease_op(g, "lease_read", err);
 	return SOPS(g)->lease_read(g->storage.inst, info, err);
 }
 
 int store_fence_takeover(struct sb_generation *g, const char *holder,
 			 uint32_t ttl_ms, uint64_t *epoch, struct sb_error *err)
 {
+	if (!SB_OPS_HAS(SOPS(g), fence_takeover))
+		return no_lease_op(g, "fence_takeover", err);
 	return SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms, epoch,
 				       err);
 }

@@ -236,6 +236,19 @@ struct sb_lease_info {
 /* Called once per scanned item, in key order. The pointers are valid only
  * during the call. Return 0 to go on, non-zero to stop the scan early
  * (the scan then returns SB_OK). */
+/* Ops tables grow only by appending. SB_OPS_SIZE_THROUGH(type, member) is
+ * the size a table must have to hold member; SB_OPS_HAS(ops, member) is
+ * true when the table (whose first field is its uint32_t size) is large
+ * enough to hold member and member is set. The host calls any member
+ * appended after 1.0 only through SB_OPS_HAS; a plugin checks the struct
+ * sb_host table the same way. (SB_OPS_HAS uses __typeof__, a GNU C
+ * extension that GCC and Clang both have.) */
+#define SB_OPS_SIZE_THROUGH(type, member)                                      \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+#define SB_OPS_HAS(ops, member)                                                \
+	((ops)->size >= SB_OPS_SIZE_THROUGH(__typeof__(*(ops)), member) &&     \
+	 (ops)->member != NULL)
+
 typedef int (*sb_scan_cb)(void *arg, const char *key, const uint8_t *value,
 			  size_t value_len, uint64_t version);
 
@@ -304,6 +317,16 @@ struct sb_storage_ops {
 			      uint64_t *epoch, struct sb_error *err);
 };
 
+/* The size of the ABI 1.0 storage table: the loader refuses a smaller one
+ * and accepts any larger one, so members appended later never refuse a
+ * plugin built before them. Frozen: a new member goes after
+ * fence_takeover and is called only when SB_OPS_HAS() says so. Required
+ * (checked non-NULL at load): open, close, get, scan, batch_apply. The
+ * lease_* and fence_takeover members may be NULL: lease fencing then
+ * cannot run on that storage (SB_ENOTSUP). */
+#define SB_STORAGE_OPS_SIZE_1_0                                                \
+	SB_OPS_SIZE_THROUGH(struct sb_storage_ops, fence_takeover)
+
 /* ------------------------------------------------------------------ */
 /* Crypto                                                              */
 /* ------------------------------------------------------------------ */
@@ -369,6 +392,11 @@ struct sb_crypto_ops {
 		      uint8_t **pt, size_t *pt_len, struct sb_error *err);
 };
 
+/* The size of the ABI 1.0 crypto table (see SB_STORAGE_OPS_SIZE_1_0).
+ * Every 1.0 member is required: open, close, random, aead_encrypt,
+ * aead_decrypt, kdf, password_kdf, seal, unseal. */
+#define SB_CRYPTO_OPS_SIZE_1_0 SB_OPS_SIZE_THROUGH(struct sb_crypto_ops, unseal)
+
 /* ------------------------------------------------------------------ */
 /* Fencing: decides whether this node is the active master secret      */
 /* server, and holds the fencing epoch it was elected at.              */
@@ -431,6 +459,12 @@ struct sb_fencing_ops {
 	int (*promote)(void *inst, struct sb_error *err);
 	int (*demote)(void *inst, struct sb_error *err);
 };
+
+/* The size of the ABI 1.0 fencing table (see SB_STORAGE_OPS_SIZE_1_0).
+ * Required: open, close, start, stop; status, promote and demote may be
+ * NULL. */
+#define SB_FENCING_OPS_SIZE_1_0                                                \
+	SB_OPS_SIZE_THROUGH(struct sb_fencing_ops, demote)
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,10 @@
  *   BAD_ABI_MAJOR=n   descriptor claims ABI major n
  *   BAD_CRYPTO_KIND   a (valid-looking) crypto plugin
  *   BAD_OPS_SIZE=n    storage ops table claims to be n bytes
- * and is otherwise a well-formed storage plugin whose ops do nothing.
+ *   BAD_OPS_10        storage ops table is exactly the ABI 1.0 size
+ *   BAD_NO_GET        storage ops table leaves the required 'get' NULL
+ * and is otherwise a well-formed storage plugin whose required ops are set
+ * and do nothing.
  */
 #include <secretbroker/plugin.h>
 
@@ -29,17 +32,61 @@ SB_PLUGIN_DEFINE(NULL)
 #define BAD_ABI_MAJOR SB_PLUGIN_ABI_MAJOR
 #endif
 
+/* Stand-ins for the required ops: never called by the loader tests. */
+static int stub_open(const struct sb_host *host, const struct sb_config *cfg,
+		     void **out, struct sb_error *err)
+{
+	return SB_ENOTSUP;
+}
+
+static void stub_close(void *inst)
+{
+}
+
 #ifdef BAD_CRYPTO_KIND
 static const struct sb_crypto_ops ops = {
 	.size = sizeof(struct sb_crypto_ops),
+	.open = stub_open,
+	.close = stub_close,
 };
 #define BAD_KIND SB_PLUGIN_CRYPTO
 #else
+#ifdef BAD_OPS_10
+#define BAD_OPS_SIZE SB_STORAGE_OPS_SIZE_1_0
+#endif
 #ifndef BAD_OPS_SIZE
 #define BAD_OPS_SIZE sizeof(struct sb_storage_ops)
 #endif
+#ifndef BAD_NO_GET
+static int stub_get(void *inst, const char *key, uint8_t **value,
+		    size_t *value_len, uint64_t *version, struct sb_error *err)
+{
+	return SB_ENOTSUP;
+}
+#endif
+
+static int stub_scan(void *inst, const char *prefix, const char *after,
+		     size_t limit, sb_scan_cb cb, void *arg, char *last_key,
+		     struct sb_error *err)
+{
+	return SB_ENOTSUP;
+}
+
+static int stub_batch_apply(void *inst, const struct sb_batch *batch,
+			    struct sb_error *err)
+{
+	return SB_ENOTSUP;
+}
+
 static const struct sb_storage_ops ops = {
 	.size = BAD_OPS_SIZE,
+	.open = stub_open,
+	.close = stub_close,
+#ifndef BAD_NO_GET
+	.get = stub_get,
+#endif
+	.scan = stub_scan,
+	.batch_apply = stub_batch_apply,
 };
 #define BAD_KIND SB_PLUGIN_STORAGE
 #endif

@@ -111,8 +111,9 @@ static void ops_too_small(void **state)
 	(void)state;
 	char daemon_abi[32];
 
+	/* The minimum is the ABI 1.0 table, not today's sizeof. */
 	snprintf(need, sizeof(need), "needs %zu",
-		 sizeof(struct sb_storage_ops));
+		 (size_t)SB_STORAGE_OPS_SIZE_1_0);
 	snprintf(daemon_abi, sizeof(daemon_abi), "ABI %d.%d",
 		 SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR);
 	expect_refused(LOADER_PLUGIN_DIR, "smallops", "8 bytes", daemon_abi,
@@ -149,6 +150,35 @@ static void abi10_loads(void **state)
 			 0);
 	assert_null(sb_plugin_settings(&p));
 	sb_plugin_unload(&p);
+}
+
+/* An ops table of exactly the ABI 1.0 size loads, whatever members were
+ * appended since; the members it lacks read as absent. */
+static void ops10_loads(void **state)
+{
+	const struct sb_storage_ops *ops;
+	struct sb_plugin p;
+	char err[1024] = "";
+
+	(void)state;
+	assert_int_equal(sb_plugin_load(LOADER_PLUGIN_DIR, SB_PLUGIN_STORAGE,
+					"ops10", &p, err, sizeof(err)),
+			 0);
+	ops = sb_plugin_storage(&p);
+	assert_int_equal(ops->size, SB_STORAGE_OPS_SIZE_1_0);
+	assert_true(SB_OPS_HAS(ops, get));
+	/* Optional 1.0 members left NULL read as absent. */
+	assert_false(SB_OPS_HAS(ops, lease_acquire));
+	assert_false(SB_OPS_HAS(ops, fence_takeover));
+	sb_plugin_unload(&p);
+}
+
+/* A table that leaves a required member NULL is refused, naming it. */
+static void required_missing(void **state)
+{
+	(void)state;
+	expect_refused(LOADER_PLUGIN_DIR, "noget", "required storage op 'get'",
+		       "is NULL", NULL);
 }
 
 static void sqlite(void **state)
@@ -201,6 +231,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(invalid_name),
 		cmocka_unit_test(sqlite),
 		cmocka_unit_test(abi10_loads),
+		cmocka_unit_test(ops10_loads),
+		cmocka_unit_test(required_missing),
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
 
