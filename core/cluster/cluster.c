@@ -34,8 +34,6 @@ static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 		      uint64_t epoch, char *msg, size_t msglen)
 {
 	char *val = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-	struct sb_batch_op op = {SB_OP_PUT, SB_PRE_NONE, 0, key, NULL, 0};
-	struct sb_batch b = {&op, 1, 0, NULL, NULL};
 	struct sb_error err = {{0}};
 	int rc;
 
@@ -43,10 +41,9 @@ static int put_record(struct sb_generation *g, const char *key, json_t *rec,
 		snprintf(msg, msglen, "out of memory");
 		return SB_ENOMEM;
 	}
-	op.value = (const uint8_t *)val;
-	op.value_len = strlen(val);
-	rc = store_batch_apply(
-		g, epoch ? STORE_FENCED_AT(epoch) : STORE_UNFENCED, &b, &err);
+	rc = store_put_record(g,
+			      epoch ? STORE_FENCED_AT(epoch) : STORE_UNFENCED,
+			      key, val, strlen(val), &err);
 	if (rc != SB_OK)
 		snprintf(msg, msglen, "%s",
 			 err.msg[0] ? err.msg : sb_status_name(rc));

@@ -368,12 +368,9 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 			     const struct sb_backup_secret *s,
 			     struct sb_api_error *e)
 {
-	char key[256], hex[65];
+	char hex[65];
 	char *cur = NULL, *chk = NULL;
-	struct sb_batch_op ops[2];
-	struct sb_batch batch = {0};
 	struct sb_error err = {{0}};
-	size_t failed = 0;
 	int rc, ret = -1;
 
 	if (check_value(g, s, hex) != 0) {
@@ -381,7 +378,6 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 			    "cannot compute the check value");
 		goto done;
 	}
-	snprintf(key, sizeof(key), "secret/check/%s", s->msid);
 	cur = record_dump(json_pack("{s:s, s:I}", "msid", s->msid,
 				    "created_at_ms",
 				    (json_int_t)s->created_at_ms));
@@ -391,17 +387,8 @@ static int record_new_secret(struct sb_generation *g, uint64_t epoch,
 		sb_api_fail(e, 500, "internal", "out of memory");
 		goto done;
 	}
-	memset(ops, 0, sizeof(ops));
-	ops[0] = (struct sb_batch_op){
-		SB_OP_PUT,	  SB_PRE_ABSENT,	0,
-		"secret/current", (const uint8_t *)cur, strlen(cur)};
-	ops[1] = (struct sb_batch_op){
-		SB_OP_PUT, SB_PRE_ABSENT,	 0,
-		key,	   (const uint8_t *)chk, strlen(chk)};
-	batch.ops = ops;
-	batch.n_ops = 2;
-	batch.failed_op = &failed;
-	rc = store_batch_apply(g, STORE_FENCED_AT(epoch), &batch, &err);
+	rc = store_commit_secret(g, STORE_FENCED_AT(epoch), s->msid, cur, chk,
+				 &err);
 	if (rc == SB_ECONFLICT) {
 		sb_api_fail(e, 409, "secret_exists",
 			    "the SSO database already has a master secret "

@@ -9,6 +9,7 @@
 #include "runtime/status.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The ops table of g's storage plugin. */
@@ -102,6 +103,41 @@ int store_error_to_api(struct sb_api_error *e, int status,
 		return sb_api_fail(e, 500, "storage_error",
 				   "SSO database error while %s: %s", what, m);
 	}
+}
+
+int store_put_record(struct sb_generation *g, struct store_fencing fencing,
+		     const char *key, const char *value, size_t value_len,
+		     struct sb_error *err)
+{
+	struct sb_batch_op op = {
+		SB_OP_PUT, SB_PRE_NONE, 0, key, (const uint8_t *)value,
+		value_len};
+	struct sb_batch b = {&op, 1, 0, NULL, NULL};
+
+	return store_batch_apply(g, fencing, &b, err);
+}
+
+int store_commit_secret(struct sb_generation *g, struct store_fencing fencing,
+			const char *msid, const char *current,
+			const char *check, struct sb_error *err)
+{
+	char key[SB_KEY_MAX + 1];
+	struct sb_batch_op ops[2];
+	struct sb_batch b = {ops, 2, 0, NULL, NULL};
+
+	if ((size_t)snprintf(key, sizeof(key), "secret/check/%s", msid) >=
+	    sizeof(key))
+		return sb_error_set(err, SB_EINVAL, "MSID too long for a key");
+	ops[0] = (struct sb_batch_op){SB_OP_PUT,
+				      SB_PRE_ABSENT,
+				      0,
+				      "secret/current",
+				      (const uint8_t *)current,
+				      strlen(current)};
+	ops[1] = (struct sb_batch_op){
+		SB_OP_PUT, SB_PRE_ABSENT,	   0,
+		key,	   (const uint8_t *)check, strlen(check)};
+	return store_batch_apply(g, fencing, &b, err);
 }
 
 /* The answer for a storage plugin without the lease ops (they may be NULL):

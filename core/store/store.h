@@ -67,6 +67,19 @@ struct store_fencing {
 int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 		      const struct sb_batch *batch, struct sb_error *err);
 
+/* Puts value (value_len bytes, the caller's) at key with no precondition,
+ * fenced as fencing says. Returns as store_batch_apply. */
+int store_put_record(struct sb_generation *g, struct store_fencing fencing,
+		     const char *key, const char *value, size_t value_len,
+		     struct sb_error *err);
+
+/* Commits a new master secret: writes secret/current (current) and
+ * secret/check/<msid> (check), both required to be absent, in one batch.
+ * Returns as store_batch_apply; SB_ECONFLICT when either exists already. */
+int store_commit_secret(struct sb_generation *g, struct store_fencing fencing,
+			const char *msid, const char *current,
+			const char *check, struct sb_error *err);
+
 /* The one mapping of a storage status (and the plugin's message in err,
  * may be NULL) to an API error: unavailable and timeout 503
  * storage_unavailable (503 outcome_unknown when the plugin says the write
