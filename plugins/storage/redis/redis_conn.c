@@ -223,8 +223,9 @@ static void check_durability(struct rs_inst *in, redisContext *c,
 	if (r3 != NULL && r3->type == REDIS_REPLY_ARRAY && r3->elements == 2 &&
 	    r3->element[1]->type == REDIS_REPLY_STRING)
 		minrep = r3->element[1]->str;
-	/* Measured in tests/integration/redis: a SENTINEL FAILOVER lost 1-2 s of writes
-	 * the demoted primary had acknowledged, unless one of these held. */
+	/* Measured in tests/integration/redis: a SENTINEL FAILOVER lost 1-2 s
+	 * of writes the demoted primary had acknowledged, unless one of these
+	 * held. */
 	if (in->set.n_sentinels > 0 && in->set.wait_replicas == 0 &&
 	    strcmp(minrep, "0") == 0)
 		h->log(h, SB_LOG_WARNING,
