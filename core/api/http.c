@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,11 +473,14 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	char *decoded;
 	size_t dlen = 0;
 
-	r = calloc(1, sizeof(*r));
+	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		evhttp_send_error(ev, 500, "out of memory");
 		return;
 	}
+	memset(r, 0, offsetof(struct sb_req, path));
+	r->path[0] = '\0';
+	r->params.n = 0;
 	atomic_fetch_add(&d->inflight, 1);
 	r->ev = ev;
 	r->worker = w;

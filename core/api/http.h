@@ -69,10 +69,8 @@ struct sb_req {
 	struct sb_daemon *d;
 	struct sb_generation *gen;
 	struct sb_caller caller;
-	int method; /* enum evhttp_cmd_type */
-	char path[1024];
+	int method;		      /* enum evhttp_cmd_type */
 	const struct sb_route *route; /* set by the dispatcher */
-	struct sb_path_params params; /* set by the dispatcher */
 	json_t *body;		      /* parsed JSON body, or NULL when empty */
 	char id[17];		      /* request id, also in logs */
 	struct sb_local *local;
@@ -88,6 +86,11 @@ struct sb_req {
 		char app[65];
 		char target[129];
 	} audit;
+	/* From here on not zeroed when the request is allocated (2 KB per
+	 * request on the lookup path): path is written before it is read,
+	 * params by the dispatcher. */
+	char path[1024];
+	struct sb_path_params params; /* set by the dispatcher */
 };
 
 /* Opens the listening socket from d's current configuration and starts the

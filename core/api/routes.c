@@ -227,6 +227,19 @@ static inline enum walk walk(const struct sb_route *rt, struct segments *sg,
 	return *p == '\0' && i == sg->n ? WALK_FULL : WALK_NO;
 }
 
+/* 0 when walk() would answer WALK_NO because pattern's literal prefix, up
+ * to its first capture, differs from path (the raw path: split_path's copy
+ * holds the same bytes with '\0' for '/'). Most routes are ruled out here
+ * at the first character of their second segment, without splitting. */
+static inline int prefix_fits(const char *pattern, const char *path)
+{
+	while (*pattern == *path && *pattern != '{' && *pattern != '\0') {
+		pattern++;
+		path++;
+	}
+	return *pattern == '{' || (*pattern == '\0' && *path == '\0');
+}
+
 /* How many segments pattern has. */
 static size_t pattern_segments(const char *pattern)
 {
@@ -257,6 +270,8 @@ enum sb_route_result sb_route_find(const struct sb_route *table, size_t n,
 	for (size_t k = 0; k < n; k++) {
 		const struct sb_route *rt = &table[k];
 
+		if (!prefix_fits(rt->pattern, path))
+			continue;
 		switch (walk(rt, &sg, &f)) {
 		case WALK_FULL:
 			/* A literal beats a capture at the first segment
