@@ -2,9 +2,10 @@
  * The connection pool and everything between a storage operation and the
  * wire: connecting (directly, over a Unix socket, or to the primary a
  * sentinel names), the handshake (AUTH, SELECT, ROLE, SCRIPT LOAD), the
- * durability check, reconnect backoff, EVALSHA with NOSCRIPT reload, WAIT,
- * and turning Redis and socket errors into sb_status codes with messages
- * that name the server.
+ * durability check and reconnect backoff. Running a command on a pooled
+ * connection (EVALSHA with NOSCRIPT reload, WAIT, turning Redis and socket
+ * errors into sb_status codes with messages that name the server) is in
+ * redis_cmd.c; the failure policy below covers both files.
  *
  * Concurrency: pool_size connections, each used by one thread at a time (a
  * hiredis context is not thread-safe). A thread takes a free slot, waiting
@@ -64,23 +65,16 @@ void rs_endpoint_str(const struct rs_endpoint *e, char *buf, size_t len)
 		snprintf(buf, len, "%s:%d", e->host, e->port);
 }
 
-static struct timeval ms_tv(int ms)
+/* See redis_internal.h. */
+struct timeval rs_ms_tv(int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	return tv;
 }
 
-/* hiredis writes with write(2), which raises SIGPIPE on a connection the
- * server closed; the host process may not ignore SIGPIPE, so every call
- * that does network I/O blocks it in the calling thread and swallows a
- * SIGPIPE it caused (as libpq does). */
-struct sigpipe_guard {
-	sigset_t old;
-	int was_pending;
-};
-
-static void sigpipe_block(struct sigpipe_guard *g)
+/* See redis_internal.h. */
+void rs_sigpipe_block(struct rs_sigpipe_guard *g)
 {
 	sigset_t s, pend;
 
@@ -92,7 +86,8 @@ static void sigpipe_block(struct sigpipe_guard *g)
 	g->was_pending = sigismember(&pend, SIGPIPE);
 }
 
-static void sigpipe_restore(struct sigpipe_guard *g)
+/* See redis_internal.h. */
+void rs_sigpipe_restore(struct rs_sigpipe_guard *g)
 {
 	static const struct timespec zero = {0, 0};
 	sigset_t s, pend;
@@ -116,7 +111,7 @@ static void sleep_ms(uint64_t ms)
 }
 
 /* A failed read or write: did the socket timeout (SO_RCVTIMEO) expire? */
-static int io_timed_out(const redisContext *c, int saved_errno)
+int rs_io_timed_out(const redisContext *c, int saved_errno)
 {
 	return c->err == REDIS_ERR_IO &&
 	       (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
@@ -125,7 +120,7 @@ static int io_timed_out(const redisContext *c, int saved_errno)
 }
 
 /* Maps a Redis error reply to a status. */
-static int reply_error_status(const char *msg)
+int rs_reply_error_status(const char *msg)
 {
 	if (strncmp(msg, "NOAUTH", 6) == 0 || strncmp(msg, "WRONGPASS", 9) == 0)
 		return SB_EAUTH;
@@ -275,10 +270,10 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 	*replicas = -1;
 	if (ep != NULL)
 		c = redisConnectWithTimeout(ep->host, ep->port,
-					    ms_tv(set->connect_timeout_ms));
+					    rs_ms_tv(set->connect_timeout_ms));
 	else
-		c = redisConnectUnixWithTimeout(set->socket_path,
-						ms_tv(set->connect_timeout_ms));
+		c = redisConnectUnixWithTimeout(
+			set->socket_path, rs_ms_tv(set->connect_timeout_ms));
 	if (c == NULL) {
 		ret = rs_err(err, SB_ENOMEM, "redis %s: out of memory", addr);
 		goto done;
@@ -295,7 +290,7 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 				     c->errstr);
 		goto done;
 	}
-	if (redisSetTimeout(c, ms_tv(set->op_timeout_ms)) != REDIS_OK) {
+	if (redisSetTimeout(c, rs_ms_tv(set->op_timeout_ms)) != REDIS_OK) {
 		ret = rs_err(err, SB_EUNAVAIL,
 			     "redis %s: cannot set socket timeout: %s", addr,
 			     c->errstr);
@@ -351,7 +346,7 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 
 		if (redisGetReply(c, &vr) != REDIS_OK || vr == NULL) {
 			saved = errno;
-			if (io_timed_out(c, saved))
+			if (rs_io_timed_out(c, saved))
 				ret = rs_err(err, SB_ETIMEOUT,
 					     "redis %s: no answer to the "
 					     "connection handshake within "
@@ -376,7 +371,7 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 								   : "SCRIPT "
 								     "LOAD";
 
-				first_err = reply_error_status(r->str);
+				first_err = rs_reply_error_status(r->str);
 				if (i == i_auth)
 					first_err = SB_EAUTH;
 				if (i == i_auth && set->user != NULL)
@@ -466,7 +461,7 @@ done:
  * failed or answered READONLY: every pooled connection of that generation
  * is dropped on next use and, with Sentinel, the primary is asked for
  * again. A no-op when another thread already did it. */
-static void invalidate(struct rs_inst *in, uint64_t gen)
+void rs_invalidate(struct rs_inst *in, uint64_t gen)
 {
 	pthread_mutex_lock(&in->mu);
 	if (gen == in->gen) {
@@ -705,7 +700,7 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 			    addr, c->errstr);
 		redisFree(c);
 		conn->c = NULL;
-		invalidate(in, gen);
+		rs_invalidate(in, gen);
 		return rc;
 	}
 	return SB_OK;
@@ -713,8 +708,7 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 
 /* Takes a free pool slot, waiting at most op_timeout_ms, and makes sure it
  * is connected. On SB_OK the caller owns *out until conn_put. */
-static int conn_get(struct rs_inst *in, struct rs_conn **out,
-		    struct sb_error *err)
+int rs_conn_get(struct rs_inst *in, struct rs_conn **out, struct sb_error *err)
 {
 	struct rs_conn *conn = NULL;
 	struct timespec deadline;
@@ -768,7 +762,7 @@ static int conn_get(struct rs_inst *in, struct rs_conn **out,
 
 /* Returns a slot to the pool; drop closes its connection first (after an
  * error that leaves it unusable). */
-static void conn_put(struct rs_inst *in, struct rs_conn *conn, int drop)
+void rs_conn_put(struct rs_inst *in, struct rs_conn *conn, int drop)
 {
 	if (drop && conn->c != NULL) {
 		redisFree(conn->c);
@@ -780,239 +774,10 @@ static void conn_put(struct rs_inst *in, struct rs_conn *conn, int drop)
 	pthread_mutex_unlock(&in->mu);
 }
 
-/* WAITs for wait_replicas replicas to acknowledge everything this
- * connection wrote. Returns SB_OK, SB_ETIMEOUT (too few acknowledged) or
- * another status; *drop is set when the connection is unusable. */
-static int wait_replicas(struct rs_inst *in, struct rs_conn *conn,
-			 const char *what, int *drop, struct sb_error *err)
-{
-	const struct rs_settings *set = &in->set;
-	redisReply *r;
-	int saved, ret;
-
-	redisSetTimeout(conn->c,
-			ms_tv(set->wait_timeout_ms + set->op_timeout_ms));
-	r = redisCommand(conn->c, "WAIT %d %d", set->wait_replicas,
-			 set->wait_timeout_ms);
-	saved = errno;
-	if (r == NULL) {
-		int timed_out = io_timed_out(conn->c, saved);
-
-		*drop = 1;
-		if (!timed_out)
-			invalidate(in, conn->gen);
-		return rs_err(err, timed_out ? SB_ETIMEOUT : SB_EUNAVAIL,
-			      "redis %s: %s was written on the primary but "
-			      "waiting for %d replica(s) failed: %s; the write "
-			      "may be lost if %s fails",
-			      conn->addr, what, set->wait_replicas,
-			      conn->c->errstr, conn->addr);
-	}
-	redisSetTimeout(conn->c, ms_tv(set->op_timeout_ms));
-	if (r->type == REDIS_REPLY_INTEGER &&
-	    r->integer >= set->wait_replicas) {
-		ret = SB_OK;
-	} else if (r->type == REDIS_REPLY_INTEGER) {
-		ret = rs_err(
-			err, SB_ETIMEOUT,
-			"redis %s: %s was written on the primary but "
-			"acknowledged by only %lld of %d replica(s) within "
-			"wait_timeout_ms = %d ms; the write may be lost if "
-			"%s fails",
-			conn->addr, what, r->integer, set->wait_replicas,
-			set->wait_timeout_ms, conn->addr);
-	} else {
-		ret = rs_err(err, SB_ERR,
-			     "redis %s: %s was written on the primary but WAIT "
-			     "failed: %s",
-			     conn->addr, what,
-			     r->type == REDIS_REPLY_ERROR ? r->str
-							  : "unexpected reply");
-	}
-	freeReplyObject(r);
-	return ret;
-}
-
-/* Sends argv on a pooled connection and handles the failure policy
- * described at the top of this file. script is the script being run (for
- * NOSCRIPT reload, the retry rule and WAIT), or -1 for a plain command. */
-static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
-		   int argc, const char **argv, const size_t *lens,
-		   redisReply **reply, struct sb_error *err)
-{
-	struct rs_conn *conn = NULL;
-	redisReply *r = NULL;
-	int rc, saved, drop;
-
-	*reply = NULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int reloaded = 0;
-
-		rc = conn_get(in, &conn, err);
-		if (rc != SB_OK)
-			return rc;
-		drop = 0;
-	again:
-		r = redisCommandArgv(conn->c, argc, argv, lens);
-		saved = errno;
-		if (r == NULL) {
-			int timed_out = io_timed_out(conn->c, saved);
-
-			if (timed_out)
-				rc = rs_err(err, SB_ETIMEOUT,
-					    "redis %s: no answer to %s within "
-					    "op_timeout_ms = %d ms%s",
-					    conn->addr, what,
-					    in->set.op_timeout_ms,
-					    writes ? "; it may or may not have "
-						     "been applied"
-						   : "");
-			else
-				rc = rs_err(err, SB_EUNAVAIL,
-					    "redis %s: connection lost during "
-					    "%s: %s%s",
-					    conn->addr, what, conn->c->errstr,
-					    writes ? "; it may or may not have "
-						     "been applied"
-						   : "");
-			if (!timed_out)
-				invalidate(in, conn->gen);
-			conn_put(in, conn, 1);
-			if (timed_out || writes)
-				return rc;
-			continue; /* a read: try once more */
-		}
-		if (r->type != REDIS_REPLY_ERROR)
-			break;
-
-		if (script >= 0 && !reloaded &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			/* The server lost its script cache (restart, SCRIPT
-			 * FLUSH, a new primary): load it and run it again. */
-			redisReply *l;
-
-			freeReplyObject(r);
-			r = NULL;
-			reloaded = 1;
-			l = redisCommand(conn->c, "SCRIPT LOAD %s",
-					 rs_scripts[script].source);
-			if (l != NULL && l->type == REDIS_REPLY_STRING) {
-				freeReplyObject(l);
-				goto again;
-			}
-			rc = rs_err(err, SB_EUNAVAIL,
-				    "redis %s: reloading the %s script failed: "
-				    "%s",
-				    conn->addr, what,
-				    l == NULL ? conn->c->errstr
-				    : l->type == REDIS_REPLY_ERROR
-					    ? l->str
-					    : "unexpected reply");
-			if (l != NULL)
-				freeReplyObject(l);
-			conn_put(in, conn, 1);
-			return rc;
-		}
-		if (strncmp(r->str, "READONLY", 8) == 0) {
-			/* A replica refused the write, so nothing was
-			 * applied: find the primary again and retry once. */
-			rc = rs_err(err, SB_EUNAVAIL,
-				    "redis %s: %s refused: the server is now a "
-				    "read-only replica (%s)",
-				    conn->addr, what, r->str);
-			freeReplyObject(r);
-			r = NULL;
-			invalidate(in, conn->gen);
-			conn_put(in, conn, 1);
-			if (in->set.n_sentinels > 0 && attempt == 0) {
-				in->host->log(
-					in->host, SB_LOG_WARNING,
-					"%s; asking the sentinels for the "
-					"primary again",
-					err->msg);
-				continue;
-			}
-			return rc;
-		}
-		rc = reply_error_status(r->str);
-		rs_err(err, rc, "redis %s: %s failed: %s", conn->addr, what,
-		       r->str);
-		freeReplyObject(r);
-		conn_put(in, conn, 0);
-		return rc;
-	}
-	if (r == NULL)
-		return rc;
-
-	rc = SB_OK;
-	if (writes && in->set.wait_replicas > 0 &&
-	    r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER &&
-	    r->element[0]->integer == 0)
-		rc = wait_replicas(in, conn, what, &drop, err);
-	conn_put(in, conn, drop);
-	*reply = r;
-	return rc;
-}
-
-static int exec(struct rs_inst *in, int script, const char *what, int writes,
-		int argc, const char **argv, const size_t *lens,
-		redisReply **reply, struct sb_error *err)
-{
-	struct sigpipe_guard g;
-	int rc;
-
-	sigpipe_block(&g);
-	rc = exec_io(in, script, what, writes, argc, argv, lens, reply, err);
-	sigpipe_restore(&g);
-	return rc;
-}
-
-int rs_eval(struct rs_inst *in, enum rs_script s, int nargs, const char **argv,
-	    const size_t *argvlen, redisReply **reply, struct sb_error *err)
-{
-	const char **av = NULL;
-	size_t *al = NULL;
-	char nk[12];
-	int ret;
-
-	av = calloc((size_t)nargs + 3, sizeof(*av));
-	al = calloc((size_t)nargs + 3, sizeof(*al));
-	if (av == NULL || al == NULL) {
-		ret = rs_err(err, SB_ENOMEM, "redis: out of memory in %s",
-			     rs_scripts[s].name);
-		goto done;
-	}
-	snprintf(nk, sizeof(nk), "%d", rs_scripts[s].numkeys);
-	av[0] = "EVALSHA";
-	al[0] = 7;
-	av[1] = in->sha[s];
-	al[1] = 40;
-	av[2] = nk;
-	al[2] = strlen(nk);
-	for (int i = 0; i < nargs; i++) {
-		av[i + 3] = argv[i];
-		al[i + 3] = argvlen[i];
-	}
-	ret = exec(in, (int)s, rs_scripts[s].name, rs_scripts[s].writes,
-		   nargs + 3, av, al, reply, err);
-done:
-	free(av);
-	free(al);
-	return ret;
-}
-
-int rs_command(struct rs_inst *in, const char *what, int nargs,
-	       const char **argv, const size_t *argvlen, redisReply **reply,
-	       struct sb_error *err)
-{
-	return exec(in, -1, what, 0, nargs, argv, argvlen, reply, err);
-}
-
 int rs_pool_init(struct rs_inst *in, struct sb_error *err)
 {
 	pthread_condattr_t ca;
-	struct sigpipe_guard g;
+	struct rs_sigpipe_guard g;
 	struct rs_conn *conn;
 	int rc;
 
@@ -1027,12 +792,12 @@ int rs_pool_init(struct rs_inst *in, struct sb_error *err)
 	/* Connect once now: open fails clearly on a wrong address, password
 	 * or ACL, loads the scripts (their SHA1s come from the server) and
 	 * logs the durability check. */
-	sigpipe_block(&g);
-	rc = conn_get(in, &conn, err);
-	sigpipe_restore(&g);
+	rs_sigpipe_block(&g);
+	rc = rs_conn_get(in, &conn, err);
+	rs_sigpipe_restore(&g);
 	if (rc != SB_OK)
 		return rc;
-	conn_put(in, conn, 0);
+	rs_conn_put(in, conn, 0);
 	for (int s = 0; s < RS_SCRIPT_COUNT; s++)
 		if (in->sha[s][0] == '\0')
 			return rs_err(err, SB_ERR,

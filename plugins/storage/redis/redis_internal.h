@@ -20,8 +20,10 @@
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 /* Longest host name or Unix socket path we accept. */
 #define RS_HOST_MAX 256
@@ -166,6 +168,37 @@ int rs_sentinel_discover(struct rs_inst *in, struct rs_endpoint *out,
 int rs_pool_init(struct rs_inst *in, struct sb_error *err);
 /* Closes every connection. No call may be in flight. */
 void rs_pool_destroy(struct rs_inst *in);
+
+/* hiredis writes with write(2), which raises SIGPIPE on a connection the
+ * server closed; the host process may not ignore SIGPIPE, so every call
+ * that does network I/O blocks it in the calling thread and swallows a
+ * SIGPIPE it caused (as libpq does). */
+struct rs_sigpipe_guard {
+	sigset_t old;
+	int was_pending;
+};
+
+void rs_sigpipe_block(struct rs_sigpipe_guard *g);
+void rs_sigpipe_restore(struct rs_sigpipe_guard *g);
+
+/* A struct timeval of ms milliseconds. */
+struct timeval rs_ms_tv(int ms);
+/* A failed read or write: did the socket timeout (SO_RCVTIMEO) expire? */
+int rs_io_timed_out(const redisContext *c, int saved_errno);
+/* Maps a Redis error reply to a status. */
+int rs_reply_error_status(const char *msg);
+
+/* Takes a connection from the pool, (re)connecting as the failure policy
+ * says; waits at most op_timeout_ms for a free one. Returns SB_OK with
+ * *out, or a status with err. */
+int rs_conn_get(struct rs_inst *in, struct rs_conn **out, struct sb_error *err);
+/* Gives conn back; drop closes it first (its state is unknown). */
+void rs_conn_put(struct rs_inst *in, struct rs_conn *conn, int drop);
+/* A connection of generation gen was lost: bumps the generation so every
+ * connection reconnects and, with Sentinel, forgets the primary. */
+void rs_invalidate(struct rs_inst *in, uint64_t gen);
+
+/* ---- redis_cmd.c ---- */
 
 /* Runs script s with args (the script's numkeys keys first, then its ARGV)
  * on a pooled connection. On SB_OK *reply is the server's reply, which the
