@@ -1,20 +1,7 @@
 /* Status codes and error messages: see status.h. */
 #include "runtime/status.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-
-int sb_error_set(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 const char *sb_status_name(int status)
 {

@@ -5,10 +5,8 @@
 
 #include <secretbroker/plugin.h>
 
-/* Formats into err (snprintf semantics, truncates; err may be NULL).
- * Returns status, so callers can write `return sb_error_set(err, ...)`. */
-int sb_error_set(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* sb_error_set, the formatter of struct sb_error, is the static inline
+ * one of plugin.h, shared with the plugins. */
 
 /* A stable lower-case name for a status code ("conflict", "fenced", ...). */
 const char *sb_status_name(int status);

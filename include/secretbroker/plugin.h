@@ -27,8 +27,10 @@
 #ifndef SECRETBROKER_PLUGIN_H
 #define SECRETBROKER_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -465,6 +467,96 @@ struct sb_fencing_ops {
  * NULL. */
 #define SB_FENCING_OPS_SIZE_1_0                                                \
 	SB_OPS_SIZE_THROUGH(struct sb_fencing_ops, demote)
+
+/* ------------------------------------------------------------------ */
+/* Helpers for plugins: static inline, so there is nothing to link     */
+/* against and no symbol to version. They use only ABI 1.0 members.   */
+/* ------------------------------------------------------------------ */
+
+/* Formats into err->msg (vsnprintf: truncates to SB_ERROR_MAX - 1 bytes)
+ * and returns status, so a plugin writes
+ * `return sb_error_set(err, SB_EINVAL, "...", ...)`. err may be NULL:
+ * the message is then dropped and status still returned. */
+static inline int sb_error_vset(struct sb_error *err, int status,
+				const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static inline int sb_error_vset(struct sb_error *err, int status,
+				const char *fmt, va_list ap)
+{
+	if (err != NULL)
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return status;
+}
+
+static inline int sb_error_set(struct sb_error *err, int status,
+			       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int sb_error_set(struct sb_error *err, int status,
+			       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status = sb_error_vset(err, status, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* Reads the integer key of the plugin's section through
+ * host->config_get_int, def when the key is absent, and checks it is in
+ * min..max (a default too, so a default computed from another setting is
+ * checked like a value the operator wrote). unit follows the range in the
+ * message ("" or " ms"). Returns SB_OK with *out, or SB_EINVAL with a
+ * message naming section and key (or the host's message for a value that
+ * is not an integer). *out is written either way. Plugins call
+ * sb_setting_int or sb_setting_ms. */
+static inline int sb_setting_range(const struct sb_host *host,
+				   const struct sb_config *cfg, const char *key,
+				   long long def, long long min, long long max,
+				   const char *unit, long long *out,
+				   struct sb_error *err)
+{
+	int rc = host->config_get_int(cfg, key, def, out, err);
+
+	if (rc != SB_OK)
+		return rc;
+	if (*out < min || *out > max)
+		return sb_error_set(err, SB_EINVAL,
+				    "[%s] %s: %lld is out of range "
+				    "(%lld..%lld%s)",
+				    host->config_section(cfg), key, *out, min,
+				    max, unit);
+	return SB_OK;
+}
+
+/* An integer setting: "[storage] pool_size: 0 is out of range (1..64)". */
+static inline int sb_setting_int(const struct sb_host *host,
+				 const struct sb_config *cfg, const char *key,
+				 long long def, long long min, long long max,
+				 long long *out, struct sb_error *err)
+{
+	return sb_setting_range(host, cfg, key, def, min, max, "", out, err);
+}
+
+/* A duration in milliseconds: the same, with "ms" after the range
+ * ("[fencing] ttl_ms: 100 is out of range (200..600000 ms)"). */
+static inline int sb_setting_ms(const struct sb_host *host,
+				const struct sb_config *cfg, const char *key,
+				long long def, long long min, long long max,
+				long long *out, struct sb_error *err)
+{
+	return sb_setting_range(host, cfg, key, def, min, max, " ms", out, err);
+}
+
+/* Reads a boolean key (true/false/yes/no/on/off/1/0) through
+ * host->config_get_bool: def when absent. Returns SB_OK with *out, or
+ * SB_EINVAL with the host's message naming section and key. */
+static inline int sb_setting_bool(const struct sb_host *host,
+				  const struct sb_config *cfg, const char *key,
+				  int def, int *out, struct sb_error *err)
+{
+	return host->config_get_bool(cfg, key, def, out, err);
+}
 
 #ifdef __cplusplus
 }

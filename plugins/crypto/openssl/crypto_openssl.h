@@ -34,10 +34,7 @@ struct co_instance {
 	EVP_KDF *scrypt;
 };
 
-/* plugin.c: formats a message into err (may be NULL), returns status. */
-int co_error(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Same, appending ": <OpenSSL's reason>" and clearing OpenSSL's
+/* sb_error_set, appending ": <OpenSSL's reason>" and clearing OpenSSL's
  * per-thread error queue so a later call does not report a stale error. */
 int co_error_ossl(struct sb_error *err, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -38,20 +38,22 @@ static int check_state_dir(const char *dir, struct sb_error *err)
 	struct stat st;
 
 	if (stat(dir, &st) != 0)
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: state directory %s: %s", dir,
-				strerror(errno));
+		return sb_error_set(err, SB_EINVAL,
+				    "crypto/openssl: state directory %s: %s",
+				    dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: state directory %s is not a "
-				"directory",
-				dir);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: state directory %s is not a "
+			"directory",
+			dir);
 	if ((st.st_mode & 077) != 0)
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: state directory %s has mode "
-				"%04o, which grants access to group or others; "
-				"it must be 0700 (chmod 700 %s)",
-				dir, (unsigned)(st.st_mode & 07777), dir);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: state directory %s has mode "
+			"%04o, which grants access to group or others; "
+			"it must be 0700 (chmod 700 %s)",
+			dir, (unsigned)(st.st_mode & 07777), dir);
 	return SB_OK;
 }
 
@@ -71,16 +73,17 @@ static int check_key_dir(const char *dir, struct sb_error *err)
 	struct stat st;
 
 	if (stat(dir, &st) != 0)
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: key file directory %s: %s",
-				dir, strerror(errno));
+		return sb_error_set(err, SB_EINVAL,
+				    "crypto/openssl: key file directory %s: %s",
+				    dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: key file directory %s is not "
-				"a directory",
-				dir);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: key file directory %s is not "
+			"a directory",
+			dir);
 	if ((st.st_mode & 022) != 0)
-		return co_error(
+		return sb_error_set(
 			err, SB_EINVAL,
 			"crypto/openssl: key file directory %s has mode "
 			"%04o, which lets group or others replace the "
@@ -95,11 +98,11 @@ static int fsync_dir(const char *dir, struct sb_error *err)
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return co_error(err, SB_ERR, "crypto/openssl: open %s: %s", dir,
-				strerror(errno));
+		return sb_error_set(err, SB_ERR, "crypto/openssl: open %s: %s",
+				    dir, strerror(errno));
 	if (fsync(fd) != 0)
-		ret = co_error(err, SB_ERR, "crypto/openssl: fsync %s: %s", dir,
-			       strerror(errno));
+		ret = sb_error_set(err, SB_ERR, "crypto/openssl: fsync %s: %s",
+				   dir, strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -120,9 +123,10 @@ static int create_key_file(struct co_instance *ci, const char *path,
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return -EEXIST;
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: cannot create key file %s: %s",
-				path, strerror(errno));
+		return sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: cannot create key file %s: %s", path,
+			strerror(errno));
 	}
 	ret = co_random(ci, kek, CO_KEK_LEN, err);
 	if (ret != SB_OK)
@@ -133,25 +137,25 @@ static int create_key_file(struct co_instance *ci, const char *path,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			ret = co_error(err, SB_ERR,
-				       "crypto/openssl: write key file %s: %s",
-				       path,
-				       n < 0 ? strerror(errno) : "no progress");
+			ret = sb_error_set(
+				err, SB_ERR,
+				"crypto/openssl: write key file %s: %s", path,
+				n < 0 ? strerror(errno) : "no progress");
 			goto fail;
 		}
 		done_len += (size_t)n;
 	}
 	if (fsync(fd) != 0) {
-		ret = co_error(err, SB_ERR,
-			       "crypto/openssl: fsync key file %s: %s", path,
-			       strerror(errno));
+		ret = sb_error_set(err, SB_ERR,
+				   "crypto/openssl: fsync key file %s: %s",
+				   path, strerror(errno));
 		goto fail;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		ret = co_error(err, SB_ERR,
-			       "crypto/openssl: close key file %s: %s", path,
-			       strerror(errno));
+		ret = sb_error_set(err, SB_ERR,
+				   "crypto/openssl: close key file %s: %s",
+				   path, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
@@ -187,46 +191,52 @@ static int read_key_file(const char *path, uint8_t kek[CO_KEK_LEN],
 		if (errno == ENOENT)
 			return -ENOENT;
 		if (errno == ELOOP)
-			return co_error(err, SB_EINVAL,
-					"crypto/openssl: key file %s is a "
-					"symbolic link; refusing it",
-					path);
-		return co_error(err, SB_EINVAL,
-				"crypto/openssl: cannot open key file %s: %s",
-				path, strerror(errno));
+			return sb_error_set(err, SB_EINVAL,
+					    "crypto/openssl: key file %s is a "
+					    "symbolic link; refusing it",
+					    path);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: cannot open key file %s: %s", path,
+			strerror(errno));
 	}
 	if (fstat(fd, &st) != 0) {
-		co_error(err, SB_ERR, "crypto/openssl: fstat key file %s: %s",
-			 path, strerror(errno));
+		sb_error_set(err, SB_ERR,
+			     "crypto/openssl: fstat key file %s: %s", path,
+			     strerror(errno));
 		ret = SB_ERR;
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		co_error(err, SB_EINVAL,
-			 "crypto/openssl: key file %s is not a regular file",
-			 path);
+		sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: key file %s is not a regular file",
+			path);
 		goto done;
 	}
 	if (st.st_uid != geteuid()) {
-		co_error(err, SB_EINVAL,
-			 "crypto/openssl: key file %s is owned by uid %u, not "
-			 "by the daemon's uid %u",
-			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: key file %s is owned by uid %u, not "
+			"by the daemon's uid %u",
+			path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto done;
 	}
 	if ((st.st_mode & 077) != 0) {
-		co_error(err, SB_EINVAL,
-			 "crypto/openssl: key file %s has mode %04o, which "
-			 "grants access to group or others; it must be 0600 "
-			 "(chmod 600 %s)",
-			 path, (unsigned)(st.st_mode & 07777), path);
+		sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: key file %s has mode %04o, which "
+			"grants access to group or others; it must be 0600 "
+			"(chmod 600 %s)",
+			path, (unsigned)(st.st_mode & 07777), path);
 		goto done;
 	}
 	if (st.st_size != CO_KEK_LEN) {
-		co_error(err, SB_EINVAL,
-			 "crypto/openssl: key file %s is %lld bytes, not %d: "
-			 "damaged or not a secretbroker key file",
-			 path, (long long)st.st_size, CO_KEK_LEN);
+		sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: key file %s is %lld bytes, not %d: "
+			"damaged or not a secretbroker key file",
+			path, (long long)st.st_size, CO_KEK_LEN);
 		goto done;
 	}
 	while (got < CO_KEK_LEN) {
@@ -235,9 +245,10 @@ static int read_key_file(const char *path, uint8_t kek[CO_KEK_LEN],
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			co_error(err, SB_ERR,
-				 "crypto/openssl: read key file %s: %s", path,
-				 n < 0 ? strerror(errno) : "file shrank");
+			sb_error_set(err, SB_ERR,
+				     "crypto/openssl: read key file %s: %s",
+				     path,
+				     n < 0 ? strerror(errno) : "file shrank");
 			ret = SB_ERR;
 			goto done;
 		}
@@ -276,9 +287,9 @@ int co_keyfile_load(struct co_instance *ci, const char *path,
 		if (ret != -EEXIST)
 			return ret;
 	}
-	return co_error(err, SB_ERR,
-			"crypto/openssl: key file %s keeps appearing and "
-			"disappearing; is another daemon using this state "
-			"directory?",
-			path);
+	return sb_error_set(err, SB_ERR,
+			    "crypto/openssl: key file %s keeps appearing and "
+			    "disappearing; is another daemon using this state "
+			    "directory?",
+			    path);
 }

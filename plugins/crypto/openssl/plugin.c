@@ -21,18 +21,6 @@
 
 #define CO_DEFAULT_KEY_FILE "node.key"
 
-int co_error(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 int co_error_ossl(struct sb_error *err, int status, const char *fmt, ...)
 {
 	char reason[256] = "unknown OpenSSL error";
@@ -48,7 +36,7 @@ int co_error_ossl(struct sb_error *err, int status, const char *fmt, ...)
 	if (err == NULL)
 		return status;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	sb_error_vset(err, status, fmt, ap);
 	va_end(ap);
 	used = strlen(err->msg);
 	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", reason);
@@ -68,12 +56,13 @@ static char *key_path_resolve(const char *state_dir, const char *key_file,
 	else
 		n = asprintf(&path, "%s/%s", state_dir, key_file);
 	if (n < 0) {
-		co_error(err, SB_ENOMEM, "[crypto] key_file: out of memory");
+		sb_error_set(err, SB_ENOMEM,
+			     "[crypto] key_file: out of memory");
 		return NULL;
 	}
 	if ((size_t)n >= PATH_MAX) {
-		co_error(err, SB_EINVAL,
-			 "[crypto] key_file: path %s is too long", path);
+		sb_error_set(err, SB_EINVAL,
+			     "[crypto] key_file: path %s is too long", path);
 		free(path);
 		return NULL;
 	}
@@ -108,18 +97,21 @@ static int co_open(const struct sb_host *host, const struct sb_config *cfg,
 	 * would have us read past its end. */
 	if (host == NULL || host->size < offsetof(struct sb_host, node_name) +
 						 sizeof(host->node_name)) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: host services table too old");
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: host services table too old");
 		goto done;
 	}
 	if (host->state_dir == NULL || host->state_dir[0] == '\0') {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: no state directory configured");
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: no state directory configured");
 		goto done;
 	}
 	ci = calloc(1, sizeof(*ci));
 	if (ci == NULL) {
-		ret = co_error(err, SB_ENOMEM, "crypto/openssl: out of memory");
+		ret = sb_error_set(err, SB_ENOMEM,
+				   "crypto/openssl: out of memory");
 		goto done;
 	}
 	ci->host = host;
@@ -156,10 +148,11 @@ static int co_open(const struct sb_host *host, const struct sb_config *cfg,
 
 	ci->secrets = host->secure_alloc(sizeof(*ci->secrets));
 	if (ci->secrets == NULL) {
-		ret = co_error(err, SB_ENOMEM,
-			       "crypto/openssl: cannot allocate locked memory "
-			       "for the key (%s); check RLIMIT_MEMLOCK",
-			       strerror(errno));
+		ret = sb_error_set(
+			err, SB_ENOMEM,
+			"crypto/openssl: cannot allocate locked memory "
+			"for the key (%s); check RLIMIT_MEMLOCK",
+			strerror(errno));
 		goto done;
 	}
 	ret = co_keyfile_load(ci, ci->key_path, ci->secrets->kek, err);

@@ -48,8 +48,8 @@ int co_aead_encrypt(void *inst, const uint8_t key[SB_AEAD_KEY_LEN],
 
 	/* OpenSSL's update functions take int lengths. */
 	if (aad_len > INT_MAX || pt_len > INT_MAX) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: AEAD input too large");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "crypto/openssl: AEAD input too large");
 		goto done;
 	}
 	ctx = EVP_CIPHER_CTX_new();
@@ -104,8 +104,8 @@ int co_aead_decrypt(void *inst, const uint8_t key[SB_AEAD_KEY_LEN],
 	int outl, ret = SB_ERR;
 
 	if (aad_len > INT_MAX || ct_len > INT_MAX) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: AEAD input too large");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "crypto/openssl: AEAD input too large");
 		goto done;
 	}
 	ctx = EVP_CIPHER_CTX_new();
@@ -142,10 +142,10 @@ int co_aead_decrypt(void *inst, const uint8_t key[SB_AEAD_KEY_LEN],
 	}
 	if (EVP_DecryptFinal_ex(ctx, pt ? pt + outl : NULL, &outl) != 1) {
 		ERR_clear_error();
-		ret = co_error(err, SB_EAUTH,
-			       "crypto/openssl: AES-256-GCM authentication "
-			       "failed: ciphertext, tag, nonce, associated "
-			       "data or key do not match");
+		ret = sb_error_set(err, SB_EAUTH,
+				   "crypto/openssl: AES-256-GCM authentication "
+				   "failed: ciphertext, tag, nonce, associated "
+				   "data or key do not match");
 		goto done;
 	}
 	ret = SB_OK;
@@ -169,10 +169,11 @@ int co_kdf(void *inst, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
 
 	/* RFC 5869: L <= 255 * HashLen. */
 	if (out_len == 0 || out_len > 255 * 32) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: HKDF-SHA256 output length %zu "
-			       "is outside 1..8160",
-			       out_len);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: HKDF-SHA256 output length %zu "
+			"is outside 1..8160",
+			out_len);
 		goto done;
 	}
 	kctx = EVP_KDF_CTX_new(ci->hkdf);
@@ -222,10 +223,11 @@ int co_password_kdf(void *inst, const char *password, size_t password_len,
 	 * p <= (2^32 - 1) * 32 / (128 * r). */
 	if (log2_n < 1 || r < 1 || p < 1 || (uint64_t)log2_n >= 16ull * r ||
 	    (uint64_t)p > 0xffffffffull * 32 / (128ull * r)) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: scrypt parameters log2(N)=%u "
-			       "r=%u p=%u are not valid (RFC 7914)",
-			       log2_n, r, p);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: scrypt parameters log2(N)=%u "
+			"r=%u p=%u are not valid (RFC 7914)",
+			log2_n, r, p);
 		goto done;
 	}
 	/* OpenSSL's own accounting: B (128 r p) + V (128 r (N + 2)). Any
@@ -237,15 +239,16 @@ int co_password_kdf(void *inst, const char *password, size_t password_len,
 	else
 		mem = 128ull * r * p + 128ull * r * ((1ull << log2_n) + 2);
 	if (mem > CO_SCRYPT_MAX_MEM) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: scrypt log2(N)=%u r=%u p=%u "
-			       "needs more than the %llu MiB memory limit",
-			       log2_n, r, p, CO_SCRYPT_MAX_MEM >> 20);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: scrypt log2(N)=%u r=%u p=%u "
+			"needs more than the %llu MiB memory limit",
+			log2_n, r, p, CO_SCRYPT_MAX_MEM >> 20);
 		goto done;
 	}
 	if (out_len == 0) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: scrypt output length is 0");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "crypto/openssl: scrypt output length is 0");
 		goto done;
 	}
 	n = 1ull << log2_n; /* log2_n <= 30 here */

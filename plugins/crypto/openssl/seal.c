@@ -87,18 +87,19 @@ int co_seal(void *inst, const uint8_t *pt, size_t pt_len, uint8_t **out,
 	*out = NULL;
 	*out_len = 0;
 	if (pt_len > CO_SEAL_MAX) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: seal: %zu bytes is more than "
-			       "the %d bytes it seals",
-			       pt_len, CO_SEAL_MAX);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: seal: %zu bytes is more than "
+			"the %d bytes it seals",
+			pt_len, CO_SEAL_MAX);
 		goto done;
 	}
 	len = SEAL_MIN_LEN + pt_len;
 	blob = malloc(len);
 	if (blob == NULL) {
-		ret = co_error(err, SB_ENOMEM,
-			       "crypto/openssl: seal: out of "
-			       "memory");
+		ret = sb_error_set(err, SB_ENOMEM,
+				   "crypto/openssl: seal: out of "
+				   "memory");
 		goto done;
 	}
 	memcpy(blob, SEAL_MAGIC, SEAL_MAGIC_LEN);
@@ -138,60 +139,64 @@ int co_unseal(void *inst, const uint8_t *in, size_t in_len, uint8_t **pt,
 	if (in == NULL ||
 	    memcmp(in, SEAL_MAGIC,
 		   in_len < SEAL_MAGIC_LEN ? in_len : SEAL_MAGIC_LEN) != 0) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: unseal: not a sealed blob "
-			       "(bad magic)");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "crypto/openssl: unseal: not a sealed blob "
+				   "(bad magic)");
 		goto done;
 	}
 	if (in_len < SEAL_MIN_LEN) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: unseal: sealed blob truncated "
-			       "(%zu bytes, at least %d expected)",
-			       in_len, SEAL_MIN_LEN);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: unseal: sealed blob truncated "
+			"(%zu bytes, at least %d expected)",
+			in_len, SEAL_MIN_LEN);
 		goto done;
 	}
 	version = (unsigned)in[6] << 8 | in[7];
 	if (version != SEAL_VERSION) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: unseal: sealed blob version %u "
-			       "is not supported (this plugin reads %d)",
-			       version, SEAL_VERSION);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"crypto/openssl: unseal: sealed blob version %u "
+			"is not supported (this plugin reads %d)",
+			version, SEAL_VERSION);
 		goto done;
 	}
 	plain_len = in_len - SEAL_MIN_LEN;
 	if (plain_len > CO_SEAL_MAX) {
-		ret = co_error(err, SB_EINVAL,
-			       "crypto/openssl: unseal: sealed blob of %zu "
-			       "bytes is larger than any seal() makes",
-			       in_len);
+		ret = sb_error_set(err, SB_EINVAL,
+				   "crypto/openssl: unseal: sealed blob of %zu "
+				   "bytes is larger than any seal() makes",
+				   in_len);
 		goto done;
 	}
 	if (memcmp(in + 8, ci->key_id, CO_KEY_ID_LEN) != 0) {
 		hex(in + 8, CO_KEY_ID_LEN, got);
 		hex(ci->key_id, CO_KEY_ID_LEN, want);
-		ret = co_error(err, SB_EAUTH,
-			       "crypto/openssl: unseal: sealed by another "
-			       "node's key (key id %s; this node's key file %s "
-			       "has key id %s)",
-			       got, ci->key_path, want);
+		ret = sb_error_set(
+			err, SB_EAUTH,
+			"crypto/openssl: unseal: sealed by another "
+			"node's key (key id %s; this node's key file %s "
+			"has key id %s)",
+			got, ci->key_path, want);
 		goto done;
 	}
 	plain = ci->host->secure_alloc(plain_len);
 	if (plain == NULL) {
-		ret = co_error(err, SB_ENOMEM,
-			       "crypto/openssl: unseal: cannot allocate "
-			       "locked memory");
+		ret = sb_error_set(err, SB_ENOMEM,
+				   "crypto/openssl: unseal: cannot allocate "
+				   "locked memory");
 		goto done;
 	}
 	ret = co_aead_decrypt(ci, ci->secrets->seal_key, in + 16, in,
 			      SEAL_HEADER_LEN, in + SEAL_HEADER_LEN, plain_len,
 			      in + SEAL_HEADER_LEN + plain_len, plain, err);
 	if (ret == SB_EAUTH) {
-		ret = co_error(err, SB_EAUTH,
-			       "crypto/openssl: unseal: sealed blob damaged "
-			       "(key id matches this node's key file %s, but "
-			       "the authentication tag does not verify)",
-			       ci->key_path);
+		ret = sb_error_set(
+			err, SB_EAUTH,
+			"crypto/openssl: unseal: sealed blob damaged "
+			"(key id matches this node's key file %s, but "
+			"the authentication tag does not verify)",
+			ci->key_path);
 		goto done;
 	}
 	if (ret != SB_OK)

@@ -18,7 +18,6 @@
  */
 #include "lease.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +25,6 @@
 #include <time.h>
 
 #define NS_PER_MS 1000000LL
-
-static int ls_error(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ls_error(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 /* Frees an instance whose threads are not running. */
 static void ls_free(struct ls_instance *li, int n_mutexes, int cond)
@@ -71,23 +55,26 @@ static int ls_open(const struct sb_host *host, const struct sb_config *cfg,
 	    host->size < offsetof(struct sb_host, node_name) +
 				 sizeof(host->node_name) ||
 	    host->node_name == NULL || host->node_name[0] == '\0')
-		return ls_error(err, SB_EINVAL,
-				"fencing/lease: the host gives no node name");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"fencing/lease: the host gives no node name");
 	/* The lease holder is the node name; the storage contract keeps
 	 * 255 bytes of it (struct sb_lease_info.holder). */
 	if (strlen(host->node_name) >
 	    sizeof(((struct sb_lease_info *)0)->holder) - 1)
-		return ls_error(err, SB_EINVAL,
-				"fencing/lease: node name \"%.40s...\" is "
-				"longer than the 255 bytes a lease holder may "
-				"have",
-				host->node_name);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"fencing/lease: node name \"%.40s...\" is "
+			"longer than the 255 bytes a lease holder may "
+			"have",
+			host->node_name);
 	rc = ls_settings_read(host, cfg, &set, err);
 	if (rc != SB_OK)
 		return rc;
 	li = calloc(1, sizeof(*li));
 	if (li == NULL)
-		return ls_error(err, SB_ENOMEM, "fencing/lease: out of memory");
+		return sb_error_set(err, SB_ENOMEM,
+				    "fencing/lease: out of memory");
 	if (pthread_mutex_init(&li->control, NULL) != 0)
 		goto fail;
 	n_mutexes++;
@@ -114,8 +101,8 @@ static int ls_open(const struct sb_host *host, const struct sb_config *cfg,
 	*out = li;
 	return SB_OK;
 fail:
-	ret = ls_error(err, SB_ERR,
-		       "fencing/lease: cannot set up the instance's locks");
+	ret = sb_error_set(err, SB_ERR,
+			   "fencing/lease: cannot set up the instance's locks");
 	ls_free(li, n_mutexes, 0);
 	return ret;
 }
@@ -145,14 +132,14 @@ static int ls_start(void *inst, const struct sb_fence_hooks *hooks,
 				  sizeof(hooks->lease_release) ||
 	    hooks->state_changed == NULL || hooks->lease_acquire == NULL ||
 	    hooks->lease_renew == NULL || hooks->lease_release == NULL)
-		return ls_error(err, SB_EINVAL,
-				"fencing/lease: the core gave no "
-				"state_changed, lease_acquire, lease_renew "
-				"or lease_release hook");
+		return sb_error_set(err, SB_EINVAL,
+				    "fencing/lease: the core gave no "
+				    "state_changed, lease_acquire, lease_renew "
+				    "or lease_release hook");
 	pthread_mutex_lock(&li->control);
 	if (li->started) {
-		ret = ls_error(err, SB_EINVAL,
-			       "fencing/lease: already started");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "fencing/lease: already started");
 		goto done;
 	}
 	pthread_mutex_lock(&li->lock);
@@ -178,10 +165,10 @@ static int ls_start(void *inst, const struct sb_fence_hooks *hooks,
 		      li->set.self_fence_ms, li->set.acquire_interval_ms);
 	if (ls_threads_start(li) != 0) {
 		li->hooks = NULL;
-		ret = ls_error(err, SB_ERR,
-			       "fencing/lease: node %s: cannot start the "
-			       "lease thread",
-			       name);
+		ret = sb_error_set(err, SB_ERR,
+				   "fencing/lease: node %s: cannot start the "
+				   "lease thread",
+				   name);
 		goto done;
 	}
 	li->started = 1;
@@ -207,10 +194,11 @@ static int ls_start(void *inst, const struct sb_fence_hooks *hooks,
 		ls_threads_stop(li);
 		li->started = 0;
 		li->hooks = NULL;
-		ret = ls_error(err, rc,
-			       "fencing/lease: node %s cannot use the storage "
-			       "backend's lease: %s",
-			       name, li->fatal_msg);
+		ret = sb_error_set(
+			err, rc,
+			"fencing/lease: node %s cannot use the storage "
+			"backend's lease: %s",
+			name, li->fatal_msg);
 		goto done;
 	}
 	ret = SB_OK;
@@ -305,9 +293,9 @@ static int ls_demote(void *inst, struct sb_error *err)
 
 	pthread_mutex_lock(&li->control);
 	if (!li->started) {
-		ret = ls_error(err, SB_EINVAL,
-			       "fencing/lease: node %s: not started",
-			       li->host->node_name);
+		ret = sb_error_set(err, SB_EINVAL,
+				   "fencing/lease: node %s: not started",
+				   li->host->node_name);
 		goto done;
 	}
 	pthread_mutex_lock(&li->lock);

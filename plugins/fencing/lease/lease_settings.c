@@ -29,7 +29,6 @@
  */
 #include "lease.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #define LS_DEFAULT_TTL_MS 3000
@@ -37,39 +36,6 @@
 #define LS_MAX_TTL_MS	  600000
 #define LS_MIN_INTERVAL	  10
 #define LS_MAX_INTERVAL	  600000
-
-static int ls_einval(struct sb_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int ls_einval(struct sb_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return SB_EINVAL;
-}
-
-/* Reads one integer key; def when absent. Checks min..max. */
-static int int_key(const struct sb_host *host, const struct sb_config *cfg,
-		   const char *key, long long def, long long min, long long max,
-		   long long *out, struct sb_error *err)
-{
-	int rc;
-
-	rc = host->config_get_int(cfg, key, def, out, err);
-	if (rc != SB_OK)
-		return rc;
-	if (*out < min || *out > max)
-		return ls_einval(err,
-				 "[fencing] %s: %lld is out of range "
-				 "(%lld..%lld ms)",
-				 key, *out, min, max);
-	return SB_OK;
-}
 
 static long long max_ll(long long a, long long b)
 {
@@ -87,35 +53,36 @@ int ls_settings_read(const struct sb_host *host, const struct sb_config *cfg,
 	long long ttl, renew, fence, acquire, margin;
 	int rc;
 
-	rc = int_key(host, cfg, "ttl_ms", LS_DEFAULT_TTL_MS, LS_MIN_TTL_MS,
-		     LS_MAX_TTL_MS, &ttl, err);
+	rc = sb_setting_ms(host, cfg, "ttl_ms", LS_DEFAULT_TTL_MS,
+			   LS_MIN_TTL_MS, LS_MAX_TTL_MS, &ttl, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = int_key(host, cfg, "renew_interval_ms", ttl / 3, LS_MIN_INTERVAL,
-		     ttl, &renew, err);
+	rc = sb_setting_ms(host, cfg, "renew_interval_ms", ttl / 3,
+			   LS_MIN_INTERVAL, ttl, &renew, err);
 	if (rc != SB_OK)
 		return rc;
 	margin = max_ll(renew, min_ll(500, ttl / 4));
-	rc = int_key(host, cfg, "self_fence_ms", ttl - margin, 1, ttl, &fence,
-		     err);
+	rc = sb_setting_ms(host, cfg, "self_fence_ms", ttl - margin, 1, ttl,
+			   &fence, err);
 	if (rc != SB_OK)
 		return rc;
 	if (ttl - fence < LS_MIN_MARGIN_MS)
-		return ls_einval(
-			err,
+		return sb_error_set(
+			err, SB_EINVAL,
 			"[fencing] self_fence_ms: %lld leaves %lld ms "
 			"before the lease can expire (ttl_ms %lld); at "
 			"least %d ms are needed to step down in time",
 			fence, ttl - fence, ttl, LS_MIN_MARGIN_MS);
 	if (renew >= fence)
-		return ls_einval(err,
-				 "[fencing] renew_interval_ms: %lld must be "
-				 "less than self_fence_ms (%lld), or the node "
-				 "steps down before it ever renews; with "
-				 "ttl_ms %lld, renew every %lld ms or less",
-				 renew, fence, ttl, ttl / 3);
-	rc = int_key(host, cfg, "acquire_interval_ms", renew, LS_MIN_INTERVAL,
-		     LS_MAX_INTERVAL, &acquire, err);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"[fencing] renew_interval_ms: %lld must be "
+			"less than self_fence_ms (%lld), or the node "
+			"steps down before it ever renews; with "
+			"ttl_ms %lld, renew every %lld ms or less",
+			renew, fence, ttl, ttl / 3);
+	rc = sb_setting_ms(host, cfg, "acquire_interval_ms", renew,
+			   LS_MIN_INTERVAL, LS_MAX_INTERVAL, &acquire, err);
 	if (rc != SB_OK)
 		return rc;
 	out->ttl_ms = (uint32_t)ttl;

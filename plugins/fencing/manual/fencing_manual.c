@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +38,6 @@ struct fm_instance {
 	char detail[256];
 };
 
-static int fm_error(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fm_error(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 static int fm_open(const struct sb_host *host, const struct sb_config *cfg,
 		   void **out, struct sb_error *err)
 {
@@ -62,18 +46,13 @@ static int fm_open(const struct sb_host *host, const struct sb_config *cfg,
 	int rc;
 
 	*out = NULL;
-	rc = host->config_get_int(cfg, "check_interval_ms", 1000, &check_ms,
-				  err);
+	rc = sb_setting_ms(host, cfg, "check_interval_ms", 1000, 100, 60000,
+			   &check_ms, err);
 	if (rc != SB_OK)
 		return rc;
-	if (check_ms < 100 || check_ms > 60000)
-		return fm_error(err, SB_EINVAL,
-				"[fencing] check_interval_ms: %lld is not from "
-				"100 to 60000",
-				check_ms);
 	fi = calloc(1, sizeof(*fi));
 	if (fi == NULL)
-		return fm_error(err, SB_ENOMEM, "out of memory");
+		return sb_error_set(err, SB_ENOMEM, "out of memory");
 	fi->host = host;
 	fi->check_ms = check_ms;
 	pthread_mutex_init(&fi->lock, NULL);
@@ -204,9 +183,9 @@ static int fm_start(void *inst, const struct sb_fence_hooks *hooks,
 	if (pthread_create(&fi->thread, NULL, watch_main, fi) != 0) {
 		fi->hooks = NULL;
 		pthread_mutex_unlock(&fi->lock);
-		return fm_error(err, SB_ERR,
-				"cannot start the watch thread: %s",
-				strerror(errno));
+		return sb_error_set(err, SB_ERR,
+				    "cannot start the watch thread: %s",
+				    strerror(errno));
 	}
 	fi->thread_running = 1;
 	pthread_mutex_unlock(&fi->lock);
@@ -253,8 +232,8 @@ static int fm_promote(void *inst, struct sb_error *err)
 
 	pthread_mutex_lock(&fi->lock);
 	if (fi->hooks == NULL)
-		rc = fm_error(err, SB_EINVAL,
-			      "fencing plugin manual is not started");
+		rc = sb_error_set(err, SB_EINVAL,
+				  "fencing plugin manual is not started");
 	else
 		rc = take_fence(fi, "designated master secret server", err);
 	pthread_mutex_unlock(&fi->lock);

@@ -14,7 +14,6 @@
 #include <secretbroker/plugin.h>
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,21 +31,6 @@ struct fn_instance {
 	uint64_t epoch;			    /* 0 on standby */
 };
 
-static int fn_error(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fn_error(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 static int fn_open(const struct sb_host *host, const struct sb_config *cfg,
 		   void **out, struct sb_error *err)
 {
@@ -58,19 +42,23 @@ static int fn_open(const struct sb_host *host, const struct sb_config *cfg,
 	    host->size < offsetof(struct sb_host, node_name) +
 				 sizeof(host->node_name) ||
 	    host->node_name == NULL || host->node_name[0] == '\0')
-		return fn_error(err, SB_EINVAL,
-				"fencing/none: the host gives no node name");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"fencing/none: the host gives no node name");
 	fi = calloc(1, sizeof(*fi));
 	if (fi == NULL)
-		return fn_error(err, SB_ENOMEM, "fencing/none: out of memory");
+		return sb_error_set(err, SB_ENOMEM,
+				    "fencing/none: out of memory");
 	if (pthread_mutex_init(&fi->control, NULL) != 0) {
 		free(fi);
-		return fn_error(err, SB_ERR, "fencing/none: mutex init failed");
+		return sb_error_set(err, SB_ERR,
+				    "fencing/none: mutex init failed");
 	}
 	if (pthread_mutex_init(&fi->lock, NULL) != 0) {
 		pthread_mutex_destroy(&fi->control);
 		free(fi);
-		return fn_error(err, SB_ERR, "fencing/none: mutex init failed");
+		return sb_error_set(err, SB_ERR,
+				    "fencing/none: mutex init failed");
 	}
 	fi->host = host;
 	fi->state = SB_FENCE_STANDBY;
@@ -101,12 +89,14 @@ static int fn_start(void *inst, const struct sb_fence_hooks *hooks,
 	    hooks->size < offsetof(struct sb_fence_hooks, fence_takeover) +
 				  sizeof(hooks->fence_takeover) ||
 	    hooks->fence_takeover == NULL || hooks->state_changed == NULL)
-		return fn_error(err, SB_EINVAL,
-				"fencing/none: the core gave no fence_takeover "
-				"or state_changed hook");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"fencing/none: the core gave no fence_takeover "
+			"or state_changed hook");
 	pthread_mutex_lock(&fi->control);
 	if (fi->hooks != NULL) {
-		ret = fn_error(err, SB_EINVAL, "fencing/none: already started");
+		ret = sb_error_set(err, SB_EINVAL,
+				   "fencing/none: already started");
 		goto done;
 	}
 	/* ttl 0: no expiry. This node stays the holder until another one
@@ -114,17 +104,18 @@ static int fn_start(void *inst, const struct sb_fence_hooks *hooks,
 	rc = hooks->fence_takeover(hooks->arg, fi->host->node_name, 0, &epoch,
 				   &terr);
 	if (rc != SB_OK) {
-		ret = fn_error(err, rc,
-			       "fencing/none: node %s cannot take the fencing "
-			       "epoch from the storage backend: %s",
-			       fi->host->node_name, terr.msg);
+		ret = sb_error_set(
+			err, rc,
+			"fencing/none: node %s cannot take the fencing "
+			"epoch from the storage backend: %s",
+			fi->host->node_name, terr.msg);
 		goto done;
 	}
 	if (epoch == 0) {
-		ret = fn_error(err, SB_ERR,
-			       "fencing/none: node %s: the storage backend "
-			       "returned fencing epoch 0",
-			       fi->host->node_name);
+		ret = sb_error_set(err, SB_ERR,
+				   "fencing/none: node %s: the storage backend "
+				   "returned fencing epoch 0",
+				   fi->host->node_name);
 		goto done;
 	}
 	pthread_mutex_lock(&fi->lock);

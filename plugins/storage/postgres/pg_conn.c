@@ -27,18 +27,6 @@
 /* First reconnect delay after a failed attempt; it doubles from here. */
 #define PG_BACKOFF_MIN_MS 50
 
-int pg_seterr(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -104,10 +92,11 @@ int pg_fail(struct pg_op *op, struct sb_error *err, int status, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	return pg_seterr(err, status, "postgres %s: %s: %s",
-			 op->slot && op->slot->where[0] ? op->slot->where
-							: op->st->set.targets,
-			 op->what, detail);
+	return sb_error_set(err, status, "postgres %s: %s: %s",
+			    op->slot && op->slot->where[0]
+				    ? op->slot->where
+				    : op->st->set.targets,
+			    op->what, detail);
 }
 
 void pg_put_int8(char buf[8], int64_t v)
@@ -140,7 +129,7 @@ int pg_pool_init(struct pg_store *st, struct sb_error *err)
 	st->n_slots = (size_t)st->set.pool_size;
 	st->slots = calloc(st->n_slots, sizeof(*st->slots));
 	if (st->slots == NULL)
-		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "postgres: out of memory");
 	for (size_t i = 0; i < st->n_slots; i++)
 		st->slots[i].st = st;
 	pthread_mutex_init(&st->mu, NULL);
@@ -208,12 +197,13 @@ static int slot_checkout(struct pg_op *op, struct sb_error *err)
 		}
 		if (pthread_cond_timedwait(&st->cv, &st->mu, &ts) ==
 		    ETIMEDOUT) {
-			ret = pg_seterr(err, SB_ETIMEOUT,
-					"postgres %s: %s: all %zu connections "
-					"of the pool stayed busy for %lld ms "
-					"(op_timeout_ms; raise pool_size?)",
-					st->set.targets, op->what, st->n_slots,
-					st->set.op_timeout_ms);
+			ret = sb_error_set(
+				err, SB_ETIMEOUT,
+				"postgres %s: %s: all %zu connections "
+				"of the pool stayed busy for %lld ms "
+				"(op_timeout_ms; raise pool_size?)",
+				st->set.targets, op->what, st->n_slots,
+				st->set.op_timeout_ms);
 			break;
 		}
 	}
@@ -725,7 +715,7 @@ static int slot_connect(struct pg_op *op, struct sb_error *err)
 		now = mono_ms();
 		if (now < gate) {
 			if (gate >= op->deadline)
-				return pg_seterr(
+				return sb_error_set(
 					err, SB_EUNAVAIL,
 					"postgres %s: %s: cannot connect "
 					"within op_timeout_ms (%lld ms); last "
@@ -789,9 +779,10 @@ static int slot_connect(struct pg_op *op, struct sb_error *err)
 		       "cannot connect to %s: %s (next attempt in %llu ms)",
 		       st->set.targets, msg, (unsigned long long)(gate - now));
 		if (gate >= op->deadline)
-			return pg_seterr(err, SB_EUNAVAIL,
-					 "postgres %s: %s: cannot connect: %s",
-					 st->set.targets, op->what, msg);
+			return sb_error_set(
+				err, SB_EUNAVAIL,
+				"postgres %s: %s: cannot connect: %s",
+				st->set.targets, op->what, msg);
 	}
 }
 

@@ -17,14 +17,15 @@ static int check_key(const char *what, const char *key, struct sb_error *err)
 	size_t n;
 
 	if (key == NULL || key[0] == '\0')
-		return pg_seterr(err, SB_EINVAL, "postgres: %s: empty key",
-				 what);
+		return sb_error_set(err, SB_EINVAL, "postgres: %s: empty key",
+				    what);
 	n = strnlen(key, SB_KEY_MAX + 1);
 	if (n > SB_KEY_MAX)
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: %s: key '%.64s...' is longer than "
-				 "%d bytes",
-				 what, key, SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"postgres: %s: key '%.64s...' is longer than "
+			"%d bytes",
+			what, key, SB_KEY_MAX);
 	return SB_OK;
 }
 
@@ -221,19 +222,21 @@ int pg_scan(void *inst, const char *prefix, const char *after, size_t limit,
 	if (last_key)
 		last_key[0] = '\0';
 	if (cb == NULL)
-		return pg_seterr(err, SB_EINVAL, "postgres: scan: no callback");
+		return sb_error_set(err, SB_EINVAL,
+				    "postgres: scan: no callback");
 	if (prefix == NULL)
 		prefix = "";
 	if (strnlen(prefix, SB_KEY_MAX + 1) > SB_KEY_MAX ||
 	    (after && strnlen(after, SB_KEY_MAX + 1) > SB_KEY_MAX))
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: scan: prefix or start key longer "
-				 "than %d bytes",
-				 SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"postgres: scan: prefix or start key longer "
+			"than %d bytes",
+			SB_KEY_MAX);
 	/* About 3 KiB of key buffers: keep them off the caller's stack. */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "postgres: out of memory");
 	s->prefix = prefix;
 	s->after = after;
 	s->limit = limit;
@@ -252,8 +255,8 @@ int pg_scan(void *inst, const char *prefix, const char *after, size_t limit,
 static int check_batch(const struct sb_batch *b, struct sb_error *err)
 {
 	if (b == NULL || (b->n_ops > 0 && b->ops == NULL))
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: batch_apply: no ops array");
+		return sb_error_set(err, SB_EINVAL,
+				    "postgres: batch_apply: no ops array");
 	for (size_t i = 0; i < b->n_ops; i++) {
 		const struct sb_batch_op *o = &b->ops[i];
 		int ret;
@@ -261,23 +264,26 @@ static int check_batch(const struct sb_batch *b, struct sb_error *err)
 		if ((ret = check_key("batch_apply", o->key, err)) != SB_OK)
 			return ret;
 		if (o->type != SB_OP_PUT && o->type != SB_OP_DELETE)
-			return pg_seterr(err, SB_EINVAL,
-					 "postgres: batch_apply: op %zu (key "
-					 "'%.200s'): unknown type %u",
-					 i, o->key, o->type);
+			return sb_error_set(
+				err, SB_EINVAL,
+				"postgres: batch_apply: op %zu (key "
+				"'%.200s'): unknown type %u",
+				i, o->key, o->type);
 		if (o->precondition > SB_PRE_VERSION)
-			return pg_seterr(err, SB_EINVAL,
-					 "postgres: batch_apply: op %zu (key "
-					 "'%.200s'): unknown precondition %u",
-					 i, o->key, o->precondition);
+			return sb_error_set(
+				err, SB_EINVAL,
+				"postgres: batch_apply: op %zu (key "
+				"'%.200s'): unknown precondition %u",
+				i, o->key, o->precondition);
 		if (o->type == SB_OP_PUT &&
 		    (o->value_len > SB_VALUE_MAX ||
 		     (o->value == NULL && o->value_len > 0)))
-			return pg_seterr(err, SB_EINVAL,
-					 "postgres: batch_apply: op %zu (key "
-					 "'%.200s'): value of %zu bytes is "
-					 "missing or longer than %d",
-					 i, o->key, o->value_len, SB_VALUE_MAX);
+			return sb_error_set(
+				err, SB_EINVAL,
+				"postgres: batch_apply: op %zu (key "
+				"'%.200s'): value of %zu bytes is "
+				"missing or longer than %d",
+				i, o->key, o->value_len, SB_VALUE_MAX);
 	}
 	return SB_OK;
 }

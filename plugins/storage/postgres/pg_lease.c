@@ -15,16 +15,16 @@ static int check_holder(const char *what, const char *holder,
 			struct sb_error *err)
 {
 	if (holder == NULL || holder[0] == '\0')
-		return pg_seterr(err, SB_EINVAL, "postgres: %s: empty holder",
-				 what);
+		return sb_error_set(err, SB_EINVAL,
+				    "postgres: %s: empty holder", what);
 	if (strnlen(holder, sizeof(((struct sb_lease_info *)0)->holder)) >=
 	    sizeof(((struct sb_lease_info *)0)->holder))
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: %s: holder '%.64s...' is longer "
-				 "than %zu bytes",
-				 what, holder,
-				 sizeof(((struct sb_lease_info *)0)->holder) -
-					 1);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"postgres: %s: holder '%.64s...' is longer "
+			"than %zu bytes",
+			what, holder,
+			sizeof(((struct sb_lease_info *)0)->holder) - 1);
 	return SB_OK;
 }
 
@@ -213,8 +213,9 @@ int pg_lease_acquire(void *inst, const char *holder, uint32_t ttl_ms,
 	if ((ret = check_holder("lease_acquire", holder, err)) != SB_OK)
 		return ret;
 	if (ttl_ms == 0)
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: lease_acquire: ttl_ms must be > 0");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"postgres: lease_acquire: ttl_ms must be > 0");
 	ret = pg_run(inst, "lease_acquire", acquire_attempt, &a, err);
 	if (ret == SB_OK && epoch)
 		*epoch = a.epoch;
@@ -231,8 +232,9 @@ int pg_lease_renew(void *inst, const char *holder, uint64_t epoch,
 	if ((ret = check_holder("lease_renew", holder, err)) != SB_OK)
 		return ret;
 	if (ttl_ms == 0)
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: lease_renew: ttl_ms must be > 0");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"postgres: lease_renew: ttl_ms must be > 0");
 	return pg_run(inst, "lease_renew", renew_attempt, &a, err);
 }
 
@@ -252,8 +254,8 @@ int pg_lease_read(void *inst, struct sb_lease_info *info, struct sb_error *err)
 	struct lease_args a = {.info = info};
 
 	if (info == NULL)
-		return pg_seterr(err, SB_EINVAL,
-				 "postgres: lease_read: no output");
+		return sb_error_set(err, SB_EINVAL,
+				    "postgres: lease_read: no output");
 	return pg_run(inst, "lease_read", read_attempt, &a, err);
 }
 

@@ -32,7 +32,7 @@ static int pg_open(const struct sb_host *host, const struct sb_config *cfg,
 	*out = NULL;
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
-		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "postgres: out of memory");
 	st->host = host;
 	if ((ret = pg_settings_load(host, cfg, &st->set, err)) != SB_OK) {
 		free(st);

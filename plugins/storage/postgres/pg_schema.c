@@ -203,8 +203,8 @@ int pg_stmts_init(struct pg_store *st, struct sb_error *err)
 		st->stmts[i].sql =
 			subst_schema(stmt_templates[i].tmpl, st->set.schema);
 		if (st->stmts[i].sql == NULL)
-			return pg_seterr(err, SB_ENOMEM,
-					 "postgres: out of memory");
+			return sb_error_set(err, SB_ENOMEM,
+					    "postgres: out of memory");
 	}
 	return SB_OK;
 }
@@ -229,7 +229,7 @@ static int query_cell(struct pg_op *op, const char *tmpl, char *buf, size_t n,
 	buf[0] = '\0';
 	sql = subst_schema(tmpl, op->st->set.schema);
 	if (sql == NULL)
-		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "postgres: out of memory");
 	ret = pg_exec_sql(op, sql, &res, err);
 	if (ret == SB_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
 		snprintf(buf, n, "%s", PQgetvalue(res, 0, 0));
@@ -244,7 +244,7 @@ static int exec_tmpl(struct pg_op *op, const char *tmpl, struct sb_error *err)
 	int ret;
 
 	if (sql == NULL)
-		return pg_seterr(err, SB_ENOMEM, "postgres: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "postgres: out of memory");
 	ret = pg_exec_sql(op, sql, NULL, err);
 	free(sql);
 	return ret;

@@ -10,25 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads an integer setting and checks its range. */
-static int get_int(const struct sb_host *host, const struct sb_config *cfg,
-		   const char *key, long long def, long long min, long long max,
-		   long long *out, struct sb_error *err)
-{
-	int ret;
-
-	ret = host->config_get_int(cfg, key, def, out, err);
-	if (ret != SB_OK)
-		return ret;
-	if (*out < min || *out > max) {
-		return pg_seterr(err, SB_EINVAL,
-				 "[%s] %s: %lld is out of range (%lld..%lld)",
-				 host->config_section(cfg), key, *out, min,
-				 max);
-	}
-	return SB_OK;
-}
-
 /* A schema name must be a plain lower-case SQL identifier, so that it never
  * needs quoting rules beyond the double quotes we add anyway. */
 static int schema_name_ok(const char *s)
@@ -129,26 +110,27 @@ int pg_settings_load(const struct sb_host *host, const struct sb_config *cfg,
 	set->conninfo = host->config_get(cfg, "conninfo", "");
 	schema = host->config_get(cfg, "schema", "secretbroker");
 	if (!schema_name_ok(schema)) {
-		pg_seterr(err, SB_EINVAL,
-			  "[%s] schema: \"%.64s\" is not a valid schema name "
-			  "(lower-case letters, digits and _, not starting "
-			  "with a digit or pg_, at most %d characters)",
-			  host->config_section(cfg), schema, PG_SCHEMA_MAX);
+		sb_error_set(
+			err, SB_EINVAL,
+			"[%s] schema: \"%.64s\" is not a valid schema name "
+			"(lower-case letters, digits and _, not starting "
+			"with a digit or pg_, at most %d characters)",
+			host->config_section(cfg), schema, PG_SCHEMA_MAX);
 		goto done;
 	}
 	snprintf(set->schema, sizeof(set->schema), "%s", schema);
-	if ((ret = get_int(host, cfg, "op_timeout_ms", 5000, 100, 3600000,
-			   &set->op_timeout_ms, err)) != SB_OK)
+	if ((ret = sb_setting_ms(host, cfg, "op_timeout_ms", 5000, 100, 3600000,
+				 &set->op_timeout_ms, err)) != SB_OK)
 		goto done;
-	if ((ret = get_int(host, cfg, "pool_size", 4, 1, 64, &set->pool_size,
-			   err)) != SB_OK)
+	if ((ret = sb_setting_int(host, cfg, "pool_size", 4, 1, 64,
+				  &set->pool_size, err)) != SB_OK)
 		goto done;
-	if ((ret = get_int(host, cfg, "reconnect_backoff_max_ms", 2000, 10,
-			   600000, &set->reconnect_backoff_max_ms, err)) !=
-	    SB_OK)
+	if ((ret = sb_setting_ms(host, cfg, "reconnect_backoff_max_ms", 2000,
+				 10, 600000, &set->reconnect_backoff_max_ms,
+				 err)) != SB_OK)
 		goto done;
-	if ((ret = get_int(host, cfg, "scan_page_size", 256, 1, 100000,
-			   &set->scan_page_size, err)) != SB_OK)
+	if ((ret = sb_setting_int(host, cfg, "scan_page_size", 256, 1, 100000,
+				  &set->scan_page_size, err)) != SB_OK)
 		goto done;
 
 	/* libpq parses the connection string, so every keyword it knows
@@ -156,11 +138,12 @@ int pg_settings_load(const struct sb_host *host, const struct sb_config *cfg,
 	 * through untouched. Its message never echoes a password. */
 	opts = PQconninfoParse(set->conninfo, &perr);
 	if (opts == NULL) {
-		pg_seterr(err, SB_EINVAL,
-			  "[%s] conninfo: not a valid libpq connection string: "
-			  "%s",
-			  host->config_section(cfg),
-			  perr ? perr : "out of memory");
+		sb_error_set(
+			err, SB_EINVAL,
+			"[%s] conninfo: not a valid libpq connection string: "
+			"%s",
+			host->config_section(cfg),
+			perr ? perr : "out of memory");
 		if (perr && err)
 			/* A newline ends libpq's message. */
 			err->msg[strcspn(err->msg, "\n")] = '\0';
@@ -220,8 +203,8 @@ int pg_settings_load(const struct sb_host *host, const struct sb_config *cfg,
 	ret = SB_OK;
 	goto done;
 nomem:
-	ret = pg_seterr(err, SB_ENOMEM,
-			"postgres: out of memory reading settings");
+	ret = sb_error_set(err, SB_ENOMEM,
+			   "postgres: out of memory reading settings");
 done:
 	if (opts) {
 		/* The parsed options may hold a password. */

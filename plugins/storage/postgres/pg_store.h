@@ -110,11 +110,6 @@ struct pg_op {
 	int drop;	   /* the connection must not be reused */
 };
 
-/* pg_conn.c: fills err (may be NULL) with a formatted message and returns
- * status. */
-int pg_seterr(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* pg_settings.c */
 
 /* Reads and checks every setting; on failure returns SB_EINVAL (or

@@ -34,19 +34,20 @@ static int wait_replicas(struct rs_inst *in, struct rs_conn *conn,
 		*drop = 1;
 		if (!timed_out)
 			rs_invalidate(in, conn->gen);
-		return rs_err(err, timed_out ? SB_ETIMEOUT : SB_EUNAVAIL,
-			      "redis %s: %s was written on the primary but "
-			      "waiting for %d replica(s) failed: %s; the write "
-			      "may be lost if %s fails",
-			      conn->addr, what, set->wait_replicas,
-			      conn->c->errstr, conn->addr);
+		return sb_error_set(
+			err, timed_out ? SB_ETIMEOUT : SB_EUNAVAIL,
+			"redis %s: %s was written on the primary but "
+			"waiting for %d replica(s) failed: %s; the write "
+			"may be lost if %s fails",
+			conn->addr, what, set->wait_replicas, conn->c->errstr,
+			conn->addr);
 	}
 	redisSetTimeout(conn->c, rs_ms_tv(set->op_timeout_ms));
 	if (r->type == REDIS_REPLY_INTEGER &&
 	    r->integer >= set->wait_replicas) {
 		ret = SB_OK;
 	} else if (r->type == REDIS_REPLY_INTEGER) {
-		ret = rs_err(
+		ret = sb_error_set(
 			err, SB_ETIMEOUT,
 			"redis %s: %s was written on the primary but "
 			"acknowledged by only %lld of %d replica(s) within "
@@ -55,12 +56,13 @@ static int wait_replicas(struct rs_inst *in, struct rs_conn *conn,
 			conn->addr, what, r->integer, set->wait_replicas,
 			set->wait_timeout_ms, conn->addr);
 	} else {
-		ret = rs_err(err, SB_ERR,
-			     "redis %s: %s was written on the primary but WAIT "
-			     "failed: %s",
-			     conn->addr, what,
-			     r->type == REDIS_REPLY_ERROR ? r->str
-							  : "unexpected reply");
+		ret = sb_error_set(
+			err, SB_ERR,
+			"redis %s: %s was written on the primary but WAIT "
+			"failed: %s",
+			conn->addr, what,
+			r->type == REDIS_REPLY_ERROR ? r->str
+						     : "unexpected reply");
 	}
 	freeReplyObject(r);
 	return ret;
@@ -92,22 +94,23 @@ static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
 			int timed_out = rs_io_timed_out(conn->c, saved);
 
 			if (timed_out)
-				rc = rs_err(err, SB_ETIMEOUT,
-					    "redis %s: no answer to %s within "
-					    "op_timeout_ms = %d ms%s",
-					    conn->addr, what,
-					    in->set.op_timeout_ms,
-					    writes ? "; it may or may not have "
-						     "been applied"
-						   : "");
+				rc = sb_error_set(
+					err, SB_ETIMEOUT,
+					"redis %s: no answer to %s within "
+					"op_timeout_ms = %d ms%s",
+					conn->addr, what, in->set.op_timeout_ms,
+					writes ? "; it may or may not have "
+						 "been applied"
+					       : "");
 			else
-				rc = rs_err(err, SB_EUNAVAIL,
-					    "redis %s: connection lost during "
-					    "%s: %s%s",
-					    conn->addr, what, conn->c->errstr,
-					    writes ? "; it may or may not have "
-						     "been applied"
-						   : "");
+				rc = sb_error_set(
+					err, SB_EUNAVAIL,
+					"redis %s: connection lost during "
+					"%s: %s%s",
+					conn->addr, what, conn->c->errstr,
+					writes ? "; it may or may not have "
+						 "been applied"
+					       : "");
 			if (!timed_out)
 				rs_invalidate(in, conn->gen);
 			rs_conn_put(in, conn, 1);
@@ -133,14 +136,15 @@ static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
 				freeReplyObject(l);
 				goto again;
 			}
-			rc = rs_err(err, SB_EUNAVAIL,
-				    "redis %s: reloading the %s script failed: "
-				    "%s",
-				    conn->addr, what,
-				    l == NULL ? conn->c->errstr
-				    : l->type == REDIS_REPLY_ERROR
-					    ? l->str
-					    : "unexpected reply");
+			rc = sb_error_set(
+				err, SB_EUNAVAIL,
+				"redis %s: reloading the %s script failed: "
+				"%s",
+				conn->addr, what,
+				l == NULL ? conn->c->errstr
+				: l->type == REDIS_REPLY_ERROR
+					? l->str
+					: "unexpected reply");
 			if (l != NULL)
 				freeReplyObject(l);
 			rs_conn_put(in, conn, 1);
@@ -149,10 +153,11 @@ static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
 		if (strncmp(r->str, "READONLY", 8) == 0) {
 			/* A replica refused the write, so nothing was
 			 * applied: find the primary again and retry once. */
-			rc = rs_err(err, SB_EUNAVAIL,
-				    "redis %s: %s refused: the server is now a "
-				    "read-only replica (%s)",
-				    conn->addr, what, r->str);
+			rc = sb_error_set(
+				err, SB_EUNAVAIL,
+				"redis %s: %s refused: the server is now a "
+				"read-only replica (%s)",
+				conn->addr, what, r->str);
 			freeReplyObject(r);
 			r = NULL;
 			rs_invalidate(in, conn->gen);
@@ -168,8 +173,8 @@ static int exec_io(struct rs_inst *in, int script, const char *what, int writes,
 			return rc;
 		}
 		rc = rs_reply_error_status(r->str);
-		rs_err(err, rc, "redis %s: %s failed: %s", conn->addr, what,
-		       r->str);
+		sb_error_set(err, rc, "redis %s: %s failed: %s", conn->addr,
+			     what, r->str);
 		freeReplyObject(r);
 		rs_conn_put(in, conn, 0);
 		return rc;
@@ -212,8 +217,8 @@ int rs_eval(struct rs_inst *in, enum rs_script s, int nargs, const char **argv,
 	av = calloc((size_t)nargs + 3, sizeof(*av));
 	al = calloc((size_t)nargs + 3, sizeof(*al));
 	if (av == NULL || al == NULL) {
-		ret = rs_err(err, SB_ENOMEM, "redis: out of memory in %s",
-			     rs_scripts[s].name);
+		ret = sb_error_set(err, SB_ENOMEM, "redis: out of memory in %s",
+				   rs_scripts[s].name);
 		goto done;
 	}
 	snprintf(nk, sizeof(nk), "%d", rs_scripts[s].numkeys);

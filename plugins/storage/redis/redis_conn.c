@@ -39,23 +39,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int rs_err(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 void rs_endpoint_str(const struct rs_endpoint *e, char *buf, size_t len)
 {
@@ -275,25 +262,26 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 		c = redisConnectUnixWithTimeout(
 			set->socket_path, rs_ms_tv(set->connect_timeout_ms));
 	if (c == NULL) {
-		ret = rs_err(err, SB_ENOMEM, "redis %s: out of memory", addr);
+		ret = sb_error_set(err, SB_ENOMEM, "redis %s: out of memory",
+				   addr);
 		goto done;
 	}
 	if (c->err) {
 		if (strstr(c->errstr, "timed out") != NULL)
-			ret = rs_err(err, SB_ETIMEOUT,
-				     "redis %s: connect timed out after "
-				     "connect_timeout_ms = %d ms",
-				     addr, set->connect_timeout_ms);
+			ret = sb_error_set(err, SB_ETIMEOUT,
+					   "redis %s: connect timed out after "
+					   "connect_timeout_ms = %d ms",
+					   addr, set->connect_timeout_ms);
 		else
-			ret = rs_err(err, SB_EUNAVAIL,
-				     "redis %s: cannot connect: %s", addr,
-				     c->errstr);
+			ret = sb_error_set(err, SB_EUNAVAIL,
+					   "redis %s: cannot connect: %s", addr,
+					   c->errstr);
 		goto done;
 	}
 	if (redisSetTimeout(c, rs_ms_tv(set->op_timeout_ms)) != REDIS_OK) {
-		ret = rs_err(err, SB_EUNAVAIL,
-			     "redis %s: cannot set socket timeout: %s", addr,
-			     c->errstr);
+		ret = sb_error_set(err, SB_EUNAVAIL,
+				   "redis %s: cannot set socket timeout: %s",
+				   addr, c->errstr);
 		goto done;
 	}
 	if (ep != NULL)
@@ -347,16 +335,18 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 		if (redisGetReply(c, &vr) != REDIS_OK || vr == NULL) {
 			saved = errno;
 			if (rs_io_timed_out(c, saved))
-				ret = rs_err(err, SB_ETIMEOUT,
-					     "redis %s: no answer to the "
-					     "connection handshake within "
-					     "op_timeout_ms = %d ms",
-					     addr, set->op_timeout_ms);
+				ret = sb_error_set(
+					err, SB_ETIMEOUT,
+					"redis %s: no answer to the "
+					"connection handshake within "
+					"op_timeout_ms = %d ms",
+					addr, set->op_timeout_ms);
 			else
-				ret = rs_err(err, SB_EUNAVAIL,
-					     "redis %s: connection lost during "
-					     "the handshake: %s",
-					     addr, c->errstr);
+				ret = sb_error_set(
+					err, SB_EUNAVAIL,
+					"redis %s: connection lost during "
+					"the handshake: %s",
+					addr, c->errstr);
 			goto done;
 		}
 		r = vr;
@@ -375,26 +365,29 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 				if (i == i_auth)
 					first_err = SB_EAUTH;
 				if (i == i_auth && set->user != NULL)
-					rs_err(err, first_err,
-					       "redis %s: AUTH as user \"%s\" "
-					       "(password from %s) failed: %s",
-					       addr, set->user,
-					       set->password_file, r->str);
+					sb_error_set(
+						err, first_err,
+						"redis %s: AUTH as user \"%s\" "
+						"(password from %s) failed: %s",
+						addr, set->user,
+						set->password_file, r->str);
 				else if (i == i_auth)
-					rs_err(err, first_err,
-					       "redis %s: AUTH with the "
-					       "password "
-					       "from %s failed: %s",
-					       addr, set->password_file,
-					       r->str);
+					sb_error_set(err, first_err,
+						     "redis %s: AUTH with the "
+						     "password "
+						     "from %s failed: %s",
+						     addr, set->password_file,
+						     r->str);
 				else
-					rs_err(err, first_err,
-					       "redis %s: %s failed: %s%s",
-					       addr, what, r->str,
-					       strncmp(r->str, "NOAUTH", 6) == 0
-						       ? " (set user and "
-							 "password_file)"
-						       : "");
+					sb_error_set(
+						err, first_err,
+						"redis %s: %s failed: %s%s",
+						addr, what, r->str,
+						strncmp(r->str, "NOAUTH", 6) ==
+								0
+							? " (set user and "
+							  "password_file)"
+							: "");
 			}
 		} else if (i == i_role) {
 			const char *role = "?";
@@ -405,19 +398,22 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 			if (strcmp(role, "master") != 0 && first_err == SB_OK) {
 				first_err = SB_EUNAVAIL;
 				if (set->n_sentinels > 0)
-					rs_err(err, first_err,
-					       "redis %s: named primary of "
-					       "\"%s\" by a sentinel but "
-					       "reports role \"%s\" (failover "
-					       "in progress?)",
-					       addr, set->master_name, role);
+					sb_error_set(
+						err, first_err,
+						"redis %s: named primary of "
+						"\"%s\" by a sentinel but "
+						"reports role \"%s\" (failover "
+						"in progress?)",
+						addr, set->master_name, role);
 				else
-					rs_err(err, first_err,
-					       "redis %s: reports role \"%s\", "
-					       "not master: point host or "
-					       "socket at the primary, or use "
-					       "sentinels",
-					       addr, role);
+					sb_error_set(
+						err, first_err,
+						"redis %s: reports role "
+						"\"%s\", "
+						"not master: point host or "
+						"socket at the primary, or use "
+						"sentinels",
+						addr, role);
 			}
 			if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
 			    r->element[2]->type == REDIS_REPLY_ARRAY)
@@ -427,7 +423,7 @@ static int conn_open(struct rs_inst *in, const struct rs_endpoint *ep,
 
 			if (r->type != REDIS_REPLY_STRING || r->len != 40) {
 				if (first_err == SB_OK)
-					first_err = rs_err(
+					first_err = sb_error_set(
 						err, SB_ERR,
 						"redis %s: SCRIPT LOAD of %s: "
 						"unexpected reply",
@@ -644,9 +640,10 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 		if (wait > (uint64_t)set->op_timeout_ms) {
 			/* Too far off: fail now rather than hold the
 			 * caller. */
-			rc = rs_err(err, SB_EUNAVAIL,
-				    "%s (next reconnect attempt in %llu ms)",
-				    in->last_err, (unsigned long long)wait);
+			rc = sb_error_set(
+				err, SB_EUNAVAIL,
+				"%s (next reconnect attempt in %llu ms)",
+				in->last_err, (unsigned long long)wait);
 			pthread_mutex_unlock(&in->mu);
 			return rc;
 		}
@@ -695,9 +692,10 @@ static int conn_ensure(struct rs_inst *in, struct rs_conn *conn,
 	check_durability(in, c, addr, replicas);
 	if (c->err) {
 		/* Lost while checking: report it now, not on the next use. */
-		rc = rs_err(err, SB_EUNAVAIL,
-			    "redis %s: connection lost after the handshake: %s",
-			    addr, c->errstr);
+		rc = sb_error_set(
+			err, SB_EUNAVAIL,
+			"redis %s: connection lost after the handshake: %s",
+			addr, c->errstr);
 		redisFree(c);
 		conn->c = NULL;
 		rs_invalidate(in, gen);
@@ -739,10 +737,11 @@ int rs_conn_get(struct rs_inst *in, struct rs_conn **out, struct sb_error *err)
 		if (pthread_cond_timedwait(&in->cv, &in->mu, &deadline) ==
 		    ETIMEDOUT) {
 			pthread_mutex_unlock(&in->mu);
-			return rs_err(err, SB_ETIMEOUT,
-				      "redis: all %d pooled connections stayed "
-				      "busy for op_timeout_ms = %d ms",
-				      in->set.pool_size, in->set.op_timeout_ms);
+			return sb_error_set(
+				err, SB_ETIMEOUT,
+				"redis: all %d pooled connections stayed "
+				"busy for op_timeout_ms = %d ms",
+				in->set.pool_size, in->set.op_timeout_ms);
 		}
 	}
 	conn->busy = 1;
@@ -800,9 +799,9 @@ int rs_pool_init(struct rs_inst *in, struct sb_error *err)
 	rs_conn_put(in, conn, 0);
 	for (int s = 0; s < RS_SCRIPT_COUNT; s++)
 		if (in->sha[s][0] == '\0')
-			return rs_err(err, SB_ERR,
-				      "redis: script %s was not loaded",
-				      rs_scripts[s].name);
+			return sb_error_set(err, SB_ERR,
+					    "redis: script %s was not loaded",
+					    rs_scripts[s].name);
 	return SB_OK;
 }
 

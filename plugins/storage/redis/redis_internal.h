@@ -218,11 +218,6 @@ int rs_command(struct rs_inst *in, const char *what, int nargs,
 	       const char **argv, const size_t *argvlen, redisReply **reply,
 	       struct sb_error *err);
 
-/* Formats into err (vsnprintf, truncating) and returns status, so code can
- * write `return rs_err(err, SB_EINVAL, "...")`. err may be NULL. */
-int rs_err(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Formats an endpoint as "host:port" ("[v6]:port"). */
 void rs_endpoint_str(const struct rs_endpoint *e, char *buf, size_t len);
 

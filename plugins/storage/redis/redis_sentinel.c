@@ -106,8 +106,9 @@ int rs_sentinel_discover(struct rs_inst *in, struct rs_endpoint *out,
 			return SB_OK;
 		}
 		if (rc == SB_ENOMEM)
-			return rs_err(err, SB_ENOMEM,
-				      "redis: out of memory asking a sentinel");
+			return sb_error_set(
+				err, SB_ENOMEM,
+				"redis: out of memory asking a sentinel");
 		if (used < sizeof(err->msg))
 			used += (size_t)snprintf(
 				err->msg + used, sizeof(err->msg) - used,

@@ -25,27 +25,6 @@
 #define DEFAULT_SENTINEL_CHECK_MS  1000
 #define DEFAULT_BACKOFF_MAX_MS	   1000
 
-/* Reads an integer setting and checks it lies in [min, max]. Returns SB_OK
- * or SB_EINVAL with err naming section and key. */
-static int get_int_range(const struct sb_host *host,
-			 const struct sb_config *cfg, const char *key,
-			 long long def, long long min, long long max,
-			 long long *out, struct sb_error *err)
-{
-	int rc;
-
-	rc = host->config_get_int(cfg, key, def, out, err);
-	if (rc != SB_OK)
-		return rc;
-	if (*out < min || *out > max) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "[%s] %s: %lld is out of range (%lld..%lld)",
-			 host->config_section(cfg), key, *out, min, max);
-		return SB_EINVAL;
-	}
-	return SB_OK;
-}
-
 /* A value that is absent or empty counts as not set. */
 static const char *get_str(const struct sb_host *host,
 			   const struct sb_config *cfg, const char *key)
@@ -267,8 +246,8 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 			 sec);
 		goto done;
 	}
-	if (get_int_range(host, cfg, "port", DEFAULT_PORT, 1, 65535, &n, err) !=
-	    SB_OK)
+	if (sb_setting_int(host, cfg, "port", DEFAULT_PORT, 1, 65535, &n,
+			   err) != SB_OK)
 		goto done;
 	s->port = (int)n;
 	if (s->socket_path != NULL && strlen(s->socket_path) >= RS_HOST_MAX) {
@@ -286,7 +265,7 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 	if (sentinels != NULL) {
 		if (parse_sentinels(host, cfg, sentinels, s, err) != SB_OK)
 			goto done;
-		if (get_int_range(host, cfg, "sentinel_check_interval_ms",
+		if (sb_setting_ms(host, cfg, "sentinel_check_interval_ms",
 				  DEFAULT_SENTINEL_CHECK_MS, 0, 3600000, &n,
 				  err) != SB_OK)
 			goto done;
@@ -325,7 +304,8 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 		goto done;
 	}
 
-	if (get_int_range(host, cfg, "db", 0, 0, INT_MAX, &s->db, err) != SB_OK)
+	if (sb_setting_int(host, cfg, "db", 0, 0, INT_MAX, &s->db, err) !=
+	    SB_OK)
 		goto done;
 
 	v = host->config_get(cfg, "key_prefix", NULL);
@@ -337,28 +317,28 @@ int rs_settings_parse(const struct sb_host *host, const struct sb_config *cfg,
 		goto done;
 	}
 
-	if (get_int_range(host, cfg, "connect_timeout_ms",
+	if (sb_setting_ms(host, cfg, "connect_timeout_ms",
 			  DEFAULT_CONNECT_TIMEOUT_MS, 1, 600000, &n,
 			  err) != SB_OK)
 		goto done;
 	s->connect_timeout_ms = (int)n;
-	if (get_int_range(host, cfg, "op_timeout_ms", DEFAULT_OP_TIMEOUT_MS, 1,
+	if (sb_setting_ms(host, cfg, "op_timeout_ms", DEFAULT_OP_TIMEOUT_MS, 1,
 			  600000, &n, err) != SB_OK)
 		goto done;
 	s->op_timeout_ms = (int)n;
-	if (get_int_range(host, cfg, "wait_replicas", 0, 0, 100, &n, err) !=
+	if (sb_setting_int(host, cfg, "wait_replicas", 0, 0, 100, &n, err) !=
 	    SB_OK)
 		goto done;
 	s->wait_replicas = (int)n;
-	if (get_int_range(host, cfg, "wait_timeout_ms", DEFAULT_WAIT_TIMEOUT_MS,
+	if (sb_setting_ms(host, cfg, "wait_timeout_ms", DEFAULT_WAIT_TIMEOUT_MS,
 			  1, 600000, &n, err) != SB_OK)
 		goto done;
 	s->wait_timeout_ms = (int)n;
-	if (get_int_range(host, cfg, "pool_size", DEFAULT_POOL_SIZE, 1,
-			  RS_POOL_MAX, &n, err) != SB_OK)
+	if (sb_setting_int(host, cfg, "pool_size", DEFAULT_POOL_SIZE, 1,
+			   RS_POOL_MAX, &n, err) != SB_OK)
 		goto done;
 	s->pool_size = (int)n;
-	if (get_int_range(host, cfg, "reconnect_backoff_max_ms",
+	if (sb_setting_ms(host, cfg, "reconnect_backoff_max_ms",
 			  DEFAULT_BACKOFF_MAX_MS, 10, 600000, &n, err) != SB_OK)
 		goto done;
 	s->reconnect_backoff_max_ms = (int)n;

@@ -64,10 +64,11 @@ static int status_array(const redisReply *r, size_t n)
 
 static int bad_reply(struct rs_inst *in, const char *what, struct sb_error *err)
 {
-	return rs_err(err, SB_ERR,
-		      "redis: unexpected reply to %s (key_prefix \"%s\"): is "
-		      "another program writing under this prefix?",
-		      what, in->set.key_prefix);
+	return sb_error_set(
+		err, SB_ERR,
+		"redis: unexpected reply to %s (key_prefix \"%s\"): is "
+		"another program writing under this prefix?",
+		what, in->set.key_prefix);
 }
 
 static int check_key(const char *key, const char *what, struct sb_error *err)
@@ -75,13 +76,15 @@ static int check_key(const char *key, const char *what, struct sb_error *err)
 	size_t len;
 
 	if (key == NULL || *key == '\0')
-		return rs_err(err, SB_EINVAL, "redis: %s: empty key", what);
+		return sb_error_set(err, SB_EINVAL, "redis: %s: empty key",
+				    what);
 	len = strnlen(key, SB_KEY_MAX + 1);
 	if (len > SB_KEY_MAX)
-		return rs_err(err, SB_EINVAL,
-			      "redis: %s: key \"%.40s...\" is longer than %d "
-			      "bytes",
-			      what, key, SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"redis: %s: key \"%.40s...\" is longer than %d "
+			"bytes",
+			what, key, SB_KEY_MAX);
 	return SB_OK;
 }
 
@@ -89,11 +92,12 @@ static int check_holder(const char *holder, const char *what,
 			struct sb_error *err)
 {
 	if (holder == NULL || *holder == '\0')
-		return rs_err(err, SB_EINVAL, "redis: %s: empty holder", what);
+		return sb_error_set(err, SB_EINVAL, "redis: %s: empty holder",
+				    what);
 	if (strnlen(holder, HOLDER_MAX + 1) > HOLDER_MAX)
-		return rs_err(err, SB_EINVAL,
-			      "redis: %s: holder longer than %d bytes", what,
-			      HOLDER_MAX);
+		return sb_error_set(err, SB_EINVAL,
+				    "redis: %s: holder longer than %d bytes",
+				    what, HOLDER_MAX);
 	return SB_OK;
 }
 
@@ -133,12 +137,13 @@ static int check_layout(struct rs_inst *in, struct sb_error *err)
 		goto done;
 	if (r->type != REDIS_REPLY_STRING ||
 	    strcmp(r->str, RS_LAYOUT_VERSION) != 0) {
-		ret = rs_err(err, SB_EINVAL,
-			     "redis: key_prefix \"%s\": %s has layout version "
-			     "\"%s\" but this plugin uses \"%s\"",
-			     in->set.key_prefix, in->k_meta,
-			     r->type == REDIS_REPLY_STRING ? r->str : "?",
-			     RS_LAYOUT_VERSION);
+		ret = sb_error_set(
+			err, SB_EINVAL,
+			"redis: key_prefix \"%s\": %s has layout version "
+			"\"%s\" but this plugin uses \"%s\"",
+			in->set.key_prefix, in->k_meta,
+			r->type == REDIS_REPLY_STRING ? r->str : "?",
+			RS_LAYOUT_VERSION);
 		goto done;
 	}
 	ret = SB_OK;
@@ -159,7 +164,7 @@ static int rs_open(const struct sb_host *host, const struct sb_config *cfg,
 	*out = NULL;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL)
-		return rs_err(err, SB_ENOMEM, "redis: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "redis: out of memory");
 	in->host = host;
 	ret = rs_settings_parse(host, cfg, &in->set, err);
 	if (ret != SB_OK)
@@ -223,8 +228,8 @@ static int rs_get(void *p, const char *key, uint8_t **value, size_t *value_len,
 	if (ret != SB_OK)
 		goto done;
 	if (r->type == REDIS_REPLY_NIL) {
-		ret = rs_err(err, SB_ENOTFOUND, "redis: key \"%s\" not found",
-			     key);
+		ret = sb_error_set(err, SB_ENOTFOUND,
+				   "redis: key \"%s\" not found", key);
 		goto done;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
@@ -239,9 +244,9 @@ static int rs_get(void *p, const char *key, uint8_t **value, size_t *value_len,
 
 		*value = malloc(v->len > 0 ? v->len : 1);
 		if (*value == NULL) {
-			ret = rs_err(err, SB_ENOMEM,
-				     "redis: out of memory reading key \"%s\"",
-				     key);
+			ret = sb_error_set(
+				err, SB_ENOMEM,
+				"redis: out of memory reading key \"%s\"", key);
 			goto done;
 		}
 		memcpy(*value, v->str, v->len);
@@ -317,15 +322,17 @@ static int rs_scan(void *p, const char *prefix, const char *after, size_t limit,
 	if (after == NULL)
 		after = "";
 	if (cb == NULL)
-		return rs_err(err, SB_EINVAL, "redis: scan: no callback");
+		return sb_error_set(err, SB_EINVAL, "redis: scan: no callback");
 	if (strnlen(prefix, SB_KEY_MAX + 1) > SB_KEY_MAX ||
 	    strnlen(after, SB_KEY_MAX + 1) > SB_KEY_MAX)
-		return rs_err(err, SB_EINVAL,
-			      "redis: scan: prefix or after longer than %d "
-			      "bytes",
-			      SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"redis: scan: prefix or after longer than %d "
+			"bytes",
+			SB_KEY_MAX);
 	if (scan_bounds(prefix, after, &min, &max) != 0) {
-		ret = rs_err(err, SB_ENOMEM, "redis: out of memory in scan");
+		ret = sb_error_set(err, SB_ENOMEM,
+				   "redis: out of memory in scan");
 		goto done;
 	}
 	snprintf(limbuf, sizeof(limbuf), "%llu",
@@ -384,35 +391,39 @@ static int rs_batch_apply(void *p, const struct sb_batch *b,
 	int ret;
 
 	if (b == NULL || (b->n_ops > 0 && b->ops == NULL))
-		return rs_err(err, SB_EINVAL, "redis: batch_apply: no ops");
+		return sb_error_set(err, SB_EINVAL,
+				    "redis: batch_apply: no ops");
 	if (b->n_ops > 1000000)
-		return rs_err(err, SB_EINVAL,
-			      "redis: batch_apply: %zu ops is too many",
-			      b->n_ops);
+		return sb_error_set(err, SB_EINVAL,
+				    "redis: batch_apply: %zu ops is too many",
+				    b->n_ops);
 	for (size_t i = 0; i < b->n_ops; i++) {
 		const struct sb_batch_op *op = &b->ops[i];
 
 		if (op->type != SB_OP_PUT && op->type != SB_OP_DELETE)
-			return rs_err(err, SB_EINVAL,
-				      "redis: batch_apply: op %zu has unknown "
-				      "type %u",
-				      i, op->type);
+			return sb_error_set(
+				err, SB_EINVAL,
+				"redis: batch_apply: op %zu has unknown "
+				"type %u",
+				i, op->type);
 		if (op->precondition > SB_PRE_VERSION)
-			return rs_err(err, SB_EINVAL,
-				      "redis: batch_apply: op %zu has unknown "
-				      "precondition %u",
-				      i, op->precondition);
+			return sb_error_set(
+				err, SB_EINVAL,
+				"redis: batch_apply: op %zu has unknown "
+				"precondition %u",
+				i, op->precondition);
 		ret = check_key(op->key, "batch_apply", err);
 		if (ret != SB_OK)
 			return ret;
 		if (op->type == SB_OP_PUT &&
 		    (op->value_len > SB_VALUE_MAX ||
 		     (op->value == NULL && op->value_len > 0)))
-			return rs_err(err, SB_EINVAL,
-				      "redis: batch_apply: value of key "
-				      "\"%s\" is %s",
-				      op->key,
-				      op->value == NULL ? "NULL" : "too long");
+			return sb_error_set(err, SB_EINVAL,
+					    "redis: batch_apply: value of key "
+					    "\"%s\" is %s",
+					    op->key,
+					    op->value == NULL ? "NULL"
+							      : "too long");
 	}
 	if (b->n_ops == 0 && b->epoch == 0)
 		return SB_OK;
@@ -422,8 +433,8 @@ static int rs_batch_apply(void *p, const struct sb_batch *b,
 	lens = calloc(nargs, sizeof(*lens));
 	nums = calloc(b->n_ops + 2, 24);
 	if (argv == NULL || lens == NULL || nums == NULL) {
-		ret = rs_err(err, SB_ENOMEM,
-			     "redis: out of memory in batch_apply");
+		ret = sb_error_set(err, SB_ENOMEM,
+				   "redis: out of memory in batch_apply");
 		goto done;
 	}
 	argv[a++] = in->k_data;
@@ -483,16 +494,17 @@ static int rs_batch_apply(void *p, const struct sb_batch *b,
 					b->versions_out[i] = 0;
 		break;
 	case 1:
-		ret = rs_err(err, SB_EFENCED,
-			     "redis: batch fenced: its epoch %" PRIu64
-			     " is not the store's current fencing epoch %s "
-			     "(key_prefix \"%s\"); nothing was applied",
-			     b->epoch,
-			     r->elements > 1 && r->element[1]->type ==
-							REDIS_REPLY_STRING
-				     ? r->element[1]->str
-				     : "?",
-			     in->set.key_prefix);
+		ret = sb_error_set(
+			err, SB_EFENCED,
+			"redis: batch fenced: its epoch %" PRIu64
+			" is not the store's current fencing epoch %s "
+			"(key_prefix \"%s\"); nothing was applied",
+			b->epoch,
+			r->elements > 1 && r->element[1]->type ==
+						   REDIS_REPLY_STRING
+				? r->element[1]->str
+				: "?",
+			in->set.key_prefix);
 		break;
 	case 2: {
 		uint64_t idx = 0;
@@ -504,10 +516,11 @@ static int rs_batch_apply(void *p, const struct sb_batch *b,
 		}
 		if (b->failed_op != NULL)
 			*b->failed_op = (size_t)idx;
-		ret = rs_err(err, SB_ECONFLICT,
-			     "redis: batch conflict: precondition of op %zu "
-			     "(key \"%s\") failed; nothing was applied",
-			     (size_t)idx, b->ops[idx].key);
+		ret = sb_error_set(
+			err, SB_ECONFLICT,
+			"redis: batch conflict: precondition of op %zu "
+			"(key \"%s\") failed; nothing was applied",
+			(size_t)idx, b->ops[idx].key);
 		break;
 	}
 	default: ret = bad_reply(in, "batch_apply", err);
@@ -549,8 +562,8 @@ static int rs_lease_acquire(void *p, const char *holder, uint32_t ttl_ms,
 	if (ret != SB_OK)
 		return ret;
 	if (ttl_ms == 0)
-		return rs_err(err, SB_EINVAL,
-			      "redis: lease_acquire: ttl_ms must be > 0");
+		return sb_error_set(err, SB_EINVAL,
+				    "redis: lease_acquire: ttl_ms must be > 0");
 	snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
 	ret = lease_eval(in, RS_SCRIPT_LEASE_ACQUIRE, holder, ttl, NULL, &r,
 			 err);
@@ -571,16 +584,18 @@ static int rs_lease_acquire(void *p, const char *holder, uint32_t ttl_ms,
 		goto done;
 	}
 	if (strcmp(r->element[2]->str, "-1") == 0)
-		ret = rs_err(err, SB_EBUSY,
-			     "redis: lease (key_prefix \"%s\") is held by "
-			     "\"%s\" without expiry (fence takeover)",
-			     in->set.key_prefix, r->element[1]->str);
+		ret = sb_error_set(
+			err, SB_EBUSY,
+			"redis: lease (key_prefix \"%s\") is held by "
+			"\"%s\" without expiry (fence takeover)",
+			in->set.key_prefix, r->element[1]->str);
 	else
-		ret = rs_err(err, SB_EBUSY,
-			     "redis: lease (key_prefix \"%s\") is held by "
-			     "\"%s\" for %s more ms",
-			     in->set.key_prefix, r->element[1]->str,
-			     r->element[2]->str);
+		ret = sb_error_set(
+			err, SB_EBUSY,
+			"redis: lease (key_prefix \"%s\") is held by "
+			"\"%s\" for %s more ms",
+			in->set.key_prefix, r->element[1]->str,
+			r->element[2]->str);
 done:
 	if (r != NULL)
 		freeReplyObject(r);
@@ -601,16 +616,18 @@ static int lease_fenced(struct rs_inst *in, const char *what,
 		e = r->element[2]->str;
 	}
 	if (*h == '\0')
-		return rs_err(err, SB_EFENCED,
-			      "redis: %s by \"%s\" at epoch %" PRIu64
-			      ": nobody holds the lease (key_prefix \"%s\", "
-			      "epoch %s)",
-			      what, holder, epoch, in->set.key_prefix, e);
-	return rs_err(err, SB_EFENCED,
-		      "redis: %s by \"%s\" at epoch %" PRIu64
-		      ": the lease (key_prefix \"%s\") is held by \"%s\" at "
-		      "epoch %s",
-		      what, holder, epoch, in->set.key_prefix, h, e);
+		return sb_error_set(
+			err, SB_EFENCED,
+			"redis: %s by \"%s\" at epoch %" PRIu64
+			": nobody holds the lease (key_prefix \"%s\", "
+			"epoch %s)",
+			what, holder, epoch, in->set.key_prefix, e);
+	return sb_error_set(
+		err, SB_EFENCED,
+		"redis: %s by \"%s\" at epoch %" PRIu64
+		": the lease (key_prefix \"%s\") is held by \"%s\" at "
+		"epoch %s",
+		what, holder, epoch, in->set.key_prefix, h, e);
 }
 
 static int rs_lease_renew(void *p, const char *holder, uint64_t epoch,
@@ -625,8 +642,8 @@ static int rs_lease_renew(void *p, const char *holder, uint64_t epoch,
 	if (ret != SB_OK)
 		return ret;
 	if (ttl_ms == 0)
-		return rs_err(err, SB_EINVAL,
-			      "redis: lease_renew: ttl_ms must be > 0");
+		return sb_error_set(err, SB_EINVAL,
+				    "redis: lease_renew: ttl_ms must be > 0");
 	snprintf(ebuf, sizeof(ebuf), "%" PRIu64, epoch);
 	snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
 	ret = lease_eval(in, RS_SCRIPT_LEASE_RENEW, holder, ebuf, ttl, &r, err);
@@ -642,15 +659,16 @@ static int rs_lease_renew(void *p, const char *holder, uint64_t epoch,
 		ret = lease_fenced(in, "lease_renew", r, holder, epoch, err);
 		break;
 	case 2:
-		ret = rs_err(err, SB_EEXPIRED,
-			     "redis: lease_renew by \"%s\" at epoch %" PRIu64
-			     ": the lease (key_prefix \"%s\") expired %s ms "
-			     "ago on the server's clock",
-			     holder, epoch, in->set.key_prefix,
-			     r->elements > 1 && r->element[1]->type ==
-							REDIS_REPLY_STRING
-				     ? r->element[1]->str
-				     : "?");
+		ret = sb_error_set(
+			err, SB_EEXPIRED,
+			"redis: lease_renew by \"%s\" at epoch %" PRIu64
+			": the lease (key_prefix \"%s\") expired %s ms "
+			"ago on the server's clock",
+			holder, epoch, in->set.key_prefix,
+			r->elements > 1 && r->element[1]->type ==
+						   REDIS_REPLY_STRING
+				? r->element[1]->str
+				: "?");
 		break;
 	default: ret = bad_reply(in, "lease_renew", err);
 	}

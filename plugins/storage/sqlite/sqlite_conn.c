@@ -34,18 +34,6 @@ static const char *const stmt_sql[SQ_STMT_COUNT] = {
 			   " expires_ms = ?3 WHERE id = 1",
 };
 
-int sq_error(struct sb_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 int sq_fail(const struct sq_store *s, const struct sq_conn *conn, int rc,
 	    struct sb_error *err, const char *fmt, ...)
 {
@@ -78,8 +66,8 @@ int sq_fail(const struct sq_store *s, const struct sq_conn *conn, int rc,
 		status = (rc & 0xff) == SQLITE_CANTOPEN ? SB_EUNAVAIL : SB_ERR;
 		break;
 	}
-	return sq_error(err, status, "sqlite %s: %s: %s", s->path, what,
-			reason);
+	return sb_error_set(err, status, "sqlite %s: %s: %s", s->path, what,
+			    reason);
 }
 
 /* Runs one pragma (or other statement without rows worth keeping) and, when
@@ -105,10 +93,11 @@ static int run_pragma(const struct sq_store *s, struct sq_conn *c,
 	if (want != NULL) {
 		got = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
 		if (got == NULL || strcmp((const char *)got, want) != 0) {
-			ret = sq_error(err, SB_ERR,
-				       "sqlite %s: %s: got \"%s\", want \"%s\"",
-				       s->path, sql,
-				       got ? (const char *)got : "", want);
+			ret = sb_error_set(
+				err, SB_ERR,
+				"sqlite %s: %s: got \"%s\", want \"%s\"",
+				s->path, sql, got ? (const char *)got : "",
+				want);
 			goto done;
 		}
 	}
@@ -150,8 +139,8 @@ int sq_conn_open(const struct sq_store *s, int reader, struct sq_conn **out,
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return sq_error(err, SB_ENOMEM, "sqlite %s: out of memory",
-				s->path);
+		return sb_error_set(err, SB_ENOMEM, "sqlite %s: out of memory",
+				    s->path);
 	/* NOMUTEX: a connection is only ever used by one thread at a time
 	 * (the writer under write_lock, readers taken from the pool), so
 	 * SQLite's per-connection mutex would only cost. The file itself

@@ -13,17 +13,18 @@ static int key_check(const struct sq_store *s, const char *key, size_t *len,
 		     struct sb_error *err)
 {
 	if (key == NULL)
-		return sq_error(err, SB_EINVAL, "sqlite %s: key is NULL",
-				s->path);
+		return sb_error_set(err, SB_EINVAL, "sqlite %s: key is NULL",
+				    s->path);
 	*len = strnlen(key, SB_KEY_MAX + 1);
 	if (*len == 0)
-		return sq_error(err, SB_EINVAL, "sqlite %s: key is empty",
-				s->path);
+		return sb_error_set(err, SB_EINVAL, "sqlite %s: key is empty",
+				    s->path);
 	if (*len > SB_KEY_MAX)
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: key \"%.*s...\" is longer than %d "
-				"bytes",
-				s->path, SQ_KEY_QUOTE, key, SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"sqlite %s: key \"%.*s...\" is longer than %d "
+			"bytes",
+			s->path, SQ_KEY_QUOTE, key, SB_KEY_MAX);
 	return SB_OK;
 }
 
@@ -54,9 +55,9 @@ int sq_kv_get(void *inst, const char *key, uint8_t **value, size_t *value_len,
 	sqlite3_bind_blob(st, 1, key, (int)key_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		ret = sq_error(err, SB_ENOTFOUND,
-			       "sqlite %s: key \"%.*s\" not found", s->path,
-			       SQ_KEY_QUOTE, key);
+		ret = sb_error_set(err, SB_ENOTFOUND,
+				   "sqlite %s: key \"%.*s\" not found", s->path,
+				   SQ_KEY_QUOTE, key);
 		goto done;
 	}
 	if (rc != SQLITE_ROW) {
@@ -74,9 +75,10 @@ int sq_kv_get(void *inst, const char *key, uint8_t **value, size_t *value_len,
 		/* A zero-length value is still a valid 1-byte allocation. */
 		copy = malloc(n > 0 ? n : 1);
 		if (copy == NULL) {
-			ret = sq_error(err, SB_ENOMEM,
-				       "sqlite %s: get \"%.*s\": out of memory",
-				       s->path, SQ_KEY_QUOTE, key);
+			ret = sb_error_set(
+				err, SB_ENOMEM,
+				"sqlite %s: get \"%.*s\": out of memory",
+				s->path, SQ_KEY_QUOTE, key);
 			goto done;
 		}
 		if (n > 0)
@@ -172,19 +174,21 @@ int sq_kv_scan(void *inst, const char *prefix, const char *after, size_t limit,
 	if (after == NULL)
 		after = "";
 	if (cb == NULL)
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: scan without callback", s->path);
+		return sb_error_set(err, SB_EINVAL,
+				    "sqlite %s: scan without callback",
+				    s->path);
 	prefix_len = strnlen(prefix, SB_KEY_MAX + 1);
 	after_len = strnlen(after, SB_KEY_MAX + 1);
 	if (prefix_len > SB_KEY_MAX || after_len > SB_KEY_MAX)
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: scan prefix or start key longer "
-				"than %d bytes",
-				s->path, SB_KEY_MAX);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"sqlite %s: scan prefix or start key longer "
+			"than %d bytes",
+			s->path, SB_KEY_MAX);
 	b = malloc(sizeof(*b));
 	if (b == NULL)
-		return sq_error(err, SB_ENOMEM,
-				"sqlite %s: scan: out of memory", s->path);
+		return sb_error_set(err, SB_ENOMEM,
+				    "sqlite %s: scan: out of memory", s->path);
 	if (!scan_bounds(prefix, prefix_len, after, after_len, b)) {
 		ret = SB_OK;
 		goto done;
@@ -221,10 +225,11 @@ int sq_kv_scan(void *inst, const char *prefix, const char *after, size_t limit,
 		vn = (size_t)sqlite3_column_bytes(st, 1);
 		if (kb == NULL || kn == 0 || kn > SB_KEY_MAX ||
 		    memchr(kb, 0, kn) != NULL) {
-			ret = sq_error(err, SB_ERR,
-				       "sqlite %s: scan \"%.*s\": stored key "
-				       "of %zu bytes is not a valid key",
-				       s->path, SQ_KEY_QUOTE, prefix, kn);
+			ret = sb_error_set(
+				err, SB_ERR,
+				"sqlite %s: scan \"%.*s\": stored key "
+				"of %zu bytes is not a valid key",
+				s->path, SQ_KEY_QUOTE, prefix, kn);
 			goto done;
 		}
 		memcpy(key, kb, kn);
@@ -252,12 +257,12 @@ static int batch_check(const struct sq_store *s, const struct sb_batch *batch,
 	int ret;
 
 	if (batch == NULL)
-		return sq_error(err, SB_EINVAL, "sqlite %s: batch is NULL",
-				s->path);
+		return sb_error_set(err, SB_EINVAL, "sqlite %s: batch is NULL",
+				    s->path);
 	if (batch->n_ops > 0 && batch->ops == NULL)
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: batch of %zu ops without ops",
-				s->path, batch->n_ops);
+		return sb_error_set(err, SB_EINVAL,
+				    "sqlite %s: batch of %zu ops without ops",
+				    s->path, batch->n_ops);
 	for (size_t i = 0; i < batch->n_ops; i++) {
 		const struct sb_batch_op *op = &batch->ops[i];
 
@@ -268,29 +273,32 @@ static int batch_check(const struct sq_store *s, const struct sb_batch *batch,
 			return ret;
 		}
 		if (op->type != SB_OP_PUT && op->type != SB_OP_DELETE)
-			ret = sq_error(err, SB_EINVAL,
-				       "sqlite %s: batch op %zu on \"%.*s\": "
-				       "unknown type %u",
-				       s->path, i, SQ_KEY_QUOTE, op->key,
-				       op->type);
+			ret = sb_error_set(
+				err, SB_EINVAL,
+				"sqlite %s: batch op %zu on \"%.*s\": "
+				"unknown type %u",
+				s->path, i, SQ_KEY_QUOTE, op->key, op->type);
 		else if (op->precondition > SB_PRE_VERSION)
-			ret = sq_error(err, SB_EINVAL,
-				       "sqlite %s: batch op %zu on \"%.*s\": "
-				       "unknown precondition %u",
-				       s->path, i, SQ_KEY_QUOTE, op->key,
-				       op->precondition);
+			ret = sb_error_set(
+				err, SB_EINVAL,
+				"sqlite %s: batch op %zu on \"%.*s\": "
+				"unknown precondition %u",
+				s->path, i, SQ_KEY_QUOTE, op->key,
+				op->precondition);
 		else if (op->type == SB_OP_PUT && op->value_len > SB_VALUE_MAX)
-			ret = sq_error(err, SB_EINVAL,
-				       "sqlite %s: batch op %zu on \"%.*s\": "
-				       "value of %zu bytes is larger than %d",
-				       s->path, i, SQ_KEY_QUOTE, op->key,
-				       op->value_len, SB_VALUE_MAX);
+			ret = sb_error_set(
+				err, SB_EINVAL,
+				"sqlite %s: batch op %zu on \"%.*s\": "
+				"value of %zu bytes is larger than %d",
+				s->path, i, SQ_KEY_QUOTE, op->key,
+				op->value_len, SB_VALUE_MAX);
 		else if (op->type == SB_OP_PUT && op->value == NULL &&
 			 op->value_len > 0)
-			ret = sq_error(err, SB_EINVAL,
-				       "sqlite %s: batch op %zu on \"%.*s\": "
-				       "value is NULL",
-				       s->path, i, SQ_KEY_QUOTE, op->key);
+			ret = sb_error_set(
+				err, SB_EINVAL,
+				"sqlite %s: batch op %zu on \"%.*s\": "
+				"value is NULL",
+				s->path, i, SQ_KEY_QUOTE, op->key);
 		if (ret != SB_OK) {
 			if (batch->failed_op != NULL)
 				*batch->failed_op = i;
@@ -331,26 +339,28 @@ static int precondition_check(const struct sq_store *s,
 			      uint64_t cur, struct sb_error *err)
 {
 	if (op->precondition == SB_PRE_ABSENT && cur != 0)
-		return sq_error(err, SB_ECONFLICT,
-				"sqlite %s: batch op %zu: key \"%.*s\" exists "
-				"(version %llu), expected absent",
-				s->path, i, SQ_KEY_QUOTE, op->key,
-				(unsigned long long)cur);
+		return sb_error_set(
+			err, SB_ECONFLICT,
+			"sqlite %s: batch op %zu: key \"%.*s\" exists "
+			"(version %llu), expected absent",
+			s->path, i, SQ_KEY_QUOTE, op->key,
+			(unsigned long long)cur);
 	/* An absent key has no version: SB_PRE_VERSION 0 fails on it too. */
 	if (op->precondition == SB_PRE_VERSION &&
 	    (cur == 0 || cur != op->version)) {
 		if (cur == 0)
-			return sq_error(err, SB_ECONFLICT,
-					"sqlite %s: batch op %zu: key \"%.*s\" "
-					"is absent, expected version %llu",
-					s->path, i, SQ_KEY_QUOTE, op->key,
-					(unsigned long long)op->version);
-		return sq_error(err, SB_ECONFLICT,
-				"sqlite %s: batch op %zu: key \"%.*s\" has "
-				"version %llu, expected %llu",
+			return sb_error_set(
+				err, SB_ECONFLICT,
+				"sqlite %s: batch op %zu: key \"%.*s\" "
+				"is absent, expected version %llu",
 				s->path, i, SQ_KEY_QUOTE, op->key,
-				(unsigned long long)cur,
 				(unsigned long long)op->version);
+		return sb_error_set(err, SB_ECONFLICT,
+				    "sqlite %s: batch op %zu: key \"%.*s\" has "
+				    "version %llu, expected %llu",
+				    s->path, i, SQ_KEY_QUOTE, op->key,
+				    (unsigned long long)cur,
+				    (unsigned long long)op->version);
 	}
 	return SB_OK;
 }
@@ -419,13 +429,13 @@ int sq_kv_batch_apply(void *inst, const struct sb_batch *batch,
 		if (ret != SB_OK)
 			goto done;
 		if (epoch != batch->epoch) {
-			ret = sq_error(err, SB_EFENCED,
-				       "sqlite %s: batch fenced: its epoch "
-				       "%llu is not the current fencing epoch "
-				       "%llu",
-				       s->path,
-				       (unsigned long long)batch->epoch,
-				       (unsigned long long)epoch);
+			ret = sb_error_set(
+				err, SB_EFENCED,
+				"sqlite %s: batch fenced: its epoch "
+				"%llu is not the current fencing epoch "
+				"%llu",
+				s->path, (unsigned long long)batch->epoch,
+				(unsigned long long)epoch);
 			goto done;
 		}
 	}

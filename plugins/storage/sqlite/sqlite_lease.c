@@ -26,10 +26,11 @@ int sq_lease_row(const struct sq_store *s, struct sq_conn *c, char *holder,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
-		return sq_error(err, SB_ERR,
-				"sqlite %s: the lease row is missing (damaged "
-				"file?)",
-				s->path);
+		return sb_error_set(
+			err, SB_ERR,
+			"sqlite %s: the lease row is missing (damaged "
+			"file?)",
+			s->path);
 	}
 	if (rc != SQLITE_ROW)
 		return sq_fail(s, c, rc, err, "read lease");
@@ -58,10 +59,11 @@ static int lease_write(struct sq_store *s, const char *holder, uint64_t epoch,
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, s->writer, rc, err, "write lease");
 	if (sqlite3_changes(s->writer->db) != 1)
-		return sq_error(err, SB_ERR,
-				"sqlite %s: the lease row is missing (damaged "
-				"file?)",
-				s->path);
+		return sb_error_set(
+			err, SB_ERR,
+			"sqlite %s: the lease row is missing (damaged "
+			"file?)",
+			s->path);
 	return SB_OK;
 }
 
@@ -71,11 +73,12 @@ static int holder_check(const struct sq_store *s, const char *holder,
 	size_t n;
 
 	if (holder == NULL || holder[0] == '\0')
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: lease holder is empty", s->path);
+		return sb_error_set(err, SB_EINVAL,
+				    "sqlite %s: lease holder is empty",
+				    s->path);
 	n = strnlen(holder, HOLDER_MAX + 1);
 	if (n > HOLDER_MAX)
-		return sq_error(
+		return sb_error_set(
 			err, SB_EINVAL,
 			"sqlite %s: lease holder \"%.40s...\" is longer "
 			"than %d bytes",
@@ -104,10 +107,11 @@ static int take(struct sq_store *s, const char *holder, uint32_t ttl_ms,
 	if (ret != SB_OK)
 		return ret;
 	if (!force && ttl_ms == 0)
-		return sq_error(err, SB_EINVAL,
-				"sqlite %s: lease acquire by \"%s\" with a ttl "
-				"of 0 ms",
-				s->path, holder);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"sqlite %s: lease acquire by \"%s\" with a ttl "
+			"of 0 ms",
+			s->path, holder);
 	ret = sq_write_begin(s, what, err);
 	if (ret != SB_OK)
 		return ret;
@@ -117,22 +121,24 @@ static int take(struct sq_store *s, const char *holder, uint32_t ttl_ms,
 	now = (int64_t)s->host->wall_ms();
 	if (!force && row_held(cur, expires, now)) {
 		if (expires == 0)
-			ret = sq_error(err, SB_EBUSY,
-				       "sqlite %s: lease is held by \"%s\" "
-				       "(epoch %llu, no expiry)",
-				       s->path, cur, (unsigned long long)epoch);
+			ret = sb_error_set(err, SB_EBUSY,
+					   "sqlite %s: lease is held by \"%s\" "
+					   "(epoch %llu, no expiry)",
+					   s->path, cur,
+					   (unsigned long long)epoch);
 		else
-			ret = sq_error(err, SB_EBUSY,
-				       "sqlite %s: lease is held by \"%s\" "
-				       "(epoch %llu, %lld ms left)",
-				       s->path, cur, (unsigned long long)epoch,
-				       (long long)(expires - now));
+			ret = sb_error_set(err, SB_EBUSY,
+					   "sqlite %s: lease is held by \"%s\" "
+					   "(epoch %llu, %lld ms left)",
+					   s->path, cur,
+					   (unsigned long long)epoch,
+					   (long long)(expires - now));
 		goto done;
 	}
 	if (epoch >= (uint64_t)INT64_MAX) {
-		ret = sq_error(err, SB_ERR,
-			       "sqlite %s: fencing epoch counter exhausted",
-			       s->path);
+		ret = sb_error_set(err, SB_ERR,
+				   "sqlite %s: fencing epoch counter exhausted",
+				   s->path);
 		goto done;
 	}
 	epoch++;
@@ -168,18 +174,18 @@ static int match(const struct sq_store *s, const char *what, const char *cur,
 		 struct sb_error *err)
 {
 	if (cur[0] == '\0')
-		return sq_error(err, SB_EFENCED,
-				"sqlite %s: %s by \"%s\" (epoch %llu): the "
-				"lease is not held",
-				s->path, what, holder,
-				(unsigned long long)epoch);
+		return sb_error_set(err, SB_EFENCED,
+				    "sqlite %s: %s by \"%s\" (epoch %llu): the "
+				    "lease is not held",
+				    s->path, what, holder,
+				    (unsigned long long)epoch);
 	if (strcmp(cur, holder) != 0 || cur_epoch != epoch)
-		return sq_error(err, SB_EFENCED,
-				"sqlite %s: %s by \"%s\" (epoch %llu): the "
-				"lease belongs to \"%s\" at epoch %llu",
-				s->path, what, holder,
-				(unsigned long long)epoch, cur,
-				(unsigned long long)cur_epoch);
+		return sb_error_set(err, SB_EFENCED,
+				    "sqlite %s: %s by \"%s\" (epoch %llu): the "
+				    "lease belongs to \"%s\" at epoch %llu",
+				    s->path, what, holder,
+				    (unsigned long long)epoch, cur,
+				    (unsigned long long)cur_epoch);
 	return SB_OK;
 }
 
@@ -196,7 +202,7 @@ int sq_lease_renew(void *inst, const char *holder, uint64_t epoch,
 	if (ret != SB_OK)
 		return ret;
 	if (ttl_ms == 0)
-		return sq_error(
+		return sb_error_set(
 			err, SB_EINVAL,
 			"sqlite %s: lease renew by \"%s\" with a ttl of "
 			"0 ms",
@@ -212,11 +218,12 @@ int sq_lease_renew(void *inst, const char *holder, uint64_t epoch,
 		goto done;
 	now = (int64_t)s->host->wall_ms();
 	if (!row_held(cur, expires, now)) {
-		ret = sq_error(err, SB_EEXPIRED,
-			       "sqlite %s: lease renew by \"%s\" (epoch %llu): "
-			       "the lease expired %lld ms ago",
-			       s->path, holder, (unsigned long long)epoch,
-			       (long long)(now - expires));
+		ret = sb_error_set(
+			err, SB_EEXPIRED,
+			"sqlite %s: lease renew by \"%s\" (epoch %llu): "
+			"the lease expired %lld ms ago",
+			s->path, holder, (unsigned long long)epoch,
+			(long long)(now - expires));
 		goto done;
 	}
 	ret = lease_write(s, holder, epoch, now + (int64_t)ttl_ms, err);

@@ -45,41 +45,26 @@ static int resolve_path(const struct sb_host *host, const char *path,
 
 	*out = NULL;
 	if (path == NULL || path[0] == '\0')
-		return sq_error(err, SB_EINVAL,
-				"[storage] path: required by the sqlite plugin "
-				"(the database file)");
+		return sb_error_set(
+			err, SB_EINVAL,
+			"[storage] path: required by the sqlite plugin "
+			"(the database file)");
 	if (path[0] == '/')
 		n = asprintf(out, "%s", path);
 	else if (dir != NULL && dir[0] != '\0')
 		n = asprintf(out, "%s%s%s%s", dir[0] == '/' ? "" : "./", dir,
 			     dir[strlen(dir) - 1] == '/' ? "" : "/", path);
 	else
-		return sq_error(err, SB_EINVAL,
-				"[storage] path: \"%s\" is relative and the "
-				"daemon has no state directory",
-				path);
+		return sb_error_set(
+			err, SB_EINVAL,
+			"[storage] path: \"%s\" is relative and the "
+			"daemon has no state directory",
+			path);
 	if (n < 0) {
 		*out = NULL;
-		return sq_error(err, SB_ENOMEM, "sqlite %s: out of memory",
-				path);
+		return sb_error_set(err, SB_ENOMEM, "sqlite %s: out of memory",
+				    path);
 	}
-	return SB_OK;
-}
-
-/* Reads and range-checks one integer setting. */
-static int int_setting(const struct sb_host *host, const struct sb_config *cfg,
-		       const char *key, long long def, long long min,
-		       long long max, long long *out, struct sb_error *err)
-{
-	int ret;
-
-	ret = host->config_get_int(cfg, key, def, out, err);
-	if (ret != SB_OK)
-		return ret;
-	if (*out < min || *out > max)
-		return sq_error(err, SB_EINVAL,
-				"[%s] %s: %lld is out of range (%lld..%lld)",
-				host->config_section(cfg), key, *out, min, max);
 	return SB_OK;
 }
 
@@ -92,20 +77,20 @@ static int prepare_file(const struct sq_store *s, struct sb_error *err)
 
 	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return sq_error(err, errno == ENOENT ? SB_EUNAVAIL : SB_ERR,
-				"sqlite %s: cannot open: %s", s->path,
-				strerror(errno));
+		return sb_error_set(err, errno == ENOENT ? SB_EUNAVAIL : SB_ERR,
+				    "sqlite %s: cannot open: %s", s->path,
+				    strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		int e = errno;
 
 		close(fd);
-		return sq_error(err, SB_ERR, "sqlite %s: cannot stat: %s",
-				s->path, strerror(e));
+		return sb_error_set(err, SB_ERR, "sqlite %s: cannot stat: %s",
+				    s->path, strerror(e));
 	}
 	close(fd);
 	if (!S_ISREG(st.st_mode))
-		return sq_error(err, SB_EINVAL, "sqlite %s: not a regular file",
-				s->path);
+		return sb_error_set(err, SB_EINVAL,
+				    "sqlite %s: not a regular file", s->path);
 	/* The file holds only ciphertext, so other readers are a warning,
 	 * not a refusal; the operator may have reasons. */
 	if (st.st_mode & 077)
@@ -125,12 +110,13 @@ static int sq_open(const struct sb_host *host, const struct sb_config *cfg,
 
 	*out = NULL;
 	if (!sqlite3_threadsafe())
-		return sq_error(err, SB_ERR,
-				"sqlite: the SQLite library was built without "
-				"thread support");
+		return sb_error_set(
+			err, SB_ERR,
+			"sqlite: the SQLite library was built without "
+			"thread support");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return sq_error(err, SB_ENOMEM, "sqlite: out of memory");
+		return sb_error_set(err, SB_ENOMEM, "sqlite: out of memory");
 	s->host = host;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
@@ -139,13 +125,13 @@ static int sq_open(const struct sb_host *host, const struct sb_config *cfg,
 			   err);
 	if (ret != SB_OK)
 		goto done;
-	ret = int_setting(host, cfg, "busy_timeout_ms",
-			  SQ_DEFAULT_BUSY_TIMEOUT_MS, 0, SQ_MAX_BUSY_TIMEOUT_MS,
-			  &busy, err);
+	ret = sb_setting_ms(host, cfg, "busy_timeout_ms",
+			    SQ_DEFAULT_BUSY_TIMEOUT_MS, 0,
+			    SQ_MAX_BUSY_TIMEOUT_MS, &busy, err);
 	if (ret != SB_OK)
 		goto done;
-	ret = int_setting(host, cfg, "pool_size", SQ_DEFAULT_POOL_SIZE, 1,
-			  SQ_MAX_POOL_SIZE, &pool, err);
+	ret = sb_setting_int(host, cfg, "pool_size", SQ_DEFAULT_POOL_SIZE, 1,
+			     SQ_MAX_POOL_SIZE, &pool, err);
 	if (ret != SB_OK)
 		goto done;
 	s->busy_timeout_ms = (int)busy;

@@ -135,10 +135,11 @@ static int migrate_one(struct sq_store *s, int *finished, struct sb_error *err)
 	if (ret != SB_OK)
 		goto done;
 	if (version > (int64_t)N_MIGRATIONS) {
-		ret = sq_error(err, SB_ERR,
-			       "sqlite %s: schema version %lld is newer than "
-			       "this plugin supports (%zu); upgrade the plugin",
-			       s->path, (long long)version, N_MIGRATIONS);
+		ret = sb_error_set(
+			err, SB_ERR,
+			"sqlite %s: schema version %lld is newer than "
+			"this plugin supports (%zu); upgrade the plugin",
+			s->path, (long long)version, N_MIGRATIONS);
 		goto done;
 	}
 	if (version == (int64_t)N_MIGRATIONS) {
@@ -176,8 +177,9 @@ int sq_schema_migrate(struct sq_store *s, struct sb_error *err)
 			return ret;
 	}
 	if (!finished)
-		return sq_error(err, SB_ERR,
-				"sqlite %s: schema did not reach version %zu",
-				s->path, N_MIGRATIONS);
+		return sb_error_set(
+			err, SB_ERR,
+			"sqlite %s: schema did not reach version %zu", s->path,
+			N_MIGRATIONS);
 	return SB_OK;
 }

@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <secretbroker/plugin.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stddef.h>
 
 /* Every SQL statement the plugin runs more than once. */
@@ -54,10 +53,6 @@ struct sq_store {
 	struct sq_conn *idle;
 	size_t n_idle;
 };
-
-/* Writes a one-line message into err (may be NULL) and returns status. */
-int sq_error(struct sb_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Reports a failed SQLite call rc on conn as "sqlite PATH: WHAT: REASON"
  * and returns the matching status: a lock not obtained within the busy
