@@ -126,6 +126,44 @@ static int store_view(void *arg, uint64_t *epoch)
 	return state;
 }
 
+/* The store saw the backend refuse a fenced write of generation wg at
+ * epoch (see store_set_fence_refused). When this node is still active at
+ * that epoch, another node has taken the fence: the fencing plugin is told
+ * (ABI 1.2 op "superseded") with the lease as read now, so it steps down at
+ * the first refused write. A plugin without the op (lease) finds out by
+ * itself at its next renew, as before. */
+static void store_refused(void *arg, struct sb_generation *wg, uint64_t epoch)
+{
+	struct sb_daemon *d = arg;
+	struct sb_generation *g;
+	struct sb_lease_info li;
+	struct sb_error err;
+	uint64_t cur;
+	int state;
+
+	sb_fence_view(d, &state, &cur);
+	if (state != SB_FENCE_ACTIVE || cur != epoch)
+		return; /* standby already, or a write of an earlier term */
+	g = sb_gen_current(d);
+	if (g == NULL)
+		return;
+	if (g->fencing_owned && g->fops && SB_OPS_HAS(g->fops, superseded)) {
+		memset(&li, 0, sizeof(li));
+		if (store_read_lease(wg, &li, &err) != SB_OK) {
+			li.holder[0] = '\0';
+			li.epoch = 0;
+		}
+		sb_warn("fencing: the SSO database refused a write at epoch "
+			"%llu: %s holds the fence at epoch %llu",
+			(unsigned long long)epoch,
+			li.holder[0] ? li.holder : "(unknown)",
+			(unsigned long long)li.epoch);
+		g->fops->superseded(g->fencing.inst, epoch, li.holder,
+				    li.epoch);
+	}
+	sb_gen_unref(g);
+}
+
 const struct sb_fence_hooks *sb_fence_hooks(struct sb_daemon *d)
 {
 	return &d->fence->hooks;
@@ -143,6 +181,7 @@ int sb_fence_init(struct sb_daemon *d)
 	f->hooks.arg = d;
 	d->fence = f;
 	store_set_fence_view(store_view, d);
+	store_set_fence_refused(store_refused, d);
 	return 0;
 }
 
@@ -150,6 +189,7 @@ void sb_fence_destroy(struct sb_daemon *d)
 {
 	if (d->fence == NULL)
 		return;
+	store_set_fence_refused(NULL, NULL);
 	store_set_fence_view(NULL, NULL);
 	pthread_mutex_destroy(&d->fence->lock);
 	free(d->fence);

@@ -25,6 +25,15 @@ void store_set_fence_view(store_fence_view_fn fn, void *arg)
 	atomic_store(&fence_view_fn, fn);
 }
 
+static _Atomic(store_fence_refused_fn) fence_refused_fn;
+static void *_Atomic fence_refused_arg;
+
+void store_set_fence_refused(store_fence_refused_fn fn, void *arg)
+{
+	atomic_store(&fence_refused_arg, arg);
+	atomic_store(&fence_refused_fn, fn);
+}
+
 int store_fence_view(uint64_t *epoch)
 {
 	store_fence_view_fn fn = atomic_load(&fence_view_fn);
@@ -55,6 +64,7 @@ int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 {
 	struct sb_batch stamped = *batch;
 	uint64_t view_epoch;
+	int rc;
 
 	stamped.epoch = 0;
 	if (fencing.fenced) {
@@ -62,7 +72,14 @@ int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 			return sb_error_set(err, SB_EFENCED, STORE_STANDBY_MSG);
 		stamped.epoch = fencing.epoch ? fencing.epoch : view_epoch;
 	}
-	return SOPS(g)->batch_apply(g->storage.inst, &stamped, err);
+	rc = SOPS(g)->batch_apply(g->storage.inst, &stamped, err);
+	if (rc == SB_EFENCED && stamped.epoch != 0) {
+		store_fence_refused_fn fn = atomic_load(&fence_refused_fn);
+
+		if (fn)
+			fn(atomic_load(&fence_refused_arg), g, stamped.epoch);
+	}
+	return rc;
 }
 
 int store_error_to_api(struct sb_api_error *e, int status,

@@ -27,6 +27,15 @@ typedef int (*store_fence_view_fn)(void *arg, uint64_t *epoch);
 void store_set_fence_view(store_fence_view_fn fn, void *arg);
 int store_fence_view(uint64_t *epoch);
 
+/* Called when the backend refused a fenced write stamped with epoch
+ * (SB_EFENCED): another node took the fence since. g is the writer's
+ * generation (a reference the caller holds). cluster/fence.c registers it
+ * (fn NULL: unregister) to step the fencing plugin down at once. Runs on
+ * the writing thread after the write failed; no store lock is held. */
+typedef void (*store_fence_refused_fn)(void *arg, struct sb_generation *g,
+				       uint64_t epoch);
+void store_set_fence_refused(store_fence_refused_fn fn, void *arg);
+
 /* Reads one record; *value is the plugin's allocation (caller frees as
  * for sops->get). */
 int store_get_record(struct sb_generation *g, const char *key, uint8_t **value,

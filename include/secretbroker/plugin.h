@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1
-#define SB_PLUGIN_ABI_MINOR 1
+#define SB_PLUGIN_ABI_MINOR 2
 
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry"
 
@@ -460,6 +460,18 @@ struct sb_fencing_ops {
 	 * designation). NULL when the plugin decides by itself. */
 	int (*promote)(void *inst, struct sb_error *err);
 	int (*demote)(void *inst, struct sb_error *err);
+
+	/* ABI 1.2, may be NULL. The storage refused a fenced write of this
+	 * node made at epoch (SB_EFENCED): another node took the fence
+	 * since. holder and holder_epoch are the lease as read just after
+	 * ("" and 0 when it could not be read). The plugin steps down when it
+	 * is still active at epoch, and decides when to try again; the write
+	 * itself has already failed. Called from a request thread, never with
+	 * a core lock held, and possibly concurrently with any other op but
+	 * open and close. NULL: the plugin finds out by itself (the lease
+	 * plugin at its next renew). */
+	void (*superseded)(void *inst, uint64_t epoch, const char *holder,
+			   uint64_t holder_epoch);
 };
 
 /* The size of the ABI 1.0 fencing table (see SB_STORAGE_OPS_SIZE_1_0).

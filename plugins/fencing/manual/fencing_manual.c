@@ -7,8 +7,11 @@
  * promote() takes the fence unconditionally (fence_takeover, no expiry):
  * this node becomes active at an epoch strictly larger than any before, and
  * every other node's writes are refused by the storage from then on. A
- * thread re-reads the lease every check_interval_ms and steps down when
- * another node has been designated since. At start the node comes back
+ * node steps down ("superseded at epoch N by NODE") at the first write the
+ * storage refuses, or when its thread, re-reading the lease every
+ * check_interval_ms, sees that another node was designated since. The
+ * state machine is plugins/fencing/common/designation.c, shared with the
+ * keepalived and pacemaker plugins. At start the node comes back
  * active (at a new epoch) only when it is still the designated holder, so
  * a restart of the active node needs no operator, and a restart of a
  * deposed one never takes the role back. stop() keeps the designation.
@@ -16,26 +19,16 @@
  * Settings in [fencing]: check_interval_ms (default 1000, 100..60000).
  */
 #define _GNU_SOURCE
+#include "designation.h"
+
 #include <secretbroker/plugin.h>
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct fm_instance {
-	const struct sb_host *host;
-	long long check_ms;
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t cond;
-	const struct sb_fence_hooks *hooks; /* NULL when not started */
-	pthread_t thread;
-	int thread_running, stopping;
-	int state;
-	uint64_t epoch;
-	char detail[256];
+	struct designation dz;
 };
 
 static int fm_open(const struct sb_host *host, const struct sb_config *cfg,
@@ -53,15 +46,9 @@ static int fm_open(const struct sb_host *host, const struct sb_config *cfg,
 	fi = calloc(1, sizeof(*fi));
 	if (fi == NULL)
 		return sb_error_set(err, SB_ENOMEM, "out of memory");
-	fi->host = host;
-	fi->check_ms = check_ms;
-	pthread_mutex_init(&fi->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fi->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	snprintf(fi->detail, sizeof(fi->detail), "not started");
+	/* No retry: a designation that could not be taken is the operator's
+	 * to repeat, and a deposed node never takes the role back. */
+	designation_init(&fi->dz, host, "manual", check_ms, 0);
 	*out = fi;
 	return SB_OK;
 }
@@ -72,79 +59,8 @@ static void fm_close(void *inst)
 
 	if (fi == NULL)
 		return;
-	pthread_mutex_destroy(&fi->lock);
-	pthread_cond_destroy(&fi->cond);
+	designation_destroy(&fi->dz);
 	free(fi);
-}
-
-/* Records a new state and tells the core. Called with fi->lock held: the
- * core's state_changed never calls back into this plugin. */
-static void set_state(struct fm_instance *fi, int state, uint64_t epoch,
-		      const char *why)
-{
-	fi->state = state;
-	fi->epoch = state == SB_FENCE_ACTIVE ? epoch : 0;
-	snprintf(fi->detail, sizeof(fi->detail), "%s", why);
-	if (fi->hooks)
-		fi->hooks->state_changed(fi->hooks->arg, state, fi->epoch, why);
-}
-
-static int take_fence(struct fm_instance *fi, const char *why,
-		      struct sb_error *err)
-{
-	char detail[256];
-	uint64_t epoch = 0;
-	int rc;
-
-	rc = fi->hooks->fence_takeover(fi->hooks->arg, fi->host->node_name, 0,
-				       &epoch, err);
-	if (rc != SB_OK)
-		return rc;
-	snprintf(detail, sizeof(detail), "%s (epoch %llu)", why,
-		 (unsigned long long)epoch);
-	set_state(fi, SB_FENCE_ACTIVE, epoch, detail);
-	return SB_OK;
-}
-
-static void *watch_main(void *arg)
-{
-	struct fm_instance *fi = arg;
-
-	pthread_mutex_lock(&fi->lock);
-	while (!fi->stopping) {
-		struct timespec ts;
-		struct sb_lease_info li;
-		struct sb_error err;
-		int rc;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += fi->check_ms / 1000;
-		ts.tv_nsec += (fi->check_ms % 1000) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&fi->cond, &fi->lock, &ts);
-		if (fi->stopping || fi->state != SB_FENCE_ACTIVE)
-			continue;
-		memset(&li, 0, sizeof(li));
-		rc = fi->hooks->lease_read(fi->hooks->arg, &li, &err);
-		if (rc != SB_OK)
-			continue; /* the storage fences our writes meanwhile */
-		if (strcmp(li.holder, fi->host->node_name) != 0 ||
-		    li.epoch != fi->epoch) {
-			char why[384];
-
-			snprintf(why, sizeof(why),
-				 "another node was designated (holder %s, "
-				 "epoch %llu)",
-				 li.holder[0] ? li.holder : "none",
-				 (unsigned long long)li.epoch);
-			fi->host->log(fi->host, SB_LOG_WARNING,
-				      "%s: stepping down", why);
-			set_state(fi, SB_FENCE_STANDBY, 0, why);
-		}
-	}
-	pthread_mutex_unlock(&fi->lock);
-	return NULL;
 }
 
 static int fm_start(void *inst, const struct sb_fence_hooks *hooks,
@@ -152,43 +68,32 @@ static int fm_start(void *inst, const struct sb_fence_hooks *hooks,
 {
 	struct fm_instance *fi = inst;
 	struct sb_lease_info li;
+	char why[384];
 	int rc;
 
 	memset(&li, 0, sizeof(li));
-	pthread_mutex_lock(&fi->lock);
-	fi->hooks = hooks;
-	fi->stopping = 0;
-	rc = hooks->lease_read(hooks->arg, &li, err);
+	rc = designation_start(&fi->dz, hooks, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = designation_lease_read(&fi->dz, &li, err);
+	if (rc == SB_OK && li.held &&
+	    strcmp(li.holder, fi->dz.host->node_name) == 0)
+		rc = designation_take(&fi->dz,
+				      "still the designated master secret "
+				      "server",
+				      err);
 	if (rc != SB_OK) {
-		fi->hooks = NULL;
-		pthread_mutex_unlock(&fi->lock);
+		designation_stop(&fi->dz, "not started");
 		return rc;
 	}
-	if (li.held && strcmp(li.holder, fi->host->node_name) == 0) {
-		rc = take_fence(fi, "still the designated master secret server",
-				err);
-		if (rc != SB_OK) {
-			fi->hooks = NULL;
-			pthread_mutex_unlock(&fi->lock);
-			return rc;
-		}
-	} else {
-		char why[384];
-
+	if (fi->dz.state != SB_FENCE_ACTIVE) {
 		snprintf(why, sizeof(why),
 			 "standby until designated (designated now: %s)",
 			 li.held && li.holder[0] ? li.holder : "none");
-		set_state(fi, SB_FENCE_STANDBY, 0, why);
+		pthread_mutex_lock(&fi->dz.lock);
+		designation_set_standby_locked(&fi->dz, why);
+		pthread_mutex_unlock(&fi->dz.lock);
 	}
-	if (pthread_create(&fi->thread, NULL, watch_main, fi) != 0) {
-		fi->hooks = NULL;
-		pthread_mutex_unlock(&fi->lock);
-		return sb_error_set(err, SB_ERR,
-				    "cannot start the watch thread: %s",
-				    strerror(errno));
-	}
-	fi->thread_running = 1;
-	pthread_mutex_unlock(&fi->lock);
 	return SB_OK;
 }
 
@@ -196,67 +101,38 @@ static void fm_stop(void *inst)
 {
 	struct fm_instance *fi = inst;
 
-	pthread_mutex_lock(&fi->lock);
-	fi->stopping = 1;
-	pthread_cond_broadcast(&fi->cond);
-	pthread_mutex_unlock(&fi->lock);
-	if (fi->thread_running) {
-		pthread_join(fi->thread, NULL);
-		fi->thread_running = 0;
-	}
-	pthread_mutex_lock(&fi->lock);
-	if (fi->hooks)
-		set_state(fi, SB_FENCE_STANDBY, 0,
-			  "stopped (the designation is kept for a restart)");
-	fi->hooks = NULL;
-	pthread_mutex_unlock(&fi->lock);
+	designation_stop(&fi->dz,
+			 "stopped (the designation is kept for a restart)");
 }
 
 static int fm_status(void *inst, struct sb_fence_status *out)
 {
 	struct fm_instance *fi = inst;
 
-	pthread_mutex_lock(&fi->lock);
-	out->state = fi->state;
-	out->epoch = fi->epoch;
-	out->lease_left_ms = -1;
-	snprintf(out->detail, sizeof(out->detail), "%s", fi->detail);
-	pthread_mutex_unlock(&fi->lock);
-	return SB_OK;
+	return designation_status(&fi->dz, out);
 }
 
 static int fm_promote(void *inst, struct sb_error *err)
 {
 	struct fm_instance *fi = inst;
-	int rc;
 
-	pthread_mutex_lock(&fi->lock);
-	if (fi->hooks == NULL)
-		rc = sb_error_set(err, SB_EINVAL,
-				  "fencing plugin manual is not started");
-	else
-		rc = take_fence(fi, "designated master secret server", err);
-	pthread_mutex_unlock(&fi->lock);
-	return rc;
+	return designation_take(&fi->dz, "designated master secret server",
+				err);
 }
 
 static int fm_demote(void *inst, struct sb_error *err)
 {
 	struct fm_instance *fi = inst;
-	int rc = SB_OK;
 
-	pthread_mutex_lock(&fi->lock);
-	if (fi->hooks && fi->state == SB_FENCE_ACTIVE) {
-		rc = fi->hooks->lease_release(
-			fi->hooks->arg, fi->host->node_name, fi->epoch, err);
-		/* Fenced: someone else holds it already; standby either way. */
-		if (rc == SB_EFENCED)
-			rc = SB_OK;
-		if (rc == SB_OK)
-			set_state(fi, SB_FENCE_STANDBY, 0, "demoted");
-	}
-	pthread_mutex_unlock(&fi->lock);
-	return rc;
+	return designation_step_down(&fi->dz, "demoted", 1, err);
+}
+
+static void fm_superseded(void *inst, uint64_t epoch, const char *holder,
+			  uint64_t holder_epoch)
+{
+	struct fm_instance *fi = inst;
+
+	designation_superseded(&fi->dz, epoch, holder, holder_epoch);
 }
 
 static const struct sb_fencing_ops fm_ops = {
@@ -268,6 +144,7 @@ static const struct sb_fencing_ops fm_ops = {
 	.status = fm_status,
 	.promote = fm_promote,
 	.demote = fm_demote,
+	.superseded = fm_superseded,
 };
 
 /* Every setting this plugin reads from its section. */

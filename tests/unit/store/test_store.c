@@ -128,6 +128,50 @@ static void stale_epoch_passes_unchanged(void **state)
 	assert_string_equal(err.msg, "epoch 5 is not current (9)");
 }
 
+/* The refused-write callback cluster/fence.c registers. */
+static struct {
+	int calls;
+	uint64_t epoch;
+	struct sb_generation *g;
+} refused;
+
+static void test_refused(void *arg, struct sb_generation *g, uint64_t epoch)
+{
+	(void)arg;
+	refused.calls++;
+	refused.epoch = epoch;
+	refused.g = g;
+}
+
+/* A fenced write the backend refuses is reported with the epoch it was
+ * stamped with; a standby's refusal (never sent), an unfenced write and
+ * other errors are not. */
+static void backend_refusal_reported(void **state)
+{
+	struct sb_error err = {{0}};
+
+	(void)state;
+	memset(&refused, 0, sizeof(refused));
+	store_set_fence_refused(test_refused, NULL);
+	view.state = SB_FENCE_ACTIVE;
+	view.epoch = 9;
+	fake.answer = SB_EFENCED;
+	fake.answer_msg = "epoch 9 is not current (10)";
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_EFENCED);
+	assert_int_equal(refused.calls, 1);
+	assert_int_equal(refused.epoch, 9);
+	assert_ptr_equal(refused.g, &gen);
+	assert_int_equal(write_one(STORE_UNFENCED, &err), SB_EFENCED);
+	assert_int_equal(refused.calls, 1);
+	fake.answer = SB_ECONFLICT;
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_ECONFLICT);
+	assert_int_equal(refused.calls, 1);
+	view.state = SB_FENCE_STANDBY;
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_EFENCED);
+	assert_int_equal(refused.calls, 1);
+	store_set_fence_refused(NULL, NULL);
+}
+
 static void standby_refuses_fenced_write(void **state)
 {
 	struct sb_error err = {{0}};
@@ -223,6 +267,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_epoch_passes_unchanged,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(backend_refusal_reported, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(standby_refuses_fenced_write,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(standby_without_view_refuses,
