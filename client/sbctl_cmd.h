@@ -20,8 +20,7 @@
 #define SBCTL_EXIT_STANDBY    10 /* a standby master secret server */
 #define SBCTL_EXIT_MEMBER     11 /* a member node */
 #define SBCTL_EXIT_NO_SECRET  12 /* a node that holds no master secret */
-#define SBCTL_EXIT_NO_STORAGE 13 /* an MSS whose SSO database is unreachable   \
-				  */
+#define SBCTL_EXIT_NO_STORAGE 13 /* an MSS that cannot reach its storage */
 
 struct sbctl_ctx {
 	const struct sbctl_args *args;
