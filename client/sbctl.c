@@ -8,7 +8,8 @@
  * health and the cluster's in sbctl_cluster.c.
  *
  * Exit status: 0 success, 1 the daemon refused or another error, 2 usage,
- * 3 cannot connect to the daemon; sbctl health also 10, 11 and 12
+ * 3 cannot connect to the daemon; sbctl health also 10 standby, 11 member,
+ * 12 no master secret and 13 an MSS whose SSO database is unreachable
  * (sbctl_cmd.h).
  */
 #define _GNU_SOURCE

@@ -22,15 +22,20 @@ const struct sbctl_command sbctl_commands[] = {
 		 "the keys that need a restart."},
 	{.id = SBCTL_CMD_HEALTH,
 	 .name = "health",
+	 .opts = SBCTL_OPT_QUIET,
 	 .summary = "is this node the active MSS? (exit status for scripts)",
 	 .help = "Asks the daemon for its health (GET /v1/health, which "
 		 "never touches the SSO database) and prints its status, "
 		 "node, role and fencing epoch. The exit status tells it to "
-		 "scripts and cluster managers (keepalived, Pacemaker): 0 "
-		 "the active master secret server, 10 a standby master "
-		 "secret server, 11 a member node, 12 a node that holds no "
-		 "master secret, 3 cannot connect, 1 any other failure. "
-		 "Anyone who can open the socket may run it."},
+		 "scripts and cluster managers (keepalived's vrrp_script, "
+		 "Pacemaker monitors): 0 the active master secret server, 10 "
+		 "a standby master secret server, 11 a member node, 12 a node "
+		 "that holds no master secret, 13 a master secret server "
+		 "(active or standby) whose last call to the SSO database "
+		 "found it unreachable, 3 cannot connect, 1 any other "
+		 "failure. With --quiet nothing is printed on standard output "
+		 "(errors still go to standard error). Anyone who can open "
+		 "the socket may run it."},
 	{.id = SBCTL_CMD_SECRET_GENERATE,
 	 .group = "secret",
 	 .name = "generate",
@@ -395,6 +400,7 @@ enum {
 	OPT_STDIN,
 	OPT_SHOW_MASKED,
 	OPT_NO_CACHE,
+	OPT_QUIET,
 };
 
 static const struct option long_options[] = {
@@ -416,6 +422,7 @@ static const struct option long_options[] = {
 	{"stdin", no_argument, NULL, OPT_STDIN},
 	{"show-masked", no_argument, NULL, OPT_SHOW_MASKED},
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
+	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -454,6 +461,8 @@ static const struct opt_doc opt_docs[] = {
 	{SBCTL_OPT_NO_CACHE, "--no-cache", "--no-cache",
 	 "bypass the daemon's cache for this lookup"},
 	{SBCTL_OPT_YES, "--yes", "--yes", "do not ask for confirmation"},
+	{SBCTL_OPT_QUIET, "--quiet", "--quiet",
+	 "print nothing on stdout: the exit status tells"},
 	{SBCTL_OPT_PASSWORD_FILE, "--password-file", "--password-file F",
 	 "read the password from the first line of F\n"
 	 "                         (a file group or others can read is "
@@ -596,6 +605,10 @@ static int parse_options(int argc, char **argv, struct sbctl_args *a, char *err,
 			take(a, SBCTL_OPT_NO_CACHE, NULL);
 			a->no_cache = 1;
 			break;
+		case OPT_QUIET:
+			take(a, SBCTL_OPT_QUIET, NULL);
+			a->quiet = 1;
+			break;
 		case 'h': a->help = 1; break;
 		case 'V': a->version = 1; break;
 		case ':':
@@ -681,6 +694,14 @@ static int check_command(const struct sbctl_args *a, const char *name,
 			return usage_error(err, errlen,
 					   "'%s' needs KEY=VALUE arguments or "
 					   "--stdin",
+					   name);
+		break;
+	case SBCTL_CMD_HEALTH:
+		/* --json prints the body; --quiet promises to print nothing. */
+		if (a->quiet && a->json)
+			return usage_error(err, errlen,
+					   "'%s' takes --quiet or --json, not "
+					   "both",
 					   name);
 		break;
 	case SBCTL_CMD_CLUSTER_DESIGNATE:
@@ -955,5 +976,6 @@ void sbctl_print_help(FILE *f, const struct sbctl_args *a)
 	fprintf(f, "\nExit status: 0 success, 1 the daemon refused or an error "
 		   "occurred,\n2 usage error, 3 cannot connect to the "
 		   "daemon; 'health' also exits 10 standby,\n11 member, 12 "
-		   "no master secret.\n");
+		   "no master secret, 13 MSS with its SSO database "
+		   "unreachable.\n");
 }

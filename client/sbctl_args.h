@@ -56,6 +56,7 @@ enum sbctl_cmd_id {
 #define SBCTL_OPT_STDIN		0x2000u
 #define SBCTL_OPT_SHOW_MASKED	0x4000u
 #define SBCTL_OPT_NO_CACHE	0x8000u
+#define SBCTL_OPT_QUIET		0x10000u
 
 /* The longest node name the daemon accepts ([broker] node_name). */
 #define SBCTL_NODE_NAME_MAX 200
@@ -97,7 +98,8 @@ struct sbctl_args {
 	const char *type, *fields, *user_group, *admin_group, *description,
 		*contact, *user, *app, *id;
 	unsigned seen; /* SBCTL_OPT_* given on the command line */
-	int json, force, yes, use_stdin, show_masked, no_cache, help, version;
+	int json, force, yes, use_stdin, show_masked, no_cache, quiet, help,
+		version;
 };
 
 /* The command table and its size. */

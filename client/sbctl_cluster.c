@@ -16,8 +16,14 @@ int sbctl_health_exit(long http_status, const json_t *body)
 {
 	/* Only a health body counts: a 503 with an error body instead
 	 * (shutting_down) is not "no secret". */
+	const char *storage;
+
 	if (!json_is_string(json_object_get(body, "status")))
 		return -1;
+	storage = json_string_value(json_object_get(body, "storage"));
+	if ((http_status == 200 || http_status == 429) && storage != NULL &&
+	    strcmp(storage, "unreachable") == 0)
+		return SBCTL_EXIT_NO_STORAGE;
 	switch (http_status) {
 	case 200: return SBCTL_EXIT_OK;
 	case 429: return SBCTL_EXIT_STANDBY;
@@ -72,7 +78,8 @@ int sbctl_cmd_health(struct sbctl_ctx *x)
 		report_not_health(x, status, reply);
 		goto done;
 	}
-	if (!x->args->json)
+	/* --quiet (never with --json): the exit status alone. */
+	if (!x->args->json && !x->args->quiet)
 		sbctl_print_health(stdout, reply);
 	ret = r;
 done:

@@ -17,9 +17,10 @@
 #define SBCTL_EXIT_USAGE   2
 #define SBCTL_EXIT_CONNECT 3
 /* sbctl health only (0 is the active master secret server): */
-#define SBCTL_EXIT_STANDBY   10 /* a standby master secret server */
-#define SBCTL_EXIT_MEMBER    11 /* a member node */
-#define SBCTL_EXIT_NO_SECRET 12 /* a node that holds no master secret */
+#define SBCTL_EXIT_STANDBY    10 /* a standby master secret server */
+#define SBCTL_EXIT_MEMBER     11 /* a member node */
+#define SBCTL_EXIT_NO_SECRET  12 /* a node that holds no master secret */
+#define SBCTL_EXIT_NO_STORAGE 13 /* an MSS that cannot reach its storage */
 
 struct sbctl_ctx {
 	const struct sbctl_args *args;
@@ -58,7 +59,10 @@ int sbctl_confirm(struct sbctl_ctx *x, const char *question, const char *what);
  * 200 (active MSS), SBCTL_EXIT_STANDBY for 429, SBCTL_EXIT_MEMBER for 473,
  * SBCTL_EXIT_NO_SECRET for 503, each only with a health body (an object
  * with a string "status"); -1 for anything else (an error body such as
- * 503 shutting_down, another status).
+ * 503 shutting_down, another status). An MSS (200 or 429) whose body says
+ * "storage": "unreachable" is SBCTL_EXIT_NO_STORAGE instead, so that
+ * keepalived moves the address away from a node that lost its database;
+ * a member's storage does not change its status, and 503 stays 12.
  */
 int sbctl_health_exit(long http_status, const json_t *body);
 

@@ -571,6 +571,7 @@ void sbctl_print_health(FILE *f, const json_t *h)
 {
 	const char *status = jstr(h, "status"), *role = jstr(h, "role");
 	const json_t *reach = json_object_get(h, "mss_reachable");
+	const char *storage = jstr(h, "storage");
 	long long epoch = 0;
 	int active = status != NULL && strcmp(status, "active") == 0;
 
@@ -597,6 +598,9 @@ void sbctl_print_health(FILE *f, const json_t *h)
 	else if (json_is_false(reach))
 		fputs(", CANNOT reach the master secret server: lookups only",
 		      f);
+	/* Only the bad news: "ok" and "unknown" say nothing to act on. */
+	if (storage != NULL && strcmp(storage, "unreachable") == 0)
+		fputs(", SSO database UNREACHABLE", f);
 	fputs(")\n", f);
 }
 

@@ -22,7 +22,8 @@ void sbctl_put_safe(FILE *f, const char *s);
 void sbctl_print_status(FILE *f, const json_t *status);
 
 /* The reply of GET /v1/health, as `sbctl health` shows it: one line,
- * "STATUS: node NODE, ROLE, epoch N[, ...]". */
+ * "STATUS: node NODE, ROLE, epoch N[, ...]", ending with "SSO database
+ * UNREACHABLE" when "storage" says so. */
 void sbctl_print_health(FILE *f, const json_t *health);
 
 /* A node that has not reported in for longer than this is shown as stale:

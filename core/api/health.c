@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "api/handlers.h"
 #include "secret/secret.h"
+#include "store/store.h"
 #include "cluster/fence.h"
 #include "cluster/member.h"
 #include "host/host.h"
@@ -23,7 +24,19 @@ static json_t *strlist_json(const struct sb_errlist *l)
 	return a;
 }
 
-/* GET /v1/health: no authentication, never touches storage. */
+/* "ok", "unreachable" or "unknown": how the last storage call went
+ * (store_reachability). */
+static const char *storage_word(void)
+{
+	switch (store_reachability()) {
+	case STORE_REACH_OK: return "ok";
+	case STORE_REACH_UNREACHABLE: return "unreachable";
+	default: return "unknown";
+	}
+}
+
+/* GET /v1/health: no authentication, never touches storage ("storage"
+ * says how the last call that did went). */
 void sb_handle_health(struct sb_req *r)
 {
 	char msid[SB_MSID_MAX + 1];
@@ -41,7 +54,7 @@ void sb_handle_health(struct sb_req *r)
 		r->gen->fops->status(r->gen->fencing.inst, &fs);
 	has_secret = sb_secret_current_msid(r->d->secret, msid) == 0;
 	member = r->gen->conf->role == SB_ROLE_MEMBER;
-	j = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "status",
+	j = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:s}", "status",
 		      !has_secret		 ? "no_secret"
 		      : member			 ? "member"
 		      : state == SB_FENCE_ACTIVE ? "active"
@@ -49,7 +62,7 @@ void sb_handle_health(struct sb_req *r)
 		      "node", r->gen->conf->node_name, "role",
 		      member ? "member" : "mss", "secret", has_secret, "epoch",
 		      (json_int_t)epoch, "lease_left_ms",
-		      (json_int_t)fs.lease_left_ms);
+		      (json_int_t)fs.lease_left_ms, "storage", storage_word());
 	if (member)
 		json_object_set_new(j, "mss_reachable",
 				    json_boolean(sb_member_can_encrypt(r->d)));

@@ -44,19 +44,40 @@ int store_fence_view(uint64_t *epoch)
 	return fn(atomic_load(&fence_view_arg), epoch);
 }
 
+/* The enum store_reach of the last plugin call (see store.h). */
+static atomic_int reach;
+
+/* Records the outcome rc of a plugin call that reached the storage, and
+ * returns rc. Relaxed: one store on the lookup path, and health needs no
+ * ordering with anything else. */
+static inline int noted(int rc)
+{
+	atomic_store_explicit(&reach,
+			      rc == SB_EUNAVAIL || rc == SB_ETIMEOUT
+				      ? STORE_REACH_UNREACHABLE
+				      : STORE_REACH_OK,
+			      memory_order_relaxed);
+	return rc;
+}
+
+int store_reachability(void)
+{
+	return atomic_load_explicit(&reach, memory_order_relaxed);
+}
+
 int store_get_record(struct sb_generation *g, const char *key, uint8_t **value,
 		     size_t *value_len, uint64_t *version, struct sb_error *err)
 {
-	return SOPS(g)->get(g->storage.inst, key, value, value_len, version,
-			    err);
+	return noted(SOPS(g)->get(g->storage.inst, key, value, value_len,
+				  version, err));
 }
 
 int store_scan(struct sb_generation *g, const char *prefix, const char *after,
 	       size_t limit, sb_scan_cb cb, void *arg, char *last_key,
 	       struct sb_error *err)
 {
-	return SOPS(g)->scan(g->storage.inst, prefix, after, limit, cb, arg,
-			     last_key, err);
+	return noted(SOPS(g)->scan(g->storage.inst, prefix, after, limit, cb,
+				   arg, last_key, err));
 }
 
 int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
@@ -72,7 +93,7 @@ int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 			return sb_error_set(err, SB_EFENCED, STORE_STANDBY_MSG);
 		stamped.epoch = fencing.epoch ? fencing.epoch : view_epoch;
 	}
-	rc = SOPS(g)->batch_apply(g->storage.inst, &stamped, err);
+	rc = noted(SOPS(g)->batch_apply(g->storage.inst, &stamped, err));
 	if (rc == SB_EFENCED && stamped.epoch != 0) {
 		store_fence_refused_fn fn = atomic_load(&fence_refused_fn);
 
@@ -173,8 +194,8 @@ int store_lease_acquire(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_acquire))
 		return no_lease_op(g, "lease_acquire", err);
-	return SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms, epoch,
-				      err);
+	return noted(SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms,
+					    epoch, err));
 }
 
 int store_lease_renew(struct sb_generation *g, const char *holder,
@@ -182,8 +203,8 @@ int store_lease_renew(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_renew))
 		return no_lease_op(g, "lease_renew", err);
-	return SOPS(g)->lease_renew(g->storage.inst, holder, epoch, ttl_ms,
-				    err);
+	return noted(SOPS(g)->lease_renew(g->storage.inst, holder, epoch,
+					  ttl_ms, err));
 }
 
 int store_lease_release(struct sb_generation *g, const char *holder,
@@ -191,7 +212,8 @@ int store_lease_release(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_release))
 		return no_lease_op(g, "lease_release", err);
-	return SOPS(g)->lease_release(g->storage.inst, holder, epoch, err);
+	return noted(
+		SOPS(g)->lease_release(g->storage.inst, holder, epoch, err));
 }
 
 int store_read_lease(struct sb_generation *g, struct sb_lease_info *info,
@@ -199,7 +221,7 @@ int store_read_lease(struct sb_generation *g, struct sb_lease_info *info,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_read))
 		return no_lease_op(g, "lease_read", err);
-	return SOPS(g)->lease_read(g->storage.inst, info, err);
+	return noted(SOPS(g)->lease_read(g->storage.inst, info, err));
 }
 
 int store_fence_takeover(struct sb_generation *g, const char *holder,
@@ -207,6 +229,6 @@ int store_fence_takeover(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), fence_takeover))
 		return no_lease_op(g, "fence_takeover", err);
-	return SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms, epoch,
-				       err);
+	return noted(SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms,
+					     epoch, err));
 }

@@ -36,6 +36,25 @@ typedef void (*store_fence_refused_fn)(void *arg, struct sb_generation *g,
 				       uint64_t epoch);
 void store_set_fence_refused(store_fence_refused_fn fn, void *arg);
 
+/*
+ * Whether the storage was reachable at the last plugin call that went to
+ * it (get, scan, batch_apply, the lease ops, fence_takeover), from any
+ * thread: SB_EUNAVAIL or SB_ETIMEOUT make it unreachable, any other answer
+ * (not found, conflict, fenced by the backend included) reachable. Writes
+ * this layer refuses itself (standby) and missing ops do not count. GET
+ * /v1/health reports it so that keepalived or Pacemaker can demote a
+ * master secret server that lost its SSO database; the fencing plugins
+ * read the lease periodically, so an MSS keeps it fresh without traffic.
+ */
+enum store_reach {
+	STORE_REACH_UNKNOWN,	 /* no call has reached the plugin yet */
+	STORE_REACH_OK,		 /* the last call got an answer */
+	STORE_REACH_UNREACHABLE, /* the last call was unavailable/timed out */
+};
+
+/* Returns the enum store_reach of the last storage call. */
+int store_reachability(void);
+
 /* Reads one record; *value is the plugin's allocation (caller frees as
  * for sops->get). */
 int store_get_record(struct sb_generation *g, const char *key, uint8_t **value,

@@ -4,7 +4,7 @@
 # on one SSO database (sqlite), the MSS nodes with mutual-TLS listeners the
 # member fetches the secret from. Checks the text sbctl prints and its exit
 # statuses: health's codes for an active, a standby, a member and a
-# secretless node; the cluster view before and after each designation;
+# secretless node, --quiet, and "storage": "ok" after a write; the cluster view before and after each designation;
 # designation refused without confirmation, on the wrong node and on a
 # member; a stale node report marked.
 here=$(dirname "$0")
@@ -155,6 +155,14 @@ check "... and says standby" contains "$out" "standby: mss-b is a standby master
 out=$(sbctl_in "$B" --json health); r=$?
 check "health --json exits 10 as well" test "$r" = 10
 check "... printing the daemon's body" test "$(jq -r .status <<<"$out")" = standby
+check "after a write (the secret), health says storage ok" \
+	test "$(sbctl_in "$A" --json health | jq -r .storage)" = ok
+out=$(sbctl_in "$A" health --quiet 2>&1); r=$?
+check "health --quiet on the active MSS exits 0" test "$r" = 0
+check "... printing nothing" test -z "$out"
+out=$(sbctl_in "$B" health --quiet 2>&1); r=$?
+check "health --quiet on the standby exits 10, printing nothing" \
+	test "$r:$out" = "10:"
 
 broker_start "$C" || exit 1
 out=$(sbctl_in "$C" health); r=$?
@@ -208,4 +216,9 @@ check "live nodes are not stale" test "$(grep -c '(stale)' <<<"$out")" = 1
 out=$("$SBCTL" -s "$T/nobody.sock" health 2>&1); r=$?
 check "health without a daemon exits 3" test "$r" = 3
 check "... saying it cannot connect" contains "$out" "(connect_failed)"
+out=$("$SBCTL" -s "$T/nobody.sock" health --quiet 2>/dev/null); r=$?
+check "health --quiet without a daemon exits 3, nothing on stdout" \
+	test "$r:$out" = "3:"
+check "... the error still on stderr, one line" \
+	test "$("$SBCTL" -s "$T/nobody.sock" health --quiet 2>&1 >/dev/null | wc -l)" = 1
 finish

@@ -225,6 +225,11 @@ static void test_cluster_commands(void **state)
 	assert_int_equal(a.cmd->id, SBCTL_CMD_HEALTH);
 	assert_int_equal(parse(&a, "--json", "health", NULL), 0);
 	assert_int_equal(a.json, 1);
+	assert_int_equal(a.quiet, 0);
+	assert_int_equal(parse(&a, "health", "--quiet", NULL), 0);
+	assert_int_equal(a.quiet, 1);
+	assert_int_equal(parse(&a, "--quiet", "health", NULL), 0);
+	assert_int_equal(a.quiet, 1);
 	assert_int_equal(parse(&a, "cluster", "status", NULL), 0);
 	assert_int_equal(a.cmd->id, SBCTL_CMD_CLUSTER_STATUS);
 	assert_int_equal(
@@ -264,6 +269,10 @@ static void test_cluster_commands(void **state)
 		     parse(&a, "cluster", "designate", "x", "--force", NULL));
 	expect_error("too many arguments for 'health'",
 		     parse(&a, "health", "now", NULL));
+	expect_error("'health' takes --quiet or --json, not both",
+		     parse(&a, "health", "--quiet", "--json", NULL));
+	expect_error("--quiet does not apply to 'status'",
+		     parse(&a, "status", "--quiet", NULL));
 }
 
 /* Help text fits 80 columns and lists every command of the table. */

@@ -271,6 +271,18 @@ static void test_health(void **state)
 		       "\"lease_left_ms\":-1}"),
 		"no_secret: mss-a holds no master secret (role mss)\n");
 	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"standby\",\"node\":\"mss-b\",\"role\":"
+		       "\"mss\",\"storage\":\"unreachable\"}"),
+		"standby: mss-b is a standby master secret server (role mss, "
+		"SSO database UNREACHABLE)\n");
+	assert_string_equal(
+		render(sbctl_print_health,
+		       "{\"status\":\"standby\",\"node\":\"mss-b\",\"role\":"
+		       "\"mss\",\"storage\":\"ok\"}"),
+		"standby: mss-b is a standby master secret server (role "
+		"mss)\n");
+	assert_string_equal(
 		render(sbctl_print_health, "{\"node\":\"a\\u001b\"}"),
 		"?: a\\x1b (role ?)\n");
 }
@@ -291,6 +303,39 @@ static void test_health_exit(void **state)
 	assert_int_equal(sbctl_health_exit(500, h), -1);
 	assert_int_equal(sbctl_health_exit(200, NULL), -1);
 	json_decref(h);
+	json_decref(e);
+}
+
+/* "storage": "unreachable" makes an MSS (200, 429) exit 13; the missing
+ * secret (503) wins over it, a member (473) is not demoted by it, and ok,
+ * unknown, a missing or a non-string field change nothing. */
+static void test_health_exit_storage(void **state)
+{
+	json_t *down = json_pack("{s:s, s:s}", "status", "x", "storage",
+				 "unreachable");
+	json_t *ok = json_pack("{s:s, s:s}", "status", "x", "storage", "ok");
+	json_t *unknown =
+		json_pack("{s:s, s:s}", "status", "x", "storage", "unknown");
+	json_t *odd = json_pack("{s:s, s:b}", "status", "x", "storage", 0);
+	json_t *e = json_pack("{s:{s:s}, s:s}", "error", "code",
+			      "shutting_down", "storage", "unreachable");
+
+	(void)state;
+	assert_int_equal(sbctl_health_exit(200, down), 13);
+	assert_int_equal(sbctl_health_exit(429, down), 13);
+	assert_int_equal(sbctl_health_exit(503, down), 12);
+	assert_int_equal(sbctl_health_exit(473, down), 11);
+	assert_int_equal(sbctl_health_exit(500, down), -1);
+	assert_int_equal(sbctl_health_exit(200, e), -1);
+	assert_int_equal(sbctl_health_exit(200, ok), 0);
+	assert_int_equal(sbctl_health_exit(429, ok), 10);
+	assert_int_equal(sbctl_health_exit(200, unknown), 0);
+	assert_int_equal(sbctl_health_exit(429, unknown), 10);
+	assert_int_equal(sbctl_health_exit(200, odd), 0);
+	json_decref(down);
+	json_decref(ok);
+	json_decref(unknown);
+	json_decref(odd);
 	json_decref(e);
 }
 
@@ -590,6 +635,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_status_member, teardown),
 		cmocka_unit_test_teardown(test_health, teardown),
 		cmocka_unit_test(test_health_exit),
+		cmocka_unit_test(test_health_exit_storage),
 		cmocka_unit_test_teardown(test_cluster_lease, teardown),
 		cmocka_unit_test_teardown(test_cluster_nothing_yet, teardown),
 		cmocka_unit_test_teardown(test_cluster_lease_states, teardown),

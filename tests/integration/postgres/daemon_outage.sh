@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The daemon on PostgreSQL when the database goes away (and comes back):
 # every request that needs it gets one clear error naming the server, within
-# the configured timeout, and nothing is lost; health never touches storage;
-# once the server is back the daemon serves again without a restart.
+# the configured timeout, and nothing is lost; health never touches storage
+# but reports the failed call ("storage": "unreachable", sbctl health
+# --quiet exits 13, as keepalived's vrrp_script sees it); once the server
+# is back the daemon serves again without a restart, and health exits 0.
 here=$(dirname "$0")
 . "$here/../../lib/testlib.sh"
 . "$here/../../lib/broker.sh"
@@ -35,6 +37,10 @@ api "$A" POST /v1/apps '{"name":"payroll","type":"individual","fields":[{"label"
 api "$A" PATCH /v1/apps/payroll '{"enabled":true}' >/dev/null
 r=$(api "$A" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u","password":"before"}}')
 check "a credential stored on PostgreSQL" test "${r%% *}" = 201
+check "health says storage ok" \
+	test "$(api "$A" GET /v1/health | cut -d' ' -f2- | jq -r .storage)" = ok
+out=$(sbctl_in "$A" health --quiet); r=$?
+check "sbctl health --quiet exits 0, printing nothing" test "$r:$out" = "0:"
 
 bash "$FIX" halt "$ENV" immediate >/dev/null 2>&1
 start=$(date +%s%N)
@@ -50,11 +56,21 @@ check "a write with the database down: 503, clear" test "${r%% *}" = 503
 out=$(sbctl_in "$A" secret status 2>&1)
 check "sbctl says the SSO database is unavailable" contains "$out" "SSO database unavailable"
 check "health does not touch storage: still 200" test "$(api "$A" GET /v1/health | cut -d' ' -f1)" = 200
+check "... but says storage unreachable" \
+	test "$(api "$A" GET /v1/health | cut -d' ' -f2- | jq -r .storage)" = unreachable
+out=$(sbctl_in "$A" health --quiet); r=$?
+check "sbctl health --quiet exits 13 (MSS without its storage), printing nothing" \
+	test "$r:$out" = "13:"
 check "the daemon is still running" kill -0 "$(broker_pid "$A")"
 
 bash "$FIX" resume "$ENV" >/dev/null 2>&1
 check "after the server is back, lookups work again without a restart" \
 	wait_until 20 bash -c "curl -s --unix-socket $A/sb.sock 'http://sb/v1/lookup/payroll?show_masked=1' | grep -q before"
+# wait_until: a pooled connection the outage broke may fail once more.
+check "after good reads, sbctl health --quiet exits 0 again" \
+	wait_until 10 bash -c "'$SBCTL' -s '$A/sb.sock' health --quiet"
+out=$(sbctl_in "$A" health --quiet); r=$?
+check "... printing nothing" test "$r:$out" = "0:"
 check "the refused write did not happen" contains "$(api "$A" GET '/v1/lookup/payroll?show_masked=1')" '"password":"before"'
 r=$(api "$A" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u","password":"after"}}')
 check "writes work again" test "${r%% *}" = 200

@@ -1,7 +1,8 @@
 /*
  * The store layer (core/store/store.c) against a fake storage plugin: the
- * epoch stamped on writes, the refusal of fenced writes on a standby, and
- * the mapping of plugin statuses to API errors.
+ * epoch stamped on writes, the refusal of fenced writes on a standby, the
+ * storage reachability recorded from plugin answers, and the mapping of
+ * plugin statuses to API errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,8 +35,22 @@ static int fake_batch_apply(void *inst, const struct sb_batch *batch,
 	return SB_OK;
 }
 
+static int fake_get(void *inst, const char *key, uint8_t **value,
+		    size_t *value_len, uint64_t *version, struct sb_error *err)
+{
+	(void)inst;
+	(void)key;
+	(void)value;
+	(void)value_len;
+	(void)version;
+	fake.calls++;
+	return sb_error_set(err, fake.answer, "%s", fake.answer_msg);
+}
+
+/* No lease ops: store_read_lease answers SB_ENOTSUP itself. */
 static const struct sb_storage_ops fake_ops = {
 	.size = sizeof(struct sb_storage_ops),
+	.get = fake_get,
 	.batch_apply = fake_batch_apply,
 };
 
@@ -209,6 +224,54 @@ static void unfenced_stamps_zero_on_standby(void **state)
 	assert_int_equal(fake.epoch_seen, 0);
 }
 
+/* Unknown until a call reaches the plugin (it runs first); unavailable and
+ * timeout make it unreachable, any other answer ok; the standby refusal
+ * and a missing op, which never reach the plugin, leave it alone. */
+static void reachability(void **state)
+{
+	struct sb_error err = {{0}};
+	struct sb_lease_info li;
+	uint8_t *v = NULL;
+	size_t n;
+	uint64_t ver;
+
+	(void)state;
+	assert_int_equal(store_reachability(), STORE_REACH_UNKNOWN);
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_EFENCED);
+	assert_int_equal(store_read_lease(&gen, &li, &err), SB_ENOTSUP);
+	assert_int_equal(store_reachability(), STORE_REACH_UNKNOWN);
+
+	fake.answer = SB_EUNAVAIL;
+	fake.answer_msg = "connection refused";
+	assert_int_equal(write_one(STORE_UNFENCED, &err), SB_EUNAVAIL);
+	assert_int_equal(store_reachability(), STORE_REACH_UNREACHABLE);
+	/* Still unreachable: refusals of this layer say nothing new. */
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_EFENCED);
+	assert_int_equal(store_read_lease(&gen, &li, &err), SB_ENOTSUP);
+	assert_int_equal(store_reachability(), STORE_REACH_UNREACHABLE);
+
+	fake.answer = SB_ENOTFOUND;
+	fake.answer_msg = "no such key";
+	assert_int_equal(store_get_record(&gen, "k", &v, &n, &ver, &err),
+			 SB_ENOTFOUND);
+	assert_int_equal(store_reachability(), STORE_REACH_OK);
+
+	fake.answer = SB_ETIMEOUT;
+	fake.answer_msg = "statement timeout";
+	assert_int_equal(store_get_record(&gen, "k", &v, &n, &ver, &err),
+			 SB_ETIMEOUT);
+	assert_int_equal(store_reachability(), STORE_REACH_UNREACHABLE);
+
+	/* A fencing refusal by the backend is an answer. */
+	view.state = SB_FENCE_ACTIVE;
+	view.epoch = 2;
+	fake.answer = SB_EFENCED;
+	fake.answer_msg = "epoch 2 is not current (3)";
+	assert_int_equal(write_one(STORE_FENCED_NOW, &err), SB_EFENCED);
+	assert_int_equal(store_reachability(), STORE_REACH_OK);
+	assert_int_equal(fake.calls, 4);
+}
+
 /* One status through store_error_to_api. */
 static void expect_api(int status, const char *msg, int http, const char *code,
 		       const char *text)
@@ -261,6 +324,8 @@ static void error_mapping(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* First: it sees the reachability before any call. */
+		cmocka_unit_test_setup_teardown(reachability, setup, teardown),
 		cmocka_unit_test_setup_teardown(fenced_now_stamps_view_epoch,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(fenced_at_stamps_decided_epoch,
