@@ -63,6 +63,10 @@ void sb_handle_health(struct sb_req *r)
 		      member ? "member" : "mss", "secret", has_secret, "epoch",
 		      (json_int_t)epoch, "lease_left_ms",
 		      (json_int_t)fs.lease_left_ms, "storage", storage_word());
+	/* Why this node is in its role ("superseded at epoch 7 by sso2"),
+	 * for an operator or a cluster manager's log; "" when the fencing
+	 * plugin says nothing. */
+	json_object_set_new(j, "fencing", json_string(fs.detail));
 	if (member)
 		json_object_set_new(j, "mss_reachable",
 				    json_boolean(sb_member_can_encrypt(r->d)));

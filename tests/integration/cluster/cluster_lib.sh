@@ -23,6 +23,22 @@
 # Node directories are $CL_DIR/NODE: secretbroker.ini, state/, sb.sock,
 # broker.log, broker.pid. Every node's log is printed when a check failed.
 #
+# Fencing: CL_FENCING=lease (default) or keepalived. With keepalived, each
+# MSS node is a host of two daemons: its broker and a real keepalived in a
+# network namespace of its own (tests/fixtures/keepalived.sh: mss1 on ka
+# node a, mss2 on b, unicast VRRP over a veth pair, advert_int
+# CL_KA_ADVERT (default 0.1, VRRP 3), the example config's vrrp_script
+# running sbctl health against the node's socket every second). mss1's
+# keepalived starts alone, so mss1 becomes MASTER and generates the secret;
+# mss2's starts when mss2 holds it. cl_crash / cl_boot then act on both
+# daemons of a node (a host lost and rebooted); cl_kill / cl_start on the
+# broker only. CL_KA_CHECK_MS (default 200) is epoch_check_ms.
+#
+# Per node, CL_STORAGE_INI_<NODE> (e.g. CL_STORAGE_INI_mss1), when set by a
+# hook, replaces the [storage] section; CL_PRE_START_HOOK, when set, is
+# run after the server started (CL_STORAGE_INI is set) and before the node
+# configs are written (to start a proxy for one node's storage, say).
+#
 # Timing: CL_TTL_MS (default 1500) is the lease TTL; the other lease
 # settings are the plugin's defaults derived from it (renew every TTL/3,
 # self-fence at TTL - max(TTL/3, min(500, TTL/4)), acquire every TTL/3)
@@ -33,6 +49,9 @@ CL_SRC=$(cd "$CL_HERE/../../.." && pwd)
 . "$CL_SRC/tests/lib/certs.sh"
 
 CL_TTL_MS=${CL_TTL_MS:-1500}
+CL_FENCING=${CL_FENCING:-lease}
+CL_KA_ADVERT=${CL_KA_ADVERT:-0.1}
+CL_KA_CHECK_MS=${CL_KA_CHECK_MS:-200}
 CL_APP=payroll
 CL_MSS_NODES="mss1 mss2"
 CL_PW_FILE=
@@ -176,10 +195,51 @@ cl_db_snapshot() {
 	esac
 }
 
+# cl_observer STOPFILE OUTFILE: until STOPFILE exists, reads the database
+# directly (cl_db_snapshot: one consistent snapshot of the store's epoch and
+# every record) every ~100 ms, and writes to OUTFILE a VIOLATION line for a
+# record that appears with an epoch older than the store's epoch in the
+# snapshot before (a write committed with a superseded epoch), one above
+# the store's epoch, one whose epoch changes, and the store's epoch going
+# back; then "observed N snapshots, K records, store epoch E". Run it in
+# the background.
+cl_observer() {
+	local stop=$1 out=$2
+	while [ ! -e "$stop" ]; do
+		echo "SNAP"
+		cl_db_snapshot
+		sleep 0.1
+	done | awk -F'\t' '
+	function close_snap() {
+		if (!insnap) return
+		if (cur < prev) {
+			print "VIOLATION: the store epoch went back from " prev " to " cur
+		}
+		prev = cur; insnap = 0
+	}
+	$0 == "SNAP" { close_snap(); snaps++; insnap = 1; first = 1; next }
+	first { cur = $1 + 0; first = 0; next }
+	{
+		key = $1; e = $2 + 0
+		if (!(key in seen)) {
+			if (snaps > 1 && e < prev)
+				print "VIOLATION: " key " appeared with epoch " e " after the store was at epoch " prev
+			if (e > cur)
+				print "VIOLATION: " key " carries epoch " e " above the store epoch " cur
+			seen[key] = e; keys++
+		} else if (seen[key] != e) {
+			print "VIOLATION: " key " changed epoch from " seen[key] " to " e
+		}
+	}
+	END { close_snap(); print "observed " snaps " snapshots, " keys " records, store epoch " prev }
+	' >"$CL_DIR/observer.log"
+}
+
 # ---- nodes ----
 
 _cl_common_ini() { # NODE
-	local d=$CL_DIR/$1
+	local d=$CL_DIR/$1 storage_var=CL_STORAGE_INI_$1
+	local storage=${!storage_var:-$CL_STORAGE_INI}
 	cat <<INI
 [broker]
 state_dir = $d/state
@@ -192,7 +252,7 @@ log_level = info
 socket = $d/sb.sock
 socket_mode = 0666
 
-$CL_STORAGE_INI
+$storage
 
 [crypto]
 plugin = openssl
@@ -224,12 +284,51 @@ cluster_members = member1
 role = mss
 address = 127.0.0.1:$port
 
+INI
+		_cl_fencing_ini "$n"
+	} >"$d/secretbroker.ini"
+}
+
+# _cl_ka_node NODE: the keepalived fixture's node of MSS NODE.
+_cl_ka_node() { case $1 in mss1) echo a ;; mss2) echo b ;; esac; }
+
+# _cl_fencing_ini NODE: the [fencing] section of MSS NODE.
+_cl_fencing_ini() {
+	case $CL_FENCING in
+	lease)
+		cat <<INI
 [fencing]
 plugin = lease
 ttl_ms = $CL_TTL_MS
 ${CL_LEASE_EXTRA:-}
 INI
-	} >"$d/secretbroker.ini"
+		;;
+	keepalived)
+		cat <<INI
+[fencing]
+plugin = keepalived
+fifo = $CL_DIR/ka/$(_cl_ka_node "$1")/fifo
+instance = VI_1
+epoch_check_ms = $CL_KA_CHECK_MS
+INI
+		;;
+	esac
+}
+
+# _cl_ka_prepare: the namespaces and both keepalived configs, made from
+# conf/keepalived/keepalived.conf.example; the vrrp_script checks the
+# node's broker every second and one failure lowers the priority.
+_cl_ka_prepare() {
+	. "$CL_SRC/tests/fixtures/keepalived.sh"
+	ka_setup "$CL_DIR/ka" || return 1
+	local n version=2
+	case $CL_KA_ADVERT in 0.*) version=3 ;; esac
+	for n in mss1 mss2; do
+		ka_config "$(_cl_ka_node $n)" advert_int="$CL_KA_ADVERT" \
+			version=$version sbctl="$SBCTL" \
+			socket="$CL_DIR/$n/sb.sock" interval=1 timeout=1 fall=1 \
+			rise=1 || return 1
+	done
 }
 
 # _cl_member_config NODE: a member; checks the MSS every second, and reads
@@ -289,6 +388,24 @@ cl_start() {
 	return 1
 }
 
+# cl_crash NODE: the node's host is lost: SIGKILL of its broker and, with
+# keepalived fencing, of its keepalived (no last advert, no STOP line).
+cl_crash() {
+	[ "$CL_FENCING" = keepalived ] && [ -n "$(_cl_ka_node "$1")" ] &&
+		ka_kill "$(_cl_ka_node "$1")"
+	cl_kill "$1"
+}
+
+# cl_boot NODE: the host comes back: its broker, then its keepalived (which
+# starts in BACKUP; the broker reads every line it writes).
+cl_boot() {
+	cl_start "$1" || return 1
+	if [ "$CL_FENCING" = keepalived ] && [ -n "$(_cl_ka_node "$1")" ]; then
+		ka_start "$(_cl_ka_node "$1")" || return 1
+	fi
+	return 0
+}
+
 # cl_kill NODE: SIGKILL (a crash) and reap.
 cl_kill() {
 	local pid
@@ -343,6 +460,10 @@ _cl_logs_on_failure() {
 		echo "---- log of node $n (last 150 lines) ----" >&2
 		tail -n 150 "$CL_DIR/$n/broker.log" >&2
 	done
+	if [ "$CL_FENCING" = keepalived ]; then
+		ka_log a
+		ka_log b
+	fi
 	_cl_backend_log >&2
 }
 
@@ -464,8 +585,16 @@ cl_setup() {
 	on_exit "_cl_teardown"
 	make_test_pki "$CL_DIR/pki" mss1 mss2 member1 || return 1
 	_cl_backend_start "$1" || return 1
+	if [ -n "${CL_PRE_START_HOOK:-}" ]; then
+		$CL_PRE_START_HOOK || return 1
+	fi
 	_cl_mss_config mss1 && _cl_mss_config mss2 &&
 		_cl_member_config member1 || return 1
+	if [ "$CL_FENCING" = keepalived ]; then
+		# Alone on the link, mss1's keepalived becomes MASTER; its
+		# broker reads the lines waiting in the FIFO when it starts.
+		_cl_ka_prepare && ka_start a || return 1
+	fi
 	CL_PW_FILE=$CL_DIR/backup.pw
 	(umask 077 && printf 'failover test password\n' >"$CL_PW_FILE")
 
@@ -486,6 +615,10 @@ cl_setup() {
 	cl_start mss2 || return 1
 	"$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret restore "$CL_DIR/backup.sbk" \
 		--password-file "$CL_PW_FILE" >/dev/null || return 1
+	if [ "$CL_FENCING" = keepalived ]; then
+		# Equal priorities: b joins as BACKUP and stays there.
+		ka_start b || return 1
+	fi
 	cl_wait_health mss1 200 15 || { echo "mss1 is not active" >&2; return 1; }
 	cl_wait_health mss2 429 15 || { echo "mss2 is not standby" >&2; return 1; }
 

@@ -2,10 +2,14 @@
 # cluster.cycles.BACKEND: many failovers in one bounded run, with a writer
 # going.
 #
-# Two MSS nodes (lease fencing) and a member on a real PostgreSQL or Redis
-# server. Alternately the active MSS is SIGKILLed (and restarted) or
-# SIGSTOPped past the lease TTL (and resumed, then sent writes at once),
-# CL_CYCLES times or until CL_CYCLES_BUDGET_S has passed. Meanwhile:
+# Two MSS nodes and a member on a real PostgreSQL or Redis server, with
+# the lease fencing plugin or (CL_FENCING=keepalived) real keepalived
+# daemons deciding (see cluster_lib.sh). Alternately the active MSS is
+# crashed (SIGKILL; with keepalived, its keepalived too) and restarted, or
+# its broker is SIGSTOPped until the other node took over (past the lease
+# TTL; with keepalived, until the health check lowered its VRRP priority)
+# and resumed, then sent writes at once, CL_CYCLES times or until
+# CL_CYCLES_BUDGET_S has passed. Meanwhile:
 #   - a writer writes numbered values through whichever node is active
 #     (found via /v1/health, whose epoch it notes before each write) and
 #     logs every acknowledged write;
@@ -85,41 +89,9 @@ writer() {
 	done >"$W"
 }
 
-# The observer: snapshots of the store, checked by one awk process.
-observer() {
-	while [ ! -e "$STOP" ]; do
-		echo "SNAP"
-		cl_db_snapshot
-		sleep 0.1
-	done | awk -F'\t' '
-	function close_snap() {
-		if (!insnap) return
-		if (cur < prev) {
-			print "VIOLATION: the store epoch went back from " prev " to " cur
-		}
-		prev = cur; insnap = 0
-	}
-	$0 == "SNAP" { close_snap(); snaps++; insnap = 1; first = 1; next }
-	first { cur = $1 + 0; first = 0; next }
-	{
-		key = $1; e = $2 + 0
-		if (!(key in seen)) {
-			if (snaps > 1 && e < prev)
-				print "VIOLATION: " key " appeared with epoch " e " after the store was at epoch " prev
-			if (e > cur)
-				print "VIOLATION: " key " carries epoch " e " above the store epoch " cur
-			seen[key] = e; keys++
-		} else if (seen[key] != e) {
-			print "VIOLATION: " key " changed epoch from " seen[key] " to " e
-		}
-	}
-	END { close_snap(); print "observed " snaps " snapshots, " keys " records, store epoch " prev }
-	' >"$CL_DIR/observer.log"
-}
-
 writer &
 writer_pid=$!
-observer &
+cl_observer "$STOP" "$CL_DIR/observer.log" &
 observer_pid=$!
 on_exit "touch '$STOP'; wait $writer_pid $observer_pid 2>/dev/null"
 n_acks() { grep -c '^ack' "$W"; }
@@ -139,7 +111,7 @@ for c in $(seq 1 "$cycles"); do
 	t0=$(now_ms)
 	if ((c % 2 == 1)); then
 		kind=SIGKILL
-		cl_kill "$act"
+		cl_crash "$act"
 	else
 		kind=SIGSTOP
 		cl_pause "$act"
@@ -157,7 +129,7 @@ for c in $(seq 1 "$cycles"); do
 		fail "cycle $c: the writer made no progress through $new"
 	t2=$(now_ms)
 	if [ "$kind" = SIGKILL ]; then
-		cl_start "$act" || { fail "cycle $c: restarting $act"; break; }
+		cl_boot "$act" || { fail "cycle $c: restarting $act"; break; }
 	else
 		cl_resume "$act"
 		for k in 1 2 3; do
