@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev libevent-dev libjansson-dev libiniparser-dev
   libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
   postgresql redis-server
+  keepalived nftables iproute2
   libcurl4-openssl-dev
   python3-cryptography
   nginx-light wrk curl jq socat procps util-linux passwd
@@ -31,4 +32,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian packages start no server here (no systemd as PID 1); the tests
-# start their own PostgreSQL and Redis instances in temporary directories.
+# start their own PostgreSQL, Redis and keepalived instances in temporary
+# directories (keepalived in network namespaces).
