@@ -321,6 +321,8 @@ INI
 _cl_ka_prepare() {
 	. "$CL_SRC/tests/fixtures/keepalived.sh"
 	ka_setup "$CL_DIR/ka" || return 1
+	# After ka_setup: runs before its teardown, while the logs are there.
+	on_exit "_cl_ka_logs_on_failure"
 	local n version=2
 	case $CL_KA_ADVERT in 0.*) version=3 ;; esac
 	for n in mss1 mss2; do
@@ -328,7 +330,15 @@ _cl_ka_prepare() {
 			version=$version sbctl="$SBCTL" \
 			socket="$CL_DIR/$n/sb.sock" interval=1 timeout=1 fall=1 \
 			rise=1 || return 1
+		# The broker needs its FIFO before keepalived runs.
+		mkfifo -m 600 "$(ka_fifo "$(_cl_ka_node $n)")" || return 1
 	done
+}
+
+_cl_ka_logs_on_failure() {
+	[ "$TESTS_FAILED" -gt 0 ] || return 0
+	ka_log a
+	ka_log b
 }
 
 # _cl_member_config NODE: a member; checks the MSS every second, and reads
@@ -460,10 +470,6 @@ _cl_logs_on_failure() {
 		echo "---- log of node $n (last 150 lines) ----" >&2
 		tail -n 150 "$CL_DIR/$n/broker.log" >&2
 	done
-	if [ "$CL_FENCING" = keepalived ]; then
-		ka_log a
-		ka_log b
-	fi
 	_cl_backend_log >&2
 }
 
