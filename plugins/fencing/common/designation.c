@@ -83,9 +83,8 @@ static void supersede_locked(struct designation *d, const char *holder,
 		 (unsigned long long)holder_epoch,
 		 holder && holder[0] ? holder : "no holder");
 	d->host->log(d->host, SB_LOG_WARNING,
-		     "fencing %s: %s (this node was active at epoch %llu): "
-		     "stepping down",
-		     d->plugin, why, (unsigned long long)d->epoch);
+		     "%s (this node was active at epoch %llu): stepping down",
+		     why, (unsigned long long)d->epoch);
 	d->superseded = 1;
 	set_state_locked(d, SB_FENCE_STANDBY, 0, why);
 }
@@ -125,8 +124,7 @@ static void watch_round_locked(struct designation *d)
 	rc = take_locked(d, d->want_why, &err);
 	if (rc != SB_OK)
 		d->host->log(d->host, SB_LOG_WARNING,
-			     "fencing %s: cannot take the fence yet: %s",
-			     d->plugin, err.msg);
+			     "cannot take the fence yet: %s", err.msg);
 }
 
 static void *watch_main(void *arg)
