@@ -97,7 +97,7 @@ check "b back to BACKUP" ka_wait_line b "$offb" 'INSTANCE "VI_1" BACKUP ' 10
 dump_on_failure
 
 offa=$(ka_offset a)
-master_moves "SIGTERM, advert_int 0.1 v3" ka_stop a b 1.5
+master_moves "SIGTERM, advert_int 0.1 v3" ka_stop a b 2
 check "SIGTERM: a wrote STOP to its FIFO" ka_wait_line a "$offa" 'INSTANCE "VI_1" STOP ' 5
 off=$(ka_offset a)
 check "a started again" ka_start a
@@ -195,7 +195,7 @@ check "equal priorities: b still MASTER" test "$(ka_state b)" = MASTER
 dump_on_failure
 
 offb=$(ka_offset b)
-master_moves "SIGTERM, advert_int 1 v2" ka_stop b a 3
+master_moves "SIGTERM, advert_int 1 v2" ka_stop b a 4
 check "SIGTERM: b wrote STOP (example)" ka_wait_line b "$offb" 'INSTANCE "VI_1" STOP ' 5
 dump_on_failure
 
