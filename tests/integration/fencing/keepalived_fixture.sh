@@ -49,10 +49,18 @@ dump_on_failure() {
 # master_moves WHAT ACTION NODE OTHER LIMIT: runs ACTION on NODE (ka_kill or
 # ka_stop), waits for OTHER's MASTER line, records the time.
 master_moves() {
-	local what=$1 action=$2 node=$3 other=$4 limit=$5 off t0 t1 dt
+	local what=$1 action=$2 node=$3 other=$4 limit=$5 off offn t0 t1 dt
 	off=$(ka_offset "$other")
+	offn=$(ka_offset "$node")
 	t0=$EPOCHREALTIME
 	"$action" "$node"
+	if [ "$action" = ka_kill ]; then
+		# A crash says nothing: no STOP line, hence no priority-0 advert
+		# (a line written as it died would be read within milliseconds).
+		sleep 0.2
+		expect_fail "$what: no STOP line from the killed $node" \
+			ka_wait_line "$node" "$offn" 'INSTANCE "VI_1" STOP ' 0
+	fi
 	if t1=$(ka_wait_line "$other" "$off" 'INSTANCE "VI_1" MASTER ' 15); then
 		dt=$(elapsed "$t0" "$t1")
 		TIMINGS+=("$what: ${dt} s")
