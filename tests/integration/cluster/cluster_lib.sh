@@ -28,7 +28,8 @@
 # network namespace of its own (tests/fixtures/keepalived.sh: mss1 on ka
 # node a, mss2 on b, unicast VRRP over a veth pair, advert_int
 # CL_KA_ADVERT (default 0.1, VRRP 3), the example config's vrrp_script
-# running sbctl health against the node's socket every second). mss1's
+# running sbctl health against the node's socket every second; two
+# failures in a row, or two slow answers (2 s), lower its priority). mss1's
 # keepalived starts alone, so mss1 becomes MASTER and generates the secret;
 # mss2's starts when mss2 holds it. cl_crash / cl_boot then act on both
 # daemons of a node (a host lost and rebooted); cl_kill / cl_start on the
@@ -317,7 +318,8 @@ INI
 
 # _cl_ka_prepare: the namespaces and both keepalived configs, made from
 # conf/keepalived/keepalived.conf.example; the vrrp_script checks the
-# node's broker every second and one failure lowers the priority.
+# node's broker every second and two failures in a row (or two answers
+# slower than 2 s) lower the priority.
 _cl_ka_prepare() {
 	. "$CL_SRC/tests/fixtures/keepalived.sh"
 	ka_setup "$CL_DIR/ka" || return 1
@@ -328,8 +330,8 @@ _cl_ka_prepare() {
 	for n in mss1 mss2; do
 		ka_config "$(_cl_ka_node $n)" advert_int="$CL_KA_ADVERT" \
 			version=$version sbctl="$SBCTL" \
-			socket="$CL_DIR/$n/sb.sock" interval=1 timeout=1 fall=1 \
-			rise=1 || return 1
+			socket="$CL_DIR/$n/sb.sock" interval=1 timeout=2 fall=2 \
+			rise=2 || return 1
 		# The broker needs its FIFO before keepalived runs.
 		mkfifo -m 600 "$(ka_fifo "$(_cl_ka_node $n)")" || return 1
 	done
