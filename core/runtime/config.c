@@ -4,6 +4,7 @@
 
 #include "runtime/section.h"
 #include "runtime/log.h"
+#include "runtime/trusted_path.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -319,6 +320,17 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		sb_errlist_add(errs, "%s: cannot read config file: %s", abspath,
 			       strerror(errno));
 		return NULL;
+	}
+	/* It names the plugin directory: whoever can change it runs code
+	 * as the daemon. */
+	{
+		char msg[PATH_MAX * 2 + 256];
+
+		if (sb_path_check_trusted(abspath, "config file", msg,
+					  sizeof(msg)) != 0) {
+			sb_errlist_add(errs, "%s", msg);
+			return NULL;
+		}
 	}
 	pthread_mutex_lock(&ini_lock);
 	ini_errs = errs;
