@@ -404,6 +404,23 @@ static void format_kdf_params_bounded(void **state)
 	free(b);
 }
 
+/* Decodes c's file with bit of byte i flipped (then flipped back) and
+ * password; returns the result, err set; nothing is ever decoded. */
+static int decode_flipped(struct ctx *c, size_t i, int bit, const char *pw,
+			  struct sb_error *err)
+{
+	struct sb_backup_secret *out = NULL;
+	size_t n = 0;
+	int rc;
+
+	c->blob[i] ^= (uint8_t)(1u << bit);
+	rc = sb_backup_decode(c->ops, c->node.inst, c->blob, c->blob_len, pw,
+			      strlen(pw), &out, &n, err);
+	c->blob[i] ^= (uint8_t)(1u << bit);
+	assert_null(out);
+	return rc;
+}
+
 /* Every single-bit flip anywhere after the magic: never OK; ETAMPERED or
  * EVERSION (a flipped version field). Flips in the magic: EFOREIGN. */
 static void tamper_every_bit_flip(void **state)
@@ -414,19 +431,11 @@ static void tamper_every_bit_flip(void **state)
 
 	for (size_t i = 0; i < c->blob_len; i++) {
 		for (int bit = 0; bit < 8; bit++) {
-			struct sb_backup_secret *out = NULL;
-			size_t n = 0;
 			struct sb_error err = {{0}};
-			int rc;
+			int rc = decode_flipped(c, i, bit, password, &err);
 
-			c->blob[i] ^= (uint8_t)(1u << bit);
-			rc = sb_backup_decode(c->ops, c->node.inst, c->blob,
-					      c->blob_len, password,
-					      strlen(password), &out, &n, &err);
-			c->blob[i] ^= (uint8_t)(1u << bit);
 			snprintf(what, sizeof(what), "byte %zu bit %d: %s (%s)",
 				 i, bit, rname(rc), err.msg);
-			assert_null(out);
 			if (i < 8) {
 				if (rc != SB_BACKUP_EFOREIGN)
 					fail_msg("%s", what);
@@ -439,6 +448,47 @@ static void tamper_every_bit_flip(void **state)
 	}
 	print_message("%zu flips: %zu foreign, %zu version, %zu tampered\n",
 		      c->blob_len * 8, counts[2], counts[3], counts[5]);
+}
+
+/* A damaged file says only what was verified: every single-bit flip after
+ * the magic, decoded with a wrong password, that is found damaged says the
+ * password was not checked (never that it is right); with the right
+ * password, a flip the header checks cannot see (ciphertext, tag) says the
+ * password is right. */
+static void tamper_says_what_was_verified(void **state)
+{
+	struct ctx *c = *state;
+	static const char wrong[] = "not the password";
+	size_t ct_off = T_FIXED_LEN + strlen(hint);
+
+	for (size_t i = 8; i < c->blob_len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			struct sb_error err = {{0}};
+
+			if (decode_flipped(c, i, bit, wrong, &err) !=
+			    SB_BACKUP_ETAMPERED)
+				continue;
+			if (strstr(err.msg, "password was not checked") ==
+				    NULL ||
+			    strstr(err.msg, "password is right") != NULL)
+				fail_msg("byte %zu bit %d, wrong password: %s",
+					 i, bit, err.msg);
+		}
+	}
+	for (size_t off = ct_off; off < c->blob_len; off += 7) {
+		struct sb_backup_secret *out = NULL;
+		size_t n = 0;
+		struct sb_error err = {{0}};
+
+		c->blob[off] ^= 0x01;
+		assert_int_equal(sb_backup_decode(c->ops, c->node.inst, c->blob,
+						  c->blob_len, password,
+						  strlen(password), &out, &n,
+						  &err),
+				 SB_BACKUP_ETAMPERED);
+		c->blob[off] ^= 0x01;
+		assert_non_null(strstr(err.msg, "the password is right"));
+	}
 }
 
 /* Named cases of the sweep above, each with its message. */
@@ -673,6 +723,8 @@ int main(int argc, char **argv)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_every_bit_flip, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(tamper_says_what_was_verified,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_by_region, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(tamper_forged_checksums, setup,
