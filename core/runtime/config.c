@@ -3,6 +3,7 @@
 #include "runtime/config.h"
 
 #include "runtime/section.h"
+#include "runtime/ini_dups.h"
 #include "runtime/log.h"
 #include "runtime/trusted_path.h"
 
@@ -346,6 +347,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		return NULL;
 	}
 
+	/* iniparser keeps the last of two values silently. */
+	sb_ini_find_duplicates(abspath, errs);
 	conf = calloc(1, sizeof(*conf));
 	if (conf == NULL)
 		goto oom;

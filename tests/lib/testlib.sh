@@ -58,6 +58,16 @@ finish() {
 	[ "$TESTS_FAILED" -eq 0 ]
 }
 
+# free_tcp_port: prints a port on 127.0.0.1 that nothing listens on now.
+free_tcp_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
+	echo "$port"
+}
+
 # One root directory per test script, created here in the main shell so
 # its removal at exit is registered there (make_tmpdir runs in a command
 # substitution, whose own exit hooks would be lost). KEEP_TMP keeps it.

@@ -404,6 +404,88 @@ static void format_kdf_params_bounded(void **state)
 	free(b);
 }
 
+/* Each KDF bound of docs/backup-format.md at its edge: exactly at the
+ * bound a file is accepted (its header parses: sb_backup_read_hint, which
+ * derives nothing, so a 256 MiB scrypt is never run), one past it is
+ * refused; the encoder takes the cheap edges and refuses one past them. */
+static void format_kdf_params_at_the_edge(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		uint8_t log2_n;
+		uint32_t r, p;
+		int ok;
+		const char *what;
+	} edge[] = {
+		{10, 1, 1, 1, "log2 N at its minimum"},
+		{9, 1, 1, 0, "log2 N one below"},
+		{20, 1, 1, 1, "log2 N at its maximum"},
+		{21, 1, 1, 0, "log2 N one above"},
+		{10, 32, 1, 1, "r at its maximum"},
+		{10, 33, 1, 0, "r one above"},
+		{10, 1, 16, 1, "p at its maximum"},
+		{10, 1, 17, 0, "p one above"},
+		{20, 2, 1, 1, "memory exactly 256 MiB"},
+		{20, 3, 1, 0, "memory 384 MiB"},
+		{20, 2, 8, 1, "work exactly 2^24"},
+		{20, 2, 9, 0, "work one step past 2^24"},
+	};
+	uint8_t *b = malloc(c->blob_len);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		struct sb_error err = {{0}};
+		char *h = NULL;
+		int rc;
+
+		memcpy(b, c->blob, c->blob_len);
+		b[T_OFF_LOG2_N] = edge[i].log2_n;
+		t_put32(b + T_OFF_R, edge[i].r);
+		t_put32(b + T_OFF_P, edge[i].p);
+		fix_crcs(b);
+		rc = sb_backup_read_hint(b, c->blob_len, &h, NULL, &err);
+		free(h);
+		if (rc != (edge[i].ok ? SB_BACKUP_OK : SB_BACKUP_EVERSION))
+			fail_msg("%s (log2 N %u, r %u, p %u): %s", edge[i].what,
+				 edge[i].log2_n, edge[i].r, edge[i].p,
+				 err.msg[0] ? err.msg : "accepted");
+	}
+	free(b);
+
+	/* The encoder, on the edges that cost little to run. */
+	{
+		const struct sb_backup_kdf_params at[] = {{10, 32, 1},
+							  {10, 1, 16}};
+		const struct sb_backup_kdf_params over[] = {
+			{9, 1, 1}, {10, 33, 1}, {10, 1, 17}, {21, 1, 1}};
+
+		for (size_t i = 0; i < 2; i++) {
+			struct sb_error err = {{0}};
+			uint8_t *blob = NULL;
+			size_t len = 0;
+
+			assert_int_equal(sb_backup_encode(c->ops, c->node.inst,
+							  "pw", 2, hint, &at[i],
+							  c->secrets, 1, &blob,
+							  &len, &err),
+					 SB_BACKUP_OK);
+			free(blob);
+		}
+		for (size_t i = 0; i < 4; i++) {
+			struct sb_error err = {{0}};
+			uint8_t *blob = NULL;
+			size_t len = 0;
+
+			assert_int_equal(sb_backup_encode(c->ops, c->node.inst,
+							  "pw", 2, hint,
+							  &over[i], c->secrets,
+							  1, &blob, &len, &err),
+					 SB_BACKUP_EINVAL);
+			assert_null(blob);
+		}
+	}
+}
+
 /* Decodes c's file with bit of byte i flipped (then flipped back) and
  * password; returns the result, err set; nothing is ever decoded. */
 static int decode_flipped(struct ctx *c, size_t i, int bit, const char *pw,
@@ -720,6 +802,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(format_future_version, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(format_kdf_params_bounded,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(format_kdf_params_at_the_edge,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_every_bit_flip, setup,
 						teardown),
