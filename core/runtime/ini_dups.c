@@ -47,8 +47,9 @@ size_t sb_ini_find_duplicates(const char *path, struct sb_errlist *errs)
 		int was_continued = continued;
 
 		lineno++;
-		len = strcspn(buf, "\r\n");
-		buf[len] = '\0';
+		len = strlen(buf);
+		while (len > 0 && isspace((unsigned char)buf[len - 1]))
+			buf[--len] = '\0'; /* as iniparser, before the '\\' */
 		continued = len > 0 && buf[len - 1] == '\\';
 		if (was_continued)
 			continue; /* the rest of the previous line's value */

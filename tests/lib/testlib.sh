@@ -5,6 +5,9 @@
 # on any failure. Fixtures register their teardown with `on_exit`.
 
 set -u
+# Config files the tests write must not be group-writable: the daemon
+# refuses them (strict modes, docs/admin.md).
+umask 022
 TESTS_PASSED=0
 TESTS_FAILED=0
 _EXIT_HOOKS=()
