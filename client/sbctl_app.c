@@ -53,6 +53,13 @@ int sbctl_cmd_app_create(struct sbctl_ctx *x)
 	int ret = SBCTL_EXIT_REFUSED;
 	char err[512];
 
+	if (a->fields != NULL && a->type != NULL &&
+	    strcmp(a->type, "config-store") == 0) {
+		sbctl_errorf("--fields: a config-store application has no "
+			     "fields (it holds key/values: 'sbctl config set "
+			     "APP KEY=VALUE'); leave out --fields");
+		return SBCTL_EXIT_USAGE;
+	}
 	if (a->fields != NULL &&
 	    (fields = sbctl_fields_parse(a->fields, err, sizeof(err))) ==
 		    NULL) {

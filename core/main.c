@@ -11,6 +11,7 @@
 #include "host/daemon.h"
 
 #include "runtime/audit.h"
+#include "runtime/crash_point.h"
 #include "cluster/cluster.h"
 #include "cluster/fence.h"
 #include "secret/secret.h"
@@ -329,6 +330,11 @@ int main(int argc, char **argv)
 	d->started_mono_ms = sb_mono_ms();
 	d->config_path = strdup(path);
 
+#ifdef SB_TEST_CRASH_POINTS
+	/* Only in tests/e2e's secretbrokerd_crashtest (runtime/crash_point.h).
+	 */
+	sb_crash_points_arm(getenv("SB_TEST_CRASH_AT"));
+#endif
 	if (test)
 		return config_test(d, path);
 	if (sb_fence_init(d) != 0) {

@@ -6,6 +6,9 @@
 # Run as root on Debian 12 (the tests create users and start servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The daemon refuses plugins that group or others may write (strict modes,
+# docs/admin.md): build them 0755 whatever the caller's umask.
+umask 022
 
 scripts/install-deps.sh
 jobs=$(nproc)

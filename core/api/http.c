@@ -1,6 +1,7 @@
 /* HTTP API server: see http.h. */
 #define _GNU_SOURCE
 #include "api/http.h"
+#include "api/request_checks.h"
 #include "secret/secret.h"
 
 #include "runtime/audit.h"
@@ -326,6 +327,14 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 	evhttp_add_header(hdr, "Content-Type", "application/json");
 	evhttp_add_header(hdr, "X-Request-Id", r->id);
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && buf) {
+		/* HEAD: the GET answer's headers, its length, no body. */
+		char len[32];
+
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
+		evhttp_add_header(hdr, "Content-Length", len);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	}
 	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
 		 r->path, status);
 	evhttp_send_reply(r->ev, status, NULL, buf);
@@ -470,6 +479,7 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	const char *path;
 	struct evbuffer *in;
 	size_t in_len;
+	const char *problem;
 	char *decoded;
 	size_t dlen = 0;
 
@@ -487,6 +497,8 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	r->local = &w->local;
 	r->d = d;
 	r->method = evhttp_request_get_command(ev);
+	if (r->method == EVHTTP_REQ_HEAD)
+		r->method = EVHTTP_REQ_GET; /* answered as GET, bodiless */
 	snprintf(r->id, sizeof(r->id), "%02x%014llx", w->index & 0xff,
 		 (unsigned long long)(++w->next_req & 0xffffffffffffffULL));
 	r->gen = worker_gen(w);
@@ -521,8 +533,22 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	memcpy(r->path, decoded, dlen + 1);
 	free(decoded);
 
+	if ((problem = sb_request_framing_problem(ev)) != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(ev),
+				  "Connection", "close");
+		sb_reply_error(r, 400, "bad_request", "%s", problem);
+		return;
+	}
 	in = evhttp_request_get_input_buffer(ev);
 	in_len = in ? evbuffer_get_length(in) : 0;
+	if (!sb_request_media_type_ok(ev, tls, in_len)) {
+		sb_reply_error(r, 415, "unsupported_media_type",
+			       "%s must be sent with Content-Type: "
+			       "application/json",
+			       tls ? "over TCP, every POST, PUT and PATCH"
+				   : "a request body");
+		return;
+	}
 	if (in_len > 0) {
 		json_error_t jerr;
 		const char *data = (const char *)evbuffer_pullup(in, -1);
@@ -695,7 +721,7 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		evhttp_set_allowed_methods(
 			w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 					 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-					 EVHTTP_REQ_PATCH);
+					 EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
 		fd = dup(h->listen_fd); /* each listener closes its own */
 		if (fd < 0)
 			goto fail_oom;
@@ -718,10 +744,10 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 			evhttp_set_max_headers_size(w->https, 8192);
 			evhttp_set_timeout(w->https, 60);
 			evhttp_set_allowed_methods(
-				w->https, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						  EVHTTP_REQ_PUT |
-						  EVHTTP_REQ_DELETE |
-						  EVHTTP_REQ_PATCH);
+				w->https,
+				EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+					EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+					EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
 			fd = dup(h->tls_fd);
 			if (fd < 0)
 				goto fail_oom;

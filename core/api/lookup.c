@@ -127,7 +127,7 @@ void sb_handle_lookup(struct sb_req *r)
 	struct map_rec *m = NULL;
 	struct evbuffer *out = NULL;
 	const char *identity;
-	int role, bypass = 0, show = 0, rc;
+	int role, bypass = 0, show = 0, has_user = 0, rc;
 	size_t mlen;
 
 	if (q && evhttp_parse_query_str(q, &params) == 0) {
@@ -138,9 +138,17 @@ void sb_handle_lookup(struct sb_req *r)
 		v = evhttp_find_header(&params, "user");
 		if (v)
 			snprintf(user, sizeof(user), "%s", v);
+		has_user = v != NULL;
 		evhttp_clear_headers(&params);
 	}
 	sb_req_audit(r, "lookup", 3, name, NULL);
+	/* As a mapping's identity is checked when it is created. */
+	if (has_user && !sb_valid_identity(user)) {
+		sb_reply_error(r, 400, "bad_request",
+			       "user must be a user or group name (1..64 "
+			       "characters of A-Z a-z 0-9 . _ - @)");
+		return;
+	}
 	if (sb_api_app_load(r, name, bypass, &app, NULL) != 0)
 		return;
 	role = sb_api_app_role(r, &app);
@@ -153,12 +161,6 @@ void sb_handle_lookup(struct sb_req *r)
 			       "application %s is a config-store application: "
 			       "read it with GET /v1/apps/%s/config/ID",
 			       name, name);
-		goto done;
-	}
-	if (user[0] && !sb_valid_identity(user)) {
-		sb_reply_error(r, 400, "bad_request",
-			       "user must be a user or group name (1..64 "
-			       "characters of A-Z a-z 0-9 . _ - @)");
 		goto done;
 	}
 	if (user[0] && role < ROLE_APP_ADMIN) {

@@ -170,11 +170,15 @@ json_t *sb_app_record_from_request(json_t *body, uint64_t now_ms,
 	fields = json_object_get(body, "fields");
 	out_fields = json_array();
 	if (type == SB_APP_CONFIG_STORE) {
-		if (fields && json_array_size(fields) > 0) {
+		/* [] is what an export of one says (sb_app_view). */
+		if (fields != NULL &&
+		    (!json_is_array(fields) || json_array_size(fields) > 0)) {
 			sb_api_fail(e, 400, "bad_request",
 				    "application %s: config-store applications "
-				    "have no fields",
-				    name);
+				    "have no fields (they hold key/values: PUT "
+				    "/v1/apps/%s/config/ID); leave out "
+				    "\"fields\" or give []",
+				    name, name);
 			goto fail;
 		}
 	} else {

@@ -52,9 +52,7 @@ static const struct sb_route route_table[] = {
 	 sb_handle_mapping_update, 0},
 	{DELETE, "/v1/apps/{app}/mappings/{identity}", SB_ACCESS_APP_ADMIN,
 	 sb_handle_mapping_delete, 0},
-	/* The lookup has always answered a malformed name 404 no_such_app. */
-	{GET, "/v1/lookup/{app}", SB_ACCESS_APP_USER, sb_handle_lookup,
-	 SB_ROUTE_UNCHECKED},
+	{GET, "/v1/lookup/{app}", SB_ACCESS_APP_USER, sb_handle_lookup, 0},
 	{PUT, "/v1/apps/{app}/config/{id}", SB_ACCESS_APP_ADMIN,
 	 sb_handle_config_set, 0},
 	{GET, "/v1/apps/{app}/config/{id}", SB_ACCESS_APP_USER,
@@ -202,10 +200,7 @@ static inline enum walk walk(const struct sb_route *rt, struct segments *sg,
 			close = strchr(p, '}');
 			if (close == NULL)
 				return WALK_NO; /* the unit test forbids it */
-			check = rt->flags & SB_ROUTE_UNCHECKED
-					? SB_CHECK_NONE
-					: check_of(p + 1,
-						   (size_t)(close - p - 1));
+			check = check_of(p + 1, (size_t)(close - p - 1));
 			if (!segment_ok(sg, i, check)) {
 				f->bad = i;
 				f->check = check;

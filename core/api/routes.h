@@ -33,18 +33,12 @@ enum sb_route_access {
 				      [access] cluster_members */
 };
 
-/* Route flags. */
-#define SB_ROUTE_UNCHECKED                                                     \
-	1u /* captures are handed over unchecked: the                          \
-	      handler answers a name that cannot exist                         \
-	      itself (the lookup's 404 no_such_app) */
-
 struct sb_route {
 	int method;	     /* enum evhttp_cmd_type */
 	const char *pattern; /* "/v1/apps/{app}/mappings/{identity}" */
 	enum sb_route_access access;
 	void (*handler)(struct sb_req *r);
-	unsigned flags; /* SB_ROUTE_* */
+	unsigned flags; /* none defined: 0 */
 };
 
 /* The route table, read-only, and its length in *n. */

@@ -203,8 +203,10 @@ static int body_blob(struct sb_req *r, uint8_t **blob, size_t *len)
 	if (b64 == NULL)
 		return -1;
 	b64_len = strlen(b64);
+	/* (MAX_BLOB + 2) / 3 * 4: the base64 length of MAX_BLOB bytes;
+	 * the decoded length is checked exactly below. */
 	if (b64_len == 0 || b64_len % 4 != 0 ||
-	    b64_len > MAX_BLOB * 4 / 3 + 4) {
+	    b64_len > (MAX_BLOB + 2) / 3 * 4) {
 		sb_reply_error(r, 400, "bad_request",
 			       "field \"blob\" must be non-empty base64 of a "
 			       "backup file (at most %d bytes)",
@@ -229,6 +231,14 @@ static int body_blob(struct sb_req *r, uint8_t **blob, size_t *len)
 		n--;
 	if (b64_len >= 2 && b64[b64_len - 2] == '=')
 		n--;
+	if (n > MAX_BLOB) {
+		free(out);
+		sb_reply_error(r, 400, "bad_request",
+			       "field \"blob\" decodes to %d bytes; a backup "
+			       "file is at most %d bytes",
+			       n, MAX_BLOB);
+		return -1;
+	}
 	*blob = out;
 	*len = (size_t)n;
 	return 0;

@@ -2,7 +2,10 @@
 #define _GNU_SOURCE
 #include "host/plugin_loader.h"
 
+#include "runtime/trusted_path.h"
+
 #include <dlfcn.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
@@ -124,6 +127,20 @@ int sb_plugin_load(const char *plugin_dir, int kind, const char *name,
 	return sb_plugin_load_path(path, kind, out, err, errlen);
 }
 
+/* Refuses to run code from a place others can change: the directory path
+ * is in (the plugin directory) and the file, each with the directories
+ * above them (sb_path_check_trusted). Returns 0 or -1 with err. */
+static int plugin_path_trusted(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (sb_path_check_trusted(dirname(dir), "plugin directory", err,
+				  errlen) != 0)
+		return -1;
+	return sb_path_check_trusted(path, "plugin file", err, errlen);
+}
+
 int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 			char *err, size_t errlen)
 {
@@ -143,6 +160,8 @@ int sb_plugin_load_path(const char *path, int kind, struct sb_plugin *out,
 		snprintf(err, errlen, "plugin %s: not a regular file", path);
 		goto done;
 	}
+	if (plugin_path_trusted(path, err, errlen) != 0)
+		goto done;
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (dl == NULL) {
 		snprintf(err, errlen,

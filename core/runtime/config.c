@@ -3,7 +3,9 @@
 #include "runtime/config.h"
 
 #include "runtime/section.h"
+#include "runtime/ini_dups.h"
 #include "runtime/log.h"
+#include "runtime/trusted_path.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -320,6 +322,17 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 			       strerror(errno));
 		return NULL;
 	}
+	/* It names the plugin directory: whoever can change it runs code
+	 * as the daemon. */
+	{
+		char msg[PATH_MAX * 2 + 256];
+
+		if (sb_path_check_trusted(abspath, "config file", msg,
+					  sizeof(msg)) != 0) {
+			sb_errlist_add(errs, "%s", msg);
+			return NULL;
+		}
+	}
 	pthread_mutex_lock(&ini_lock);
 	ini_errs = errs;
 	ini_file = abspath;
@@ -334,6 +347,8 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		return NULL;
 	}
 
+	/* iniparser keeps the last of two values silently. */
+	sb_ini_find_duplicates(abspath, errs);
 	conf = calloc(1, sizeof(*conf));
 	if (conf == NULL)
 		goto oom;

@@ -12,11 +12,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Makes a rename or link of path durable: fsyncs the directory holding
+ * it (best effort: the rename itself has happened either way). */
+static void fsync_dir_of(const char *path)
+{
+	char dirbuf[PATH_MAX];
+	int dfd;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
+int sb_rename_durable(const char *from, const char *to, char *msg,
+		      size_t msglen)
+{
+	if (rename(from, to) != 0) {
+		snprintf(msg, msglen, "cannot rename %s to %s: %s", from, to,
+			 strerror(errno));
+		return -1;
+	}
+	fsync_dir_of(to);
+	return 0;
+}
+
 int sb_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 			 int overwrite, char *msg, size_t msglen)
 {
-	char tmp[PATH_MAX], dirbuf[PATH_MAX];
-	int fd = -1, dfd = -1, ret = -1;
+	char tmp[PATH_MAX];
+	int fd = -1, ret = -1;
 	size_t off = 0;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
@@ -64,12 +91,7 @@ int sb_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 	} else if (rename(tmp, path) != 0) {
 		goto fail_errno;
 	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	fsync_dir_of(path);
 	ret = 0;
 	return ret;
 fail_errno:

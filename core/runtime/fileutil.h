@@ -15,6 +15,11 @@
 int sb_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 			 int overwrite, char *msg, size_t msglen);
 
+/* Renames from to to (both in one directory) and fsyncs that directory.
+ * Returns 0, or -1 with msg naming both paths and the reason. */
+int sb_rename_durable(const char *from, const char *to, char *msg,
+		      size_t msglen);
+
 /* Reads a whole regular file of at most max bytes. *data malloc'ed (NUL
  * terminated beyond *len). Returns 0, or -1 with msg (ENOENT: errno kept). */
 int sb_read_file(const char *path, size_t max, uint8_t **data, size_t *len,

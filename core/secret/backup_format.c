@@ -188,6 +188,10 @@ static int kdf_params_ok(uint32_t log2_n, uint32_t r, uint32_t p)
 /* Parses and checks everything that needs no password. Returns a result
  * code with err set on failure; h->version is set whenever the version
  * field was read. */
+/* Ends every "damaged" message parse_header gives: it runs before any key
+ * derivation, so it must not suggest anything about the password. */
+#define NOT_CHECKED "; the password was not checked"
+
 static int parse_header(const uint8_t *blob, size_t len, struct header *h,
 			struct sb_error *err)
 {
@@ -220,7 +224,7 @@ static int parse_header(const uint8_t *blob, size_t len, struct header *h,
 	if (crc32_ieee(blob, OFF_HEADER_CRC) != get32(blob + OFF_HEADER_CRC))
 		return sb_error_set(err, SB_BACKUP_ETAMPERED,
 				    "backup file damaged: header checksum "
-				    "mismatch");
+				    "mismatch" NOT_CHECKED);
 	kdf = blob[OFF_KDF];
 	h->log2_n = blob[OFF_LOG2_N];
 	h->r = get32(blob + OFF_R);
@@ -261,17 +265,17 @@ static int parse_header(const uint8_t *blob, size_t len, struct header *h,
 	if (len > h->total_len)
 		return sb_error_set(err, SB_BACKUP_ETAMPERED,
 				    "backup file damaged: %zu unexpected bytes "
-				    "after its end",
+				    "after its end" NOT_CHECKED,
 				    len - h->total_len);
 	h->hint = blob + FIXED_LEN;
 	if (crc32_ieee(h->hint, h->hint_len) != get32(blob + OFF_HINT_CRC))
 		return sb_error_set(err, SB_BACKUP_ETAMPERED,
 				    "backup file damaged: password hint "
-				    "checksum mismatch");
+				    "checksum mismatch" NOT_CHECKED);
 	if (!valid_utf8(h->hint, h->hint_len))
 		return sb_error_set(err, SB_BACKUP_ETAMPERED,
 				    "backup file damaged: password hint is not "
-				    "valid UTF-8");
+				    "valid UTF-8" NOT_CHECKED);
 	h->salt = blob + OFF_SALT;
 	h->check = blob + OFF_CHECK;
 	h->nonce = blob + OFF_NONCE;

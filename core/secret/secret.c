@@ -3,6 +3,7 @@
 #include "secret/secret.h"
 
 #include "host/daemon.h"
+#include "runtime/crash_point.h"
 #include "runtime/fileutil.h"
 #include "host/host.h"
 #include "runtime/log.h"
@@ -42,9 +43,11 @@ void sb_secret_state_destroy(struct sb_secret_state *s)
 	pthread_rwlock_destroy(&s->lock);
 }
 
-static void sealed_path(struct sb_generation *g, char *out, size_t len)
+/* STATE_DIR/name: name is SB_SECRET_FILE or SB_SECRET_PENDING_FILE. */
+static void sealed_path(struct sb_generation *g, const char *name, char *out,
+			size_t len)
 {
-	snprintf(out, len, "%s/%s", g->conf->state_dir, SB_SECRET_FILE);
+	snprintf(out, len, "%s/%s", g->conf->state_dir, name);
 }
 
 /* The sealed file's plaintext: u8 SEALED_FORMAT, then the binary secret
@@ -94,10 +97,11 @@ done:
 	return ret;
 }
 
-/* Reads and unseals the sealed file into out. Returns 1 when there is no
+/* Reads and unseals STATE_DIR/name into out. Returns 1 when there is no
  * file, 0 on success, -1 with msg on failure. */
-static int sealed_read(struct sb_generation *g, struct sb_backup_secret *out,
-		       size_t *n, char *msg, size_t msglen)
+static int sealed_read(struct sb_generation *g, const char *name,
+		       struct sb_backup_secret *out, size_t *n, char *msg,
+		       size_t msglen)
 {
 	char path[4096];
 	uint8_t *blob = NULL, *pt = NULL;
@@ -105,7 +109,7 @@ static int sealed_read(struct sb_generation *g, struct sb_backup_secret *out,
 	struct sb_error err = {{0}};
 	int rc, ret = -1;
 
-	sealed_path(g, path, sizeof(path));
+	sealed_path(g, name, path, sizeof(path));
 	if (sb_read_file(path, SEALED_MAX, &blob, &blob_len, msg, msglen) != 0)
 		return access(path, F_OK) != 0 && errno == ENOENT ? 1 : -1;
 	rc = g->cops->unseal(g->crypto.inst, blob, blob_len, &pt, &pt_len,
@@ -128,8 +132,8 @@ done:
 	return ret;
 }
 
-/* Seals secrets and writes them atomically to the sealed file. */
-static int sealed_write(struct sb_generation *g,
+/* Seals secrets and writes them atomically to STATE_DIR/name. */
+static int sealed_write(struct sb_generation *g, const char *name,
 			const struct sb_backup_secret *s, size_t n,
 			struct sb_api_error *e)
 {
@@ -139,7 +143,7 @@ static int sealed_write(struct sb_generation *g,
 	struct sb_error err = {{0}};
 	int rc, ret = -1;
 
-	sealed_path(g, path, sizeof(path));
+	sealed_path(g, name, path, sizeof(path));
 	pt = sb_secure_alloc(SEALED_PT_MAX);
 	if (pt == NULL) {
 		sb_api_fail(e, 500, "internal",
@@ -250,6 +254,8 @@ void sb_secret_copy_record_keys(struct sb_secret_state *s,
 	pthread_rwlock_unlock(&s->lock);
 }
 
+static int pending_settle(struct sb_generation *g, char *msg, size_t msglen);
+
 int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 		   char *msg, size_t msglen)
 {
@@ -257,7 +263,10 @@ int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 	int rc;
 
 	pthread_rwlock_wrlock(&s->lock);
-	rc = sealed_read(g, s->secrets, &n, msg, msglen);
+	rc = pending_settle(g, msg, msglen);
+	if (rc == 0)
+		rc = sealed_read(g, SB_SECRET_FILE, s->secrets, &n, msg,
+				 msglen);
 	s->n_secrets = rc == 0 ? n : 0;
 	if (rc == 0 && derive_record_keys(s, g) != 0) {
 		snprintf(msg, msglen, "cannot derive the record keys");
@@ -277,7 +286,7 @@ int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot lock memory");
 		return -1;
 	}
-	rc = sealed_read(g, tmp, &n, msg, msglen);
+	rc = sealed_read(g, SB_SECRET_FILE, tmp, &n, msg, msglen);
 	sb_secure_free(tmp, SECRETS_BYTES);
 	return rc < 0 ? -1 : 0;
 }
@@ -407,6 +416,42 @@ done:
 	return ret;
 }
 
+/* Seeds an empty SSO database with secrets[0] and seals secrets[0..n) on
+ * this node (op: "generate" or "restore", for the log and crash points).
+ * A secret the database records but no node keeps would lose every
+ * credential sealed under it, so the order is: the sealed copy to the
+ * pending file; the database records (store_commit_secret, one fenced
+ * batch: the commit point); the pending file renamed over the sealed
+ * file. A crash between the steps leaves the pending file, which the next
+ * start settles by what the database holds (pending_settle). Returns 0, or
+ * -1 with e; then the database is unchanged and no pending file is left. */
+static int seed_and_seal(struct sb_generation *g, uint64_t epoch,
+			 const struct sb_backup_secret *secrets, size_t n,
+			 const char *op, struct sb_api_error *e)
+{
+	char pending[4096], sealed[4096], msg[1024];
+
+	sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
+	sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
+	if (sealed_write(g, SB_SECRET_PENDING_FILE, secrets, n, e) != 0)
+		return -1;
+	sb_crash_point(op, "after-seal");
+	if (record_new_secret(g, epoch, &secrets[0], e) != 0) {
+		unlink(pending);
+		return -1;
+	}
+	sb_crash_point(op, "after-db");
+	if (sb_rename_durable(pending, sealed, msg, sizeof(msg)) != 0) {
+		/* The database holds it now: the next start finishes this. */
+		sb_api_fail(e, 500, "state_write_failed",
+			    "master secret %s is recorded in the SSO database "
+			    "but cannot be installed on this node: %s",
+			    secrets[0].msid, msg);
+		return -1;
+	}
+	return 0;
+}
+
 int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 		       uint64_t epoch, char *msid, uint64_t *created_at_ms,
 		       struct sb_api_error *e)
@@ -415,7 +460,6 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 	struct sb_backup_secret *fresh = NULL;
 	struct sb_error err = {{0}};
 	json_t *rec = NULL;
-	char path[4096];
 	int rc, ret = -1;
 
 	pthread_rwlock_wrlock(&s->lock);
@@ -452,15 +496,8 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 		goto done;
 	}
 	fresh->created_at_ms = sb_wall_ms();
-	/* Sealed copy first: a secret recorded in the database but kept by no
-	 * node would be lost; the reverse is undone below. */
-	if (sealed_write(g, fresh, 1, e) != 0)
+	if (seed_and_seal(g, epoch, fresh, 1, "generate", e) != 0)
 		goto done;
-	if (record_new_secret(g, epoch, fresh, e) != 0) {
-		sealed_path(g, path, sizeof(path));
-		unlink(path);
-		goto done;
-	}
 	memcpy(&s->secrets[0], fresh, sizeof(*fresh));
 	s->n_secrets = 1;
 	derive_record_keys(s, g);
@@ -501,6 +538,86 @@ static int check_against_db(struct sb_generation *g,
 	}
 	ret = stored && strcmp(stored, hex) == 0;
 	json_decref(rec);
+	return ret;
+}
+
+/* Settles the pending file seed_and_seal leaves when the daemon died
+ * between its steps, by what the SSO database holds: its secret recorded
+ * there (same MSID, matching check value) means the seed committed, and
+ * the file becomes the sealed file; no master secret there, or another
+ * one, means it never happened, and the file is removed. Both are logged.
+ * Returns 0 (also when there is none), or -1 with msg when it cannot be
+ * decided (the database or the file cannot be read); the file is kept. */
+static int pending_settle(struct sb_generation *g, char *msg, size_t msglen)
+{
+	struct sb_backup_secret *p = sb_secure_alloc(SECRETS_BYTES);
+	char pending[4096], sealed[4096], why[1024];
+	struct sb_error err = {{0}};
+	json_t *rec = NULL;
+	const char *db_msid = NULL;
+	size_t n = 0;
+	int rc, chk = 0, st, ret = -1;
+
+	if (p == NULL) {
+		snprintf(msg, msglen, "cannot lock memory for the secret");
+		return -1;
+	}
+	sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
+	sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
+	rc = sealed_read(g, SB_SECRET_PENDING_FILE, p, &n, why, sizeof(why));
+	if (rc == 1) {
+		ret = 0;
+		goto done;
+	}
+	if (rc != 0) {
+		snprintf(msg, msglen,
+			 "an interrupted restore or generate left %s, which "
+			 "cannot be read: %s",
+			 pending, why);
+		goto done;
+	}
+	rc = record_get(g, "secret/current", &rec, &err);
+	if (rc == SB_OK)
+		db_msid = json_string_value(json_object_get(rec, "msid"));
+	if (db_msid && strcmp(db_msid, p[0].msid) == 0)
+		chk = check_against_db(g, &p[0], &err, &st);
+	if ((rc != SB_OK && rc != SB_ENOTFOUND) || chk == -1) {
+		snprintf(msg, msglen,
+			 "an interrupted restore or generate of master secret "
+			 "%s left %s; the SSO database cannot be read to "
+			 "finish or undo it: %s",
+			 p[0].msid, pending, err.msg);
+		goto done;
+	}
+	if (chk == 1) {
+		if (sb_rename_durable(pending, sealed, why, sizeof(why)) != 0) {
+			snprintf(msg, msglen,
+				 "cannot finish the interrupted restore or "
+				 "generate of master secret %s: %s",
+				 p[0].msid, why);
+			goto done;
+		}
+		sb_warn("finished an interrupted restore or generate: the SSO "
+			"database records master secret %s, now sealed in %s",
+			p[0].msid, sealed);
+	} else {
+		if (unlink(pending) != 0) {
+			snprintf(msg, msglen, "cannot remove %s: %s", pending,
+				 strerror(errno));
+			goto done;
+		}
+		sb_warn("undid an interrupted restore or generate of master "
+			"secret %s: the SSO database %s, so %s is removed; run "
+			"it again",
+			p[0].msid,
+			db_msid ? "holds another master secret"
+				: "was never seeded with it",
+			pending);
+	}
+	ret = 0;
+done:
+	json_decref(rec);
+	sb_secure_free(p, SECRETS_BYTES);
 	return ret;
 }
 
@@ -679,7 +796,7 @@ int sb_secret_backup_error(struct sb_api_error *e, int result,
 	case SB_BACKUP_ETAMPERED:
 		return sb_api_fail(e, 400, "backup_tampered",
 				   "the backup file has been altered or "
-				   "damaged (the password is right): %s",
+				   "damaged: %s",
 				   err->msg);
 	default:
 		return sb_api_fail(e, 500, "backup_failed",
@@ -742,8 +859,6 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 				    "master secret server first");
 			goto done;
 		}
-		if (record_new_secret(g, epoch, &restored[0], e) != 0)
-			goto done;
 	} else if (db_msid == NULL || chk == -2) {
 		sb_api_fail(e, 409, "secret_mismatch",
 			    "the SSO database is inconsistent for master "
@@ -753,7 +868,9 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	}
 
 	pthread_rwlock_wrlock(&s->lock);
-	if (sealed_write(g, restored, n, e) != 0) {
+	if (db_msid == NULL
+		    ? seed_and_seal(g, epoch, restored, n, "restore", e) != 0
+		    : sealed_write(g, SB_SECRET_FILE, restored, n, e) != 0) {
 		pthread_rwlock_unlock(&s->lock);
 		goto done;
 	}

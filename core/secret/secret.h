@@ -24,8 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SB_SECRET_FILE	    "secret.sealed"
-#define SB_MIN_PASSWORD_LEN 8
+#define SB_SECRET_FILE "secret.sealed"
+/* A sealed copy written before the SSO database is seeded (restore onto
+ * an empty database, generate), renamed to SB_SECRET_FILE once the
+ * database holds the secret; sb_secret_load settles one a crash left. */
+#define SB_SECRET_PENDING_FILE "secret.sealed.pending"
+#define SB_MIN_PASSWORD_LEN    8
 
 struct sb_daemon;
 struct sb_generation;
@@ -55,7 +59,12 @@ int sb_secret_state_init(struct sb_secret_state *s);
 void sb_secret_state_destroy(struct sb_secret_state *s);
 
 /* Loads STATE_DIR/secret.sealed into s with g's crypto plugin. A missing
- * file leaves s empty and succeeds. Returns 0, or -1 with msg filled. */
+ * file leaves s empty and succeeds. A pending file left by a crash while
+ * the SSO database was being seeded is settled first, by what the
+ * database holds: it becomes the sealed file when the database records its
+ * secret, and is removed (logged) when not. Returns 0, or -1 with msg
+ * filled, also when the database cannot be read to settle a pending file
+ * (it is kept for the next start). */
 int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 		   char *msg, size_t msglen);
 

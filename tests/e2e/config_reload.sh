@@ -28,7 +28,7 @@ check "conf/secretbroker.ini (paths adjusted) passes -t" contains "$out" "config
 bad() { # NAME INI-EXTRA EXPECTED...
 	local name=$1 extra=$2; shift 2
 	cp "$T/good.ini" "$T/$name.ini"
-	printf '%s\n' "$extra" >>"$T/$name.ini"
+	ini_merge "$T/$name.ini" "$extra"
 	local out rc
 	out=$("$SECRETBROKERD" -c "$T/$name.ini" -t 2>&1); rc=$?
 	[ "$rc" -ne 0 ] || { echo "    -t accepted $name" >&2; return 1; }
@@ -89,7 +89,7 @@ LOADER=$!
 
 sbctl_in "$A" secret generate >/dev/null
 cp "$T/good.ini" "$INI"
-printf '[storage]\nplugin = nosuch\n' >>"$INI"
+ini_merge "$INI" $'[storage]\nplugin = nosuch'
 kill -HUP "$(broker_pid "$A")"
 wait_until 10 bash -c "$SBCTL -s $A/sb.sock --json status | jq -e '.last_reload.result == \"failed\"'"
 js=$(sbctl_in "$A" --json status)

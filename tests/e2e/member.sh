@@ -11,10 +11,7 @@ here=$(dirname "$0")
 T=$(make_tmpdir)
 export SB_DB=$T/sso.db
 make_test_pki "$T/pki" mss1 member1 >/dev/null 2>&1 || exit 1
-while :; do
-	port=$((20000 + RANDOM % 20000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+port=$(free_tcp_port)
 M=$T/mss1
 N=$T/member1
 broker_config "$M" "

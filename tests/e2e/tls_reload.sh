@@ -15,11 +15,7 @@ mkdir -m 700 "$T/tls"
 install -m 600 "$T/pki1/mss1.crt" "$T/tls/node.crt"
 install -m 600 "$T/pki1/mss1.key" "$T/tls/node.key"
 install -m 600 "$T/pki1/ca.crt" "$T/tls/ca.crt"
-# A port nothing listens on.
-while :; do
-	port=$((20000 + RANDOM % 20000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+port=$(free_tcp_port)
 A=$T/mss1
 broker_config "$A" "
 [listen]

@@ -10,9 +10,8 @@ SBCTL="$SB_BUILD/client/sbctl"
 SB_PLUGIN_DIR="$SB_BUILD/plugins"
 
 # broker_config DIR [extra INI text]: writes DIR/secretbroker.ini for the
-# embedded default (sqlite + openssl + none) with state under DIR. Extra
-# text is appended; sections in it may repeat ones above (iniparser: last
-# value wins).
+# embedded default (sqlite + openssl + none) with state under DIR. The
+# extra text is merged in (ini_merge): its keys replace the default's.
 broker_config() {
 	local dir=$1 extra=${2:-}
 	mkdir -p "$dir"
@@ -37,8 +36,58 @@ plugin = openssl
 
 [fencing]
 plugin = none
-$extra
 INI
+	[ -z "$extra" ] || ini_merge "$dir/secretbroker.ini" "$extra"
+}
+
+# ini_merge FILE TEXT: sets each key of the INI TEXT in FILE: a key its
+# section already has is replaced where it is, another is added at the end
+# of its section, a new section at the end of the file. (The daemon refuses
+# a key set twice in one section, so appending is not enough.)
+ini_merge() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+
+path, extra = sys.argv[1], sys.argv[2]
+lines = open(path).read().splitlines()
+
+
+def key_of(line):
+    s = line.strip()
+    if not s or s[0] in ';#[' or '=' not in s:
+        return None
+    return s.split('=', 1)[0].strip().lower()
+
+
+def section_of(line):
+    m = re.match(r'^\s*\[(.*)\]\s*$', line)
+    return m.group(1).strip().lower() if m else None
+
+
+section = ''
+for line in extra.splitlines():
+    if section_of(line) is not None:
+        section = section_of(line)
+        continue
+    key = key_of(line)
+    if key is None:
+        continue
+    cur, where, end = '', None, None
+    for i, l in enumerate(lines):
+        if section_of(l) is not None:
+            cur = section_of(l)
+        elif cur == section and key_of(l) == key:
+            where = i
+        if cur == section and l.strip():
+            end = i
+    if where is not None:
+        lines[where] = line
+    elif end is not None:
+        lines.insert(end + 1, line)
+    else:
+        lines += ['', '[%s]' % section, line]
+open(path, 'w').write('\n'.join(lines) + '\n')
+PY
 }
 
 # broker_start DIR: starts the daemon on DIR/secretbroker.ini, waits until

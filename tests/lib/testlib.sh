@@ -5,6 +5,9 @@
 # on any failure. Fixtures register their teardown with `on_exit`.
 
 set -u
+# Config files the tests write must not be group-writable: the daemon
+# refuses them (strict modes, docs/admin.md).
+umask 022
 TESTS_PASSED=0
 TESTS_FAILED=0
 _EXIT_HOOKS=()
@@ -56,6 +59,16 @@ wait_until() {
 finish() {
 	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
 	[ "$TESTS_FAILED" -eq 0 ]
+}
+
+# free_tcp_port: prints a port on 127.0.0.1 that nothing listens on now.
+free_tcp_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
+	echo "$port"
 }
 
 # One root directory per test script, created here in the main shell so

@@ -195,11 +195,11 @@ static void test_match_captures(void **state)
 	assert_ptr_equal(m.route->handler, sb_handle_lookup);
 	assert_int_equal(pp.n, 1);
 	assert_string_equal(pp.value[0], "crm");
-	/* The lookup hands even a malformed name to its handler, which
-	 * answers 404 no_such_app. */
+	/* The lookup's name is checked like every other application name
+	 * (it used to reach the handler and answer 404 no_such_app). */
 	assert_int_equal(find(EVHTTP_REQ_GET, "/v1/lookup/no!such", &pp, &m),
-			 SB_ROUTE_FOUND);
-	assert_string_equal(pp.value[0], "no!such");
+			 SB_ROUTE_BAD_SEGMENT);
+	assert_int_equal(m.bad_check, SB_CHECK_APP);
 }
 
 /* A literal beats a capture: "import" is not an application here. */

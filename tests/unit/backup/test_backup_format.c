@@ -404,6 +404,105 @@ static void format_kdf_params_bounded(void **state)
 	free(b);
 }
 
+/* Each KDF bound of docs/backup-format.md at its edge: exactly at the
+ * bound a file is accepted (its header parses: sb_backup_read_hint, which
+ * derives nothing, so a 256 MiB scrypt is never run), one past it is
+ * refused; the encoder takes the cheap edges and refuses one past them. */
+static void format_kdf_params_at_the_edge(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		uint8_t log2_n;
+		uint32_t r, p;
+		int ok;
+		const char *what;
+	} edge[] = {
+		{10, 1, 1, 1, "log2 N at its minimum"},
+		{9, 1, 1, 0, "log2 N one below"},
+		{20, 1, 1, 1, "log2 N at its maximum"},
+		{21, 1, 1, 0, "log2 N one above"},
+		{10, 32, 1, 1, "r at its maximum"},
+		{10, 33, 1, 0, "r one above"},
+		{10, 1, 16, 1, "p at its maximum"},
+		{10, 1, 17, 0, "p one above"},
+		{20, 2, 1, 1, "memory exactly 256 MiB"},
+		{20, 3, 1, 0, "memory 384 MiB"},
+		{20, 2, 8, 1, "work exactly 2^24"},
+		{20, 2, 9, 0, "work one step past 2^24"},
+	};
+	uint8_t *b = malloc(c->blob_len);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		struct sb_error err = {{0}};
+		char *h = NULL;
+		int rc;
+
+		memcpy(b, c->blob, c->blob_len);
+		b[T_OFF_LOG2_N] = edge[i].log2_n;
+		t_put32(b + T_OFF_R, edge[i].r);
+		t_put32(b + T_OFF_P, edge[i].p);
+		fix_crcs(b);
+		rc = sb_backup_read_hint(b, c->blob_len, &h, NULL, &err);
+		free(h);
+		if (rc != (edge[i].ok ? SB_BACKUP_OK : SB_BACKUP_EVERSION))
+			fail_msg("%s (log2 N %u, r %u, p %u): %s", edge[i].what,
+				 edge[i].log2_n, edge[i].r, edge[i].p,
+				 err.msg[0] ? err.msg : "accepted");
+	}
+	free(b);
+
+	/* The encoder, on the edges that cost little to run. */
+	{
+		const struct sb_backup_kdf_params at[] = {{10, 32, 1},
+							  {10, 1, 16}};
+		const struct sb_backup_kdf_params over[] = {
+			{9, 1, 1}, {10, 33, 1}, {10, 1, 17}, {21, 1, 1}};
+
+		for (size_t i = 0; i < 2; i++) {
+			struct sb_error err = {{0}};
+			uint8_t *blob = NULL;
+			size_t len = 0;
+
+			assert_int_equal(sb_backup_encode(c->ops, c->node.inst,
+							  "pw", 2, hint, &at[i],
+							  c->secrets, 1, &blob,
+							  &len, &err),
+					 SB_BACKUP_OK);
+			free(blob);
+		}
+		for (size_t i = 0; i < 4; i++) {
+			struct sb_error err = {{0}};
+			uint8_t *blob = NULL;
+			size_t len = 0;
+
+			assert_int_equal(sb_backup_encode(c->ops, c->node.inst,
+							  "pw", 2, hint,
+							  &over[i], c->secrets,
+							  1, &blob, &len, &err),
+					 SB_BACKUP_EINVAL);
+			assert_null(blob);
+		}
+	}
+}
+
+/* Decodes c's file with bit of byte i flipped (then flipped back) and
+ * password; returns the result, err set; nothing is ever decoded. */
+static int decode_flipped(struct ctx *c, size_t i, int bit, const char *pw,
+			  struct sb_error *err)
+{
+	struct sb_backup_secret *out = NULL;
+	size_t n = 0;
+	int rc;
+
+	c->blob[i] ^= (uint8_t)(1u << bit);
+	rc = sb_backup_decode(c->ops, c->node.inst, c->blob, c->blob_len, pw,
+			      strlen(pw), &out, &n, err);
+	c->blob[i] ^= (uint8_t)(1u << bit);
+	assert_null(out);
+	return rc;
+}
+
 /* Every single-bit flip anywhere after the magic: never OK; ETAMPERED or
  * EVERSION (a flipped version field). Flips in the magic: EFOREIGN. */
 static void tamper_every_bit_flip(void **state)
@@ -414,19 +513,11 @@ static void tamper_every_bit_flip(void **state)
 
 	for (size_t i = 0; i < c->blob_len; i++) {
 		for (int bit = 0; bit < 8; bit++) {
-			struct sb_backup_secret *out = NULL;
-			size_t n = 0;
 			struct sb_error err = {{0}};
-			int rc;
+			int rc = decode_flipped(c, i, bit, password, &err);
 
-			c->blob[i] ^= (uint8_t)(1u << bit);
-			rc = sb_backup_decode(c->ops, c->node.inst, c->blob,
-					      c->blob_len, password,
-					      strlen(password), &out, &n, &err);
-			c->blob[i] ^= (uint8_t)(1u << bit);
 			snprintf(what, sizeof(what), "byte %zu bit %d: %s (%s)",
 				 i, bit, rname(rc), err.msg);
-			assert_null(out);
 			if (i < 8) {
 				if (rc != SB_BACKUP_EFOREIGN)
 					fail_msg("%s", what);
@@ -439,6 +530,47 @@ static void tamper_every_bit_flip(void **state)
 	}
 	print_message("%zu flips: %zu foreign, %zu version, %zu tampered\n",
 		      c->blob_len * 8, counts[2], counts[3], counts[5]);
+}
+
+/* A damaged file says only what was verified: every single-bit flip after
+ * the magic, decoded with a wrong password, that is found damaged says the
+ * password was not checked (never that it is right); with the right
+ * password, a flip the header checks cannot see (ciphertext, tag) says the
+ * password is right. */
+static void tamper_says_what_was_verified(void **state)
+{
+	struct ctx *c = *state;
+	static const char wrong[] = "not the password";
+	size_t ct_off = T_FIXED_LEN + strlen(hint);
+
+	for (size_t i = 8; i < c->blob_len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			struct sb_error err = {{0}};
+
+			if (decode_flipped(c, i, bit, wrong, &err) !=
+			    SB_BACKUP_ETAMPERED)
+				continue;
+			if (strstr(err.msg, "password was not checked") ==
+				    NULL ||
+			    strstr(err.msg, "password is right") != NULL)
+				fail_msg("byte %zu bit %d, wrong password: %s",
+					 i, bit, err.msg);
+		}
+	}
+	for (size_t off = ct_off; off < c->blob_len; off += 7) {
+		struct sb_backup_secret *out = NULL;
+		size_t n = 0;
+		struct sb_error err = {{0}};
+
+		c->blob[off] ^= 0x01;
+		assert_int_equal(sb_backup_decode(c->ops, c->node.inst, c->blob,
+						  c->blob_len, password,
+						  strlen(password), &out, &n,
+						  &err),
+				 SB_BACKUP_ETAMPERED);
+		c->blob[off] ^= 0x01;
+		assert_non_null(strstr(err.msg, "the password is right"));
+	}
 }
 
 /* Named cases of the sweep above, each with its message. */
@@ -671,8 +803,12 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(format_kdf_params_bounded,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(format_kdf_params_at_the_edge,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_every_bit_flip, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(tamper_says_what_was_verified,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_by_region, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(tamper_forged_checksums, setup,
