@@ -332,6 +332,15 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 	req_finish(r);
 }
 
+/* evbuffer cleanup of a reply's text handed over by reference: it may
+ * hold credentials or key material, so it is wiped before it is freed. */
+static void wipe_reply_text(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	explicit_bzero((void *)data, len);
+	free((void *)data);
+}
+
 void sb_reply_json(struct sb_req *r, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
@@ -340,11 +349,13 @@ void sb_reply_json(struct sb_req *r, int status, json_t *body)
 	if (body && buf) {
 		char *s = json_dumps(body, JSON_COMPACT);
 
-		if (s) {
-			evbuffer_add(buf, s, strlen(s));
+		/* Handed to the evbuffer without a copy; the evbuffer wipes
+		 * and frees it once it is written (or on failure here). */
+		if (s && evbuffer_add_reference(buf, s, strlen(s),
+						wipe_reply_text, NULL) != 0)
+			wipe_reply_text(s, strlen(s), NULL);
+		else if (s)
 			evbuffer_add(buf, "\n", 1);
-			free(s);
-		}
 	}
 	json_decref(body);
 	send_reply(r, status, buf);
