@@ -10,7 +10,9 @@
 #
 # The master secret's bytes are what the MSS hands a member: the test
 # fetches them once itself with the member's certificate, as
-# cl_fetch_secret does, and then looks for them. Needs root.
+# cl_fetch_secret does, and then looks for them. Needs root (and python3).
+# A hit names the mapping, and the thread when it is a thread's stack;
+# HEAP_SCAN_GDB=FILE also writes the member's thread backtraces there.
 here=$(dirname "$0")
 . "$here/../lib/testlib.sh"
 . "$here/../lib/broker.sh"
@@ -121,6 +123,7 @@ needles=(
 	"credential_password_via_member=$(hex "$PASS2_V")"
 	"config_value=$(hex "$CONF_V")"
 )
+[ -n "${HEAP_SCAN_GDB:-}" ] && gdb -p "$(broker_pid "$N")" -batch -ex "thread apply all bt 12" > "$HEAP_SCAN_GDB" 2>&1
 for node in "$M" "$N" "$R"; do
 	out=$($SCAN "$(broker_pid "$node")" "${needles[@]}" 2>&1); rc=$?
 	check "no secret in the memory of $(basename "$node")" test "$rc" -eq 0

@@ -13,6 +13,7 @@ Prints one line per hit ("NAME found in MAPPING at 0xADDR") and exits 1
 when anything was found, 0 when nothing was, 2 on a usage or read error.
 The needles are given in hex so any bytes (a raw key) can be searched.
 """
+import os
 import re
 import sys
 
@@ -46,6 +47,29 @@ def _keep(m):
     yield m["start"], m["end"], m["path"] or "anonymous"
 
 
+def thread_stacks(pid):
+    """{(start, end): "thread NAME (TID)"} of the mappings holding a
+    thread's stack pointer, to say whose stack a hit is on."""
+    sps = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                fields = f.read().split()
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if len(fields) >= 9:
+            sp = int(fields[-2], 16)
+            sps.append((sp, f"thread {name} ({tid}, sp {sp:#x})"))
+    out = {}
+    for start, end, _ in mappings(pid):
+        for sp, who in sps:
+            if start <= sp < end:
+                out[(start, end)] = who
+    return out
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -57,6 +81,7 @@ def main():
         needles.append((name, bytes.fromhex(hexval)))
     found = 0
     scanned = 0
+    stacks = thread_stacks(pid)
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for start, end, label in mappings(pid):
             try:
@@ -68,8 +93,10 @@ def main():
             for name, needle in needles:
                 at = data.find(needle)
                 while at >= 0:
+                    whose = stacks.get((start, end))
                     print(f"{name} found in {label} mapping "
-                          f"{start:#x}-{end:#x} at {start + at:#x}")
+                          f"{start:#x}-{end:#x} at {start + at:#x}" +
+                          (f", the stack of {whose}" if whose else ""))
                     found += 1
                     at = data.find(needle, at + 1)
     print(f"scanned {scanned} bytes of pid {pid}: {found} hits",
