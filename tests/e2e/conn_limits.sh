@@ -8,6 +8,7 @@
 #     uid on the Unix socket (with a 503 and a log line) and of an address
 #     over TCP, while another uid and another address still get in, and
 #     the peer gets in again once one of its connections closed;
+#   - the three keys are reloadable (SIGHUP);
 #   - out of file descriptors (a low ulimit -n and a flood of
 #     connections), the daemon does not spin writing the accept error: a
 #     few log lines with a count; a keep-alive connection opened before
@@ -97,6 +98,18 @@ check "another address (127.0.0.2) still gets in" test "$out" = "open 1 refused 
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null
 check "127.0.0.1 gets in again" wait_until 10 bash -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$T/pki/ca.crt' --cert '$T/pki/node1.crt' --key '$T/pki/node1.key' https://127.0.0.1:$port/v1/health)\" = 503"
+
+# ---- the limits are reloadable ----
+sed -i 's/^max_connections_per_peer = 3$/max_connections_per_peer = 1/' \
+	"$A/secretbroker.ini"
+kill -HUP "$(broker_pid "$A")"
+check "a reload lowers max_connections_per_peer to 1" wait_until 10 grep -q \
+	"configuration reloaded: generation 2" "$A/broker.log"
+check "... with no restart needed for it" bash -c \
+	"! $SBCTL -s $A/sb.sock --json status | grep -q max_connections_per_peer"
+out=$($CLIENT hold unix "$A/sb.sock" 2 </dev/null)
+check "... and the 2nd connection of uid 0 is refused now" \
+	test "$out" = "open 1 refused 1 (503 too_many_connections)"
 
 # ---- bad values are refused, naming the key ----
 for kv in "request_timeout_ms = 5" "handshake_timeout_ms = abc" \
