@@ -61,7 +61,8 @@ enum guard_state {
 /* One connection of this worker, found by its descriptor once attached. */
 struct guard {
 	struct sb_conn_worker *cw;
-	struct bufferevent *bev; /* referenced until attached */
+	struct guard *prev, *next; /* every guard of the worker */
+	struct bufferevent *bev;   /* referenced until attached */
 	struct evhttp_connection *evcon;
 	struct evbuffer *input;
 	struct evbuffer_cb_entry *input_cb;
@@ -81,13 +82,15 @@ struct sb_conn_worker {
 	struct evconnlistener *lev[2];
 	struct event *resume_ev; /* re-enables lev after the back-off */
 	struct event *emfile_log_ev;
-	struct guard **by_fd;
+	struct guard **by_fd; /* attached guards */
 	size_t by_fd_cap;
+	struct guard *guards; /* all, attached or not */
 };
 
 /* The workers, for the accept error callback: libevent hands it the
  * listener and the evhttp's argument, not ours. Filled before the worker
- * threads start; read on them. */
+ * threads start; read on them. Two listeners for each of at most 64
+ * workers ([broker] threads). */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	struct evconnlistener *lev;
@@ -430,6 +433,12 @@ static void guard_free(struct guard *g)
 	if (g->fd >= 0 && (size_t)g->fd < cw->by_fd_cap &&
 	    cw->by_fd[g->fd] == g)
 		cw->by_fd[g->fd] = NULL;
+	if (g->prev)
+		g->prev->next = g->next;
+	else if (cw->guards == g)
+		cw->guards = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
 	if (g->input_cb)
 		evbuffer_remove_cb_entry(g->input, g->input_cb);
 	if (g->deadline)
@@ -505,8 +514,12 @@ static int guard_attach(struct guard *g)
 		guard_free(g);
 		return -1;
 	}
-	if (cw->by_fd[fd]) /* a connection whose close was missed */
+	if (cw->by_fd[fd]) {
+		/* A connection whose close was missed: it and its buffers are
+		 * gone, only the guard is left. */
+		cw->by_fd[fd]->input_cb = NULL;
 		guard_free(cw->by_fd[fd]);
+	}
 	g->evcon = cbarg;
 	g->fd = fd;
 	cw->by_fd[fd] = g;
@@ -620,6 +633,10 @@ struct bufferevent *sb_conn_watch(struct sb_conn_worker *cw,
 	g->state = G_NEW;
 	g->bev = bev;
 	bufferevent_incref(bev);
+	g->next = cw->guards;
+	if (cw->guards)
+		cw->guards->prev = g;
+	cw->guards = g;
 	g->input = bufferevent_get_input(bev);
 	g->deadline = evtimer_new(cw->base, deadline_cb, g);
 	g->input_cb = g->input ? evbuffer_add_cb(g->input, input_cb, g) : NULL;
@@ -684,9 +701,13 @@ void sb_conn_worker_free(struct sb_conn_worker *cw)
 	sb_conn_worker_unlisten(cw);
 	/* Connections still open are freed with their evhttp, which calls
 	 * close_cb: free the evhttps before this. */
-	for (size_t i = 0; i < cw->by_fd_cap; i++)
-		if (cw->by_fd[i])
-			guard_free(cw->by_fd[i]);
+	while (cw->guards) {
+		/* Attached ones (no reference of ours on the bufferevent)
+		 * whose close was missed: their input buffer is gone. */
+		if (cw->guards->bev == NULL)
+			cw->guards->input_cb = NULL;
+		guard_free(cw->guards);
+	}
 	free(cw->by_fd);
 	if (cw->resume_ev)
 		event_free(cw->resume_ev);
