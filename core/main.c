@@ -21,6 +21,7 @@
 #include "runtime/log.h"
 #include "cluster/member.h"
 #include "runtime/secure_mem.h"
+#include "runtime/wipe_alloc.h"
 #include "runtime/tls.h"
 
 #include <curl/curl.h>
@@ -29,7 +30,6 @@
 #include <event2/thread.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,32 +38,6 @@
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE_MS 30000
-
-/* JSON documents and HTTP buffers may hold passwords and blobs: wipe every
- * block jansson and libevent free. */
-static void wiping_free(void *p)
-{
-	if (p) {
-		explicit_bzero(p, malloc_usable_size(p));
-		free(p);
-	}
-}
-
-static void *wiping_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	old = malloc_usable_size(p);
-	q = malloc(n ? n : 1);
-	if (q == NULL)
-		return NULL;
-	memcpy(q, p, old < n ? old : n);
-	wiping_free(p);
-	return q;
-}
 
 /* Creates dir 0700 if missing; refuses one that group or others may use or
  * that another user owns, since it holds the sealed secret and key file. */
@@ -312,13 +286,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* JSON documents, HTTP buffers and TLS records may hold passwords,
+	 * credentials and key material: every block of jansson, libevent,
+	 * OpenSSL and libcurl is wiped when freed. */
+	if (sb_wiping_alloc_install() != 0) {
+		fprintf(stderr, "secretbrokerd: cannot replace OpenSSL's "
+				"allocator\n");
+		return 1;
+	}
 	/* Before any thread: members fetch the secret with libcurl. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, sb_wiping_free,
+				 sb_wiping_realloc, sb_wiping_strdup,
+				 calloc) != CURLE_OK) {
 		fprintf(stderr, "secretbrokerd: cannot initialise libcurl\n");
 		return 1;
 	}
-	json_set_alloc_funcs(malloc, wiping_free);
-	event_set_mem_functions(malloc, wiping_realloc, wiping_free);
 	if (evthread_use_pthreads() != 0) {
 		fprintf(stderr,
 			"secretbrokerd: libevent has no thread support\n");

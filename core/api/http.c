@@ -1,7 +1,9 @@
 /* HTTP API server: see http.h. */
 #define _GNU_SOURCE
 #include "api/http.h"
+#include "api/conn_limits.h"
 #include "api/request_checks.h"
+#include "api/unix_socket.h"
 #include "secret/secret.h"
 
 #include "runtime/audit.h"
@@ -52,6 +54,8 @@ struct sb_worker {
 	/* The mutual TLS listener of this thread, when [listen] tls_address. */
 	struct evhttp *https;
 	struct evhttp_bound_socket *tls_bound;
+	/* Deadlines, per-peer counts and accept back-off (conn_limits.h). */
+	struct sb_conn_worker *conn;
 };
 
 #define NAME_TTL_MS 30000
@@ -65,6 +69,7 @@ struct sb_http {
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int n_workers;
 	struct sb_worker *workers;
+	struct sb_conn_limits *limits;
 };
 
 /* ------------------------------------------------------------------ */
@@ -84,6 +89,19 @@ static struct sb_generation *worker_gen(struct sb_worker *w)
 	if (w->gen)
 		sb_gen_ref(w->gen);
 	return w->gen;
+}
+
+/* The connection limits of conf (conn_limits.h); the defaults without. */
+static struct sb_conn_settings conf_conn_settings(const struct sb_conf *c)
+{
+	struct sb_conn_settings s = {10000, 10000, 64};
+
+	if (c) {
+		s.request_timeout_ms = c->request_timeout_ms;
+		s.handshake_timeout_ms = c->handshake_timeout_ms;
+		s.max_per_peer = c->max_connections_per_peer;
+	}
+	return s;
 }
 
 static int peer_identity(struct evhttp_request *req, struct sb_caller *c)
@@ -323,6 +341,7 @@ static void audit_reply(struct sb_req *r, int *status, json_t **body)
 static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 {
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
+	struct sb_conn_settings cs;
 
 	evhttp_add_header(hdr, "Content-Type", "application/json");
 	evhttp_add_header(hdr, "X-Request-Id", r->id);
@@ -337,8 +356,19 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 	}
 	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
 		 r->path, status);
+	cs = conf_conn_settings(r->gen ? r->gen->conf : NULL);
+	sb_conn_request_replied(r->worker->conn, r->ev, &cs);
 	evhttp_send_reply(r->ev, status, NULL, buf);
 	req_finish(r);
+}
+
+/* evbuffer cleanup of a reply's text handed over by reference: it may
+ * hold credentials or key material, so it is wiped before it is freed. */
+static void wipe_reply_text(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	explicit_bzero((void *)data, len);
+	free((void *)data);
 }
 
 void sb_reply_json(struct sb_req *r, int status, json_t *body)
@@ -349,11 +379,13 @@ void sb_reply_json(struct sb_req *r, int status, json_t *body)
 	if (body && buf) {
 		char *s = json_dumps(body, JSON_COMPACT);
 
-		if (s) {
-			evbuffer_add(buf, s, strlen(s));
+		/* Handed to the evbuffer without a copy; the evbuffer wipes
+		 * and frees it once it is written (or on failure here). */
+		if (s && evbuffer_add_reference(buf, s, strlen(s),
+						wipe_reply_text, NULL) != 0)
+			wipe_reply_text(s, strlen(s), NULL);
+		else if (s)
 			evbuffer_add(buf, "\n", 1);
-			free(s);
-		}
 	}
 	json_decref(body);
 	send_reply(r, status, buf);
@@ -445,6 +477,27 @@ int sb_req_defer(struct sb_req *r, void (*run)(void *arg),
 static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 			   int tls);
 
+static struct sb_conn_settings worker_conn_settings(struct sb_worker *w)
+{
+	struct sb_generation *g = worker_gen(w);
+	struct sb_conn_settings s = conf_conn_settings(g ? g->conf : NULL);
+
+	sb_gen_unref(g);
+	return s;
+}
+
+/* evhttp's bufferevent for a Unix socket connection: the one it would
+ * make itself, watched by the connection limits. */
+static struct bufferevent *unix_bev_cb(struct event_base *base, void *arg)
+{
+	struct sb_worker *w = arg;
+	struct sb_conn_settings s = worker_conn_settings(w);
+
+	return sb_conn_watch(
+		w->conn,
+		bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), 0, &s);
+}
+
 static void request_cb(struct evhttp_request *ev, void *arg)
 {
 	request_common(ev, arg, 0);
@@ -459,6 +512,7 @@ static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
 {
 	struct sb_worker *w = arg;
 	struct bufferevent *bev;
+	struct sb_conn_settings s;
 	struct sb_tls *t;
 
 	pthread_mutex_lock(&w->h->tls_lock);
@@ -467,7 +521,8 @@ static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
 	pthread_mutex_unlock(&w->h->tls_lock);
 	bev = sb_tls_bufferevent_new(base, t);
 	sb_tls_unref(t); /* the SSL holds its own reference on the context */
-	return bev;
+	s = worker_conn_settings(w);
+	return sb_conn_watch(w->conn, bev, 1, &s);
 }
 
 static void request_common(struct evhttp_request *ev, struct sb_worker *w,
@@ -483,6 +538,7 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	char *decoded;
 	size_t dlen = 0;
 
+	sb_conn_request_complete(w->conn, ev);
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		evhttp_send_error(ev, 500, "out of memory");
@@ -576,76 +632,13 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 
 /* ------------------------------------------------------------------ */
 
-static int listen_unix(const char *path, mode_t mode, gid_t gid, char *msg,
-		       size_t msglen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(msg, msglen, "socket path %s is too long", path);
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		int probe;
-
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(msg, msglen,
-				 "%s exists and is not a socket; not replacing "
-				 "it",
-				 path);
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 &&
-		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			snprintf(msg, msglen,
-				 "another daemon is already listening on %s",
-				 path);
-			return -1;
-		}
-		if (probe >= 0)
-			close(probe);
-		unlink(path); /* stale socket of a daemon that died */
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(msg, msglen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(msg, msglen, "cannot bind %s: %s", path,
-			 strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (chmod(path, mode) != 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
-		snprintf(msg, msglen, "cannot set mode/group of %s: %s", path,
-			 strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	if (listen(fd, 1024) != 0) {
-		snprintf(msg, msglen, "listen on %s: %s", path,
-			 strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
 static void stop_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sb_worker *w = arg;
 
 	(void)fd;
 	(void)what;
+	sb_conn_worker_unlisten(w->conn);
 	if (w->bound) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
@@ -677,9 +670,16 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 	}
 	h->d = d;
 	h->tls_fd = -1;
+	h->limits = sb_conn_limits_new();
+	if (h->limits == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		sb_gen_unref(g);
+		free(h);
+		return NULL;
+	}
 	pthread_mutex_init(&h->tls_lock, NULL);
-	h->listen_fd = listen_unix(conf->socket_path, conf->socket_mode,
-				   conf->socket_gid, msg, msglen);
+	h->listen_fd = sb_listen_unix(conf->socket_path, conf->socket_mode,
+				      conf->socket_gid, msg, msglen);
 	if (h->listen_fd < 0)
 		goto fail;
 	if (conf->tls_address) {
@@ -712,9 +712,12 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 		 * fds closed while a dup stays open). */
 		w->base = event_base_new();
 		w->http = w->base ? evhttp_new(w->base) : NULL;
-		if (w->http == NULL)
+		w->conn =
+			w->http ? sb_conn_worker_new(h->limits, w->base) : NULL;
+		if (w->conn == NULL)
 			goto fail_oom;
 		evhttp_set_gencb(w->http, request_cb, w);
+		evhttp_set_bevcb(w->http, unix_bev_cb, w);
 		evhttp_set_max_body_size(w->http, (ev_ssize_t)conf->max_body);
 		evhttp_set_max_headers_size(w->http, 8192);
 		evhttp_set_timeout(w->http, 60);
@@ -733,6 +736,8 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 				 h->socket_path);
 			goto fail;
 		}
+		if (sb_conn_worker_listen(w->conn, w->bound) != 0)
+			goto fail_oom;
 		if (h->tls_fd >= 0) {
 			w->https = evhttp_new(w->base);
 			if (w->https == NULL)
@@ -760,6 +765,8 @@ struct sb_http *sb_http_start(struct sb_daemon *d, char *msg, size_t msglen)
 					 conf->tls_address);
 				goto fail;
 			}
+			if (sb_conn_worker_listen(w->conn, w->tls_bound) != 0)
+				goto fail_oom;
 		}
 		w->stop_accept_ev =
 			event_new(w->base, -1, 0, stop_accept_cb, w);
@@ -830,6 +837,7 @@ void sb_http_free(struct sb_http *h)
 			evhttp_free(w->http);
 		if (w->https)
 			evhttp_free(w->https);
+		sb_conn_worker_free(w->conn); /* after the evhttps: see there */
 		if (w->base)
 			event_base_free(w->base);
 		sb_gen_unref(w->gen);
@@ -842,6 +850,7 @@ void sb_http_free(struct sb_http *h)
 	if (h->tls_fd >= 0)
 		close(h->tls_fd);
 	sb_tls_unref(h->tls);
+	sb_conn_limits_free(h->limits);
 	pthread_mutex_destroy(&h->tls_lock);
 	free(h);
 }

@@ -97,6 +97,7 @@ static void *member_main(void *arg)
 			sb_info("member: the master secret server is reachable "
 				"again");
 		sb_gen_unref(g);
+		sb_stack_scrub(); /* the fetch decoded the secret */
 
 		pthread_mutex_lock(&mt.lock);
 		if (mt.stop)

@@ -99,9 +99,15 @@ struct key_spec {
 static const char *const broker_keys[] = {
 	"state_dir", "plugin_dir", "node_name", "threads",
 	"log_level", "syslog",	   NULL};
-static const char *const listen_keys[] = {"socket",	  "socket_mode",
-					  "socket_group", "max_body",
-					  "tls_address",  NULL};
+static const char *const listen_keys[] = {"socket",
+					  "socket_mode",
+					  "socket_group",
+					  "max_body",
+					  "tls_address",
+					  "request_timeout_ms",
+					  "handshake_timeout_ms",
+					  "max_connections_per_peer",
+					  NULL};
 static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
 static const char *const access_keys[] = {"sso_admins", "sso_affiliate_admins",
 					  "cluster_members", "tls_admins",
@@ -429,6 +435,15 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (int_key(d, abspath, "listen", "max_body", "65536", 1024,
 		    16 * 1024 * 1024, 10, "a size in bytes", &n, errs) == 0)
 		conf->max_body = (size_t)n;
+	if (int_key(d, abspath, "listen", "request_timeout_ms", "10000", 100,
+		    3600000, 10, "a number of milliseconds", &n, errs) == 0)
+		conf->request_timeout_ms = (uint64_t)n;
+	if (int_key(d, abspath, "listen", "handshake_timeout_ms", "10000", 100,
+		    3600000, 10, "a number of milliseconds", &n, errs) == 0)
+		conf->handshake_timeout_ms = (uint64_t)n;
+	if (int_key(d, abspath, "listen", "max_connections_per_peer", "64", 0,
+		    1000000, 10, "a number of connections", &n, errs) == 0)
+		conf->max_connections_per_peer = (unsigned)n;
 
 	/* [access] */
 	conf->sso_admins_gid = (gid_t)-1;

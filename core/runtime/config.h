@@ -49,6 +49,10 @@ struct sb_conf {
 	char *socket_group; /* NULL: the daemon's group */
 	gid_t socket_gid;
 	size_t max_body; /* bytes */
+	/* Reloadable; for the connections and requests after a reload. */
+	uint64_t request_timeout_ms;   /* headers + body, from the 1st byte */
+	uint64_t handshake_timeout_ms; /* TLS handshake, from the accept */
+	unsigned max_connections_per_peer; /* per uid / address; 0: no cap */
 
 	/* [access] */
 	char *sso_admins; /* group name */

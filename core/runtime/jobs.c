@@ -1,5 +1,6 @@
 /* Job threads: see jobs.h. */
 #include "runtime/jobs.h"
+#include "runtime/secure_mem.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ static void *job_thread(void *arg)
 			jobs->tail = NULL;
 		pthread_mutex_unlock(&jobs->lock);
 		j->run(j->arg);
+		sb_stack_scrub(); /* jobs derive keys (scrypt, HKDF) */
 		/* Thread-safe with evthread_use_pthreads(). */
 		event_active(j->ev, EV_READ, 0);
 	}

@@ -55,6 +55,15 @@ void sb_secure_free(void *p, size_t n)
 	munmap(p, len);
 }
 
+__attribute__((noinline)) void sb_stack_scrub(void)
+{
+	unsigned char dead[SB_STACK_SCRUB_BYTES];
+
+	explicit_bzero(dead, sizeof(dead));
+	/* Keep the frame (and the wipe) from being optimised away. */
+	__asm__ __volatile__("" : : "r"(dead) : "memory");
+}
+
 int sb_process_harden(void)
 {
 	struct rlimit rl = {0, 0};

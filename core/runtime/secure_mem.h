@@ -22,6 +22,14 @@ void sb_secure_free(void *p, size_t n);
 		*(pp) = NULL;                                                  \
 	} while (0)
 
+/* Wipes SB_STACK_SCRUB_BYTES of the calling thread's stack below the
+ * caller's frame, where the frames of the functions it called lie dead
+ * with what they held (a decoded key, a derived one in a library's
+ * buffer). Called by the threads that handle secret material away from
+ * the request path: after each job, after each fetch of the secret. */
+#define SB_STACK_SCRUB_BYTES (64 * 1024)
+void sb_stack_scrub(void);
+
 /* Process-wide hardening done once at start: no core dumps
  * (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) and umask 077. Returns 0 or -1. */
 int sb_process_harden(void);
