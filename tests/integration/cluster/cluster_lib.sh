@@ -624,7 +624,12 @@ cl_setup() {
 	"$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret restore "$CL_DIR/backup.sbk" \
 		--password-file "$CL_PW_FILE" >/dev/null || return 1
 	if [ "$CL_FENCING" = keepalived ]; then
-		# Equal priorities: b joins as BACKUP and stays there.
+		# Equal priorities: b joins as BACKUP and stays there, once
+		# a's vrrp_script (failing while mss1 had no secret) no longer
+		# lowers a's priority.
+		cl_wait_health mss1 200 15 || { echo "mss1 is not active" >&2; return 1; }
+		wait_until 15 ka_script_healthy a ||
+			{ echo "mss1's keepalived still lowers its priority" >&2; return 1; }
 		ka_start b || return 1
 	fi
 	cl_wait_health mss1 200 15 || { echo "mss1 is not active" >&2; return 1; }
