@@ -24,6 +24,7 @@
 #include "runtime/wipe_alloc.h"
 #include "runtime/tls.h"
 #include "runtime/sd_notify.h"
+#include "runtime/metrics.h"
 #include "runtime/clock.h"
 
 #include <curl/curl.h>
@@ -177,6 +178,7 @@ static void reload(struct sb_daemon *d)
 		sb_info("configuration reloaded: generation %llu",
 			(unsigned long long)d->next_gen_number);
 	}
+	sb_metrics_event(errs.n == 0 ? SB_ME_RELOAD_OK : SB_ME_RELOAD_FAILED);
 	pthread_mutex_lock(&d->lock);
 	sb_errlist_clear(&d->last_reload.errors);
 	sb_errlist_clear(&d->last_reload.restart_required);
