@@ -123,6 +123,23 @@ check "generation 2 runs" is secretbroker_config_generation 2
 cp "$T/good.ini" "$A/secretbroker.ini"
 broker_stop "$A"
 
+# A metrics group that does not exist: one error naming the key and the
+# group, at -t and on reload (which then changes nothing).
+cp "$A/secretbroker.ini" "$T/nogroup.ini"
+ini_merge "$T/nogroup.ini" $'[access]\nmetrics = sbtest_m_nosuch'
+out=$("$SECRETBROKERD" -c "$T/nogroup.ini" -t 2>&1)
+check "-t: a missing [access] metrics group is refused" \
+	contains "$out" '[access] metrics: group "sbtest_m_nosuch" does not exist'
+broker_start "$A" || exit 1
+cp "$T/nogroup.ini" "$A/secretbroker.ini"
+kill -HUP "$(broker_pid "$A")"
+wait_until 20 grep -q 'metrics: group "sbtest_m_nosuch"' "$A/broker.log"
+r=$(metrics_as $MON)
+check "... a reload with it is refused and $MON may still read" test "${r%% *}" = 200
+check "... counted as a failed reload" is 'secretbroker_reloads_total{result="failed"}' 1
+cp "$T/good.ini" "$A/secretbroker.ini"
+broker_stop "$A"
+
 # Without [access] metrics only administrators may; the refusal says so.
 B=$T/b
 broker_config "$B" "

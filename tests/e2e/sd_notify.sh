@@ -113,6 +113,11 @@ out=$(NOTIFY_SOCKET=relative/notify.sock timeout 20 "$SECRETBROKERD" -c "$B/secr
 check "a relative NOTIFY_SOCKET refuses the start" test "$rc" -eq 1
 check "... naming the variable and its value" contains "$out" 'NOTIFY_SOCKET "relative/notify.sock" is not an absolute path'
 
+long=/$(printf 'n%.0s' $(seq 1 120))/$(printf 's%.0s' $(seq 1 120))
+out=$(NOTIFY_SOCKET=$long timeout 20 "$SECRETBROKERD" -c "$B/secretbroker.ini" 2>&1); rc=$?
+check "a NOTIFY_SOCKET longer than a socket path refuses the start" test "$rc" -eq 1
+check "... saying why" contains "$out" "of at most 107 bytes"
+
 # A manager that went away does not stop the daemon: it logs and serves.
 kill "$LPID"; wait "$LPID" 2>/dev/null
 rm -f "$NS"
