@@ -23,6 +23,9 @@
 #include "runtime/secure_mem.h"
 #include "runtime/wipe_alloc.h"
 #include "runtime/tls.h"
+#include "runtime/sd_notify.h"
+#include "runtime/metrics.h"
+#include "runtime/clock.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -175,6 +178,7 @@ static void reload(struct sb_daemon *d)
 		sb_info("configuration reloaded: generation %llu",
 			(unsigned long long)d->next_gen_number);
 	}
+	sb_metrics_event(errs.n == 0 ? SB_ME_RELOAD_OK : SB_ME_RELOAD_FAILED);
 	pthread_mutex_lock(&d->lock);
 	sb_errlist_clear(&d->last_reload.errors);
 	sb_errlist_clear(&d->last_reload.restart_required);
@@ -191,8 +195,102 @@ struct main_loop {
 	struct sb_daemon *d;
 	struct event_base *base;
 	struct event *wait_ev;
+	struct event *notify_ev; /* STATUS= updates and watchdog pings */
 	uint64_t deadline;
+	char status[256]; /* the last STATUS= sent */
 };
+
+/* Writes "STATUS=..." for the service manager into buf: the role, the
+ * fencing state and epoch, the generation, whether the secret is held and
+ * how the last reload went. Never names secret material (the MSID is an
+ * identifier, and is left out too). */
+static void status_line(struct sb_daemon *d, char *buf, size_t len)
+{
+	struct sb_generation *g = sb_gen_current(d);
+	char msid[SB_MSID_MAX + 1];
+	const char *secret, *reload = "";
+	uint64_t epoch;
+	int state, member;
+
+	if (g == NULL) {
+		snprintf(buf, len, "STATUS=stopping");
+		return;
+	}
+	sb_fence_view(d, &state, &epoch);
+	member = g->conf->role == SB_ROLE_MEMBER;
+	secret = sb_secret_current_msid(d->secret, msid) == 0
+			 ? "master secret loaded"
+			 : "no master secret (run sbctl secret restore)";
+	pthread_mutex_lock(&d->lock);
+	if (d->last_reload.attempted && !d->last_reload.ok)
+		reload = ", last reload failed (see the log)";
+	pthread_mutex_unlock(&d->lock);
+	if (member)
+		snprintf(buf, len,
+			 "STATUS=role member, master secret server %s, "
+			 "generation %llu, %s%s",
+			 sb_member_can_encrypt(d) ? "reachable" : "unreachable",
+			 (unsigned long long)g->number, secret, reload);
+	else
+		snprintf(buf, len,
+			 "STATUS=role mss, %s, epoch %llu, generation %llu, "
+			 "%s%s",
+			 state == SB_FENCE_ACTIVE ? "active" : "standby",
+			 (unsigned long long)epoch,
+			 (unsigned long long)g->number, secret, reload);
+	sb_gen_unref(g);
+}
+
+/* Sends prefix (may be "") and STATUS= when either is new. */
+static void notify_status(struct main_loop *m, const char *prefix)
+{
+	char line[256], msg[320];
+
+	if (!sb_notify_enabled())
+		return;
+	status_line(m->d, line, sizeof(line));
+	if (*prefix == '\0' && strcmp(line, m->status) == 0)
+		return;
+	snprintf(m->status, sizeof(m->status), "%s", line);
+	snprintf(msg, sizeof(msg), "%s%s", prefix, line);
+	if (sb_notify(msg) != 0)
+		sb_warn("NOTIFY_SOCKET: cannot send to the service manager: "
+			"%s",
+			strerror(errno));
+}
+
+/* Every tick: the watchdog ping (WatchdogSec=; this loop answering is what
+ * it vouches for) and STATUS= when the role, epoch, generation or secret
+ * changed. */
+static void notify_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_loop *m = arg;
+
+	(void)fd;
+	(void)what;
+	if (sb_notify_watchdog_usec() > 0)
+		(void)sb_notify("WATCHDOG=1");
+	notify_status(m, "");
+}
+
+/* Arms notify_tick_cb: every second, or every half watchdog interval when
+ * that is shorter. Returns 0, or -1 when the event cannot be made. */
+static int notify_tick_start(struct main_loop *m)
+{
+	uint64_t usec = 1000000, wd = sb_notify_watchdog_usec();
+	struct timeval tv;
+
+	if (!sb_notify_enabled())
+		return 0;
+	if (wd > 0 && wd / 2 < usec)
+		usec = wd / 2 > 1000 ? wd / 2 : 1000;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	m->notify_ev = event_new(m->base, -1, EV_PERSIST, notify_tick_cb, m);
+	if (m->notify_ev == NULL || event_add(m->notify_ev, &tv) != 0)
+		return -1;
+	return 0;
+}
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -217,12 +315,17 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		if (!atomic_load(&m->d->stopping))
+		if (!atomic_load(&m->d->stopping)) {
+			(void)sb_notify_reloading();
 			reload(m->d);
+			notify_status(m, "READY=1\n");
+		}
 		return;
 	}
 	if (atomic_exchange(&m->d->stopping, 1))
 		return;
+	(void)sb_notify("STOPPING=1\nSTATUS=stopping: finishing the requests "
+			"in flight");
 	sb_info("%s: stopping: no new connections, finishing %d requests in "
 		"flight",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -304,6 +407,10 @@ int main(int argc, char **argv)
 	if (evthread_use_pthreads() != 0) {
 		fprintf(stderr,
 			"secretbrokerd: libevent has no thread support\n");
+		return 1;
+	}
+	if (!test && sb_notify_init(msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "secretbrokerd: %s\n", msg);
 		return 1;
 	}
 	pthread_mutex_init(&d->lock, NULL);
@@ -431,6 +538,11 @@ int main(int argc, char **argv)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			goto done;
 	}
+	/* Ready: the secret is loaded (or known to be missing) and the
+	 * listeners are up. */
+	if (notify_tick_start(&m) != 0)
+		goto done;
+	notify_status(&m, "READY=1\n");
 	event_base_dispatch(m.base);
 	ret = 0;
 	sb_info("stopped");
@@ -450,6 +562,9 @@ done:
 			event_free(sigs[i]);
 	if (m.wait_ev)
 		event_free(m.wait_ev);
+	if (m.notify_ev)
+		event_free(m.notify_ev);
+	sb_notify_close();
 	if (m.base)
 		event_base_free(m.base);
 	sb_secret_state_destroy(d->secret);

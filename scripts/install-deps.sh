@@ -12,6 +12,10 @@ PKGS=(
   libcurl4-openssl-dev
   python3-cryptography
   nginx-light wrk curl jq socat procps util-linux passwd
+  # issue 16: promtool (metrics and alert rules), systemd-analyze (the
+  # unit), scdoc and man-db (man pages), and the Debian packaging
+  prometheus systemd scdoc man-db
+  debhelper devscripts lintian fakeroot dpkg-dev
 )
 
 missing=()

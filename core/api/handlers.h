@@ -63,4 +63,7 @@ void sb_handle_config_delete(struct sb_req *r);
 /* cache_admin.c */
 void sb_handle_cache_purge(struct sb_req *r);
 
+/* metrics.c */
+void sb_handle_metrics(struct sb_req *r);
+
 #endif

@@ -3,6 +3,7 @@
 #include "api/http.h"
 #include "api/conn_limits.h"
 #include "api/request_checks.h"
+#include "api/routes.h"
 #include "api/unix_socket.h"
 #include "secret/secret.h"
 
@@ -11,6 +12,8 @@
 #include "host/host.h"
 #include "runtime/jobs.h"
 #include "runtime/log.h"
+#include "runtime/clock.h"
+#include "runtime/metrics.h"
 #include "runtime/secure_mem.h"
 #include "runtime/tls.h"
 
@@ -324,6 +327,7 @@ static void audit_reply(struct sb_req *r, int *status, json_t **body)
 	ev.request_id = r->id;
 	if (sb_audit_write(r->d->audit, &ev, msg, sizeof(msg)) == 0)
 		return;
+	sb_metrics_event(SB_ME_AUDIT_FAILURE);
 	sb_err("request %s: %s", r->id, msg);
 	if (*status >= 400)
 		return;
@@ -343,7 +347,9 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->ev);
 	struct sb_conn_settings cs;
 
-	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "Content-Type",
+			  r->content_type ? r->content_type
+					  : "application/json");
 	evhttp_add_header(hdr, "X-Request-Id", r->id);
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
 	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && buf) {
@@ -356,6 +362,8 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 	}
 	sb_debug("request %s uid %u %s -> %d", r->id, (unsigned)r->caller.uid,
 		 r->path, status);
+	if (r->route && (r->route->flags & SB_ROUTE_LOOKUP))
+		sb_metrics_lookup(status, sb_mono_us() - r->started_us);
 	cs = conf_conn_settings(r->gen ? r->gen->conf : NULL);
 	sb_conn_request_replied(r->worker->conn, r->ev, &cs);
 	evhttp_send_reply(r->ev, status, NULL, buf);
@@ -406,6 +414,13 @@ void sb_reply_buffer(struct sb_req *r, int status, struct evbuffer *buf)
 		return;
 	}
 	send_reply(r, status, buf);
+}
+
+void sb_reply_typed(struct sb_req *r, int status, const char *content_type,
+		    struct evbuffer *buf)
+{
+	r->content_type = content_type;
+	sb_reply_buffer(r, status, buf);
 }
 
 void sb_reply_error(struct sb_req *r, int status, const char *code,
@@ -547,6 +562,8 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	memset(r, 0, offsetof(struct sb_req, path));
 	r->path[0] = '\0';
 	r->params.n = 0;
+	r->started_us = sb_mono_us();
+	r->started_us = sb_mono_us();
 	atomic_fetch_add(&d->inflight, 1);
 	r->ev = ev;
 	r->worker = w;

@@ -77,8 +77,10 @@ struct sb_req {
 	int tls; /* arrived over mutual TLS: caller.name is the certificate
 		    identity */
 	int name_resolved;
-	const char *error_code; /* of the reply, for the audit record */
-	uint64_t write_epoch;	/* set by sb_req_write_epoch */
+	const char *error_code;	  /* of the reply, for the audit record */
+	uint64_t write_epoch;	  /* set by sb_req_write_epoch */
+	uint64_t started_us;	  /* sb_mono_us() at arrival, for metrics */
+	const char *content_type; /* of the reply; NULL: application/json */
 	/* What the audit record of this request says; set by the handler. */
 	struct {
 		const char *op; /* NULL: not audited */
@@ -118,6 +120,10 @@ void sb_reply_json(struct sb_req *r, int status, json_t *body);
  * ends the request; audited like sb_reply_json. */
 struct evbuffer;
 void sb_reply_buffer(struct sb_req *r, int status, struct evbuffer *buf);
+/* As sb_reply_buffer, with a Content-Type other than JSON (a static
+ * string). */
+void sb_reply_typed(struct sb_req *r, int status, const char *content_type,
+		    struct evbuffer *buf);
 /* Sends {"error": {"code", "message"}} and ends the request. */
 void sb_reply_error(struct sb_req *r, int status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

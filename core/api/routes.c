@@ -52,7 +52,8 @@ static const struct sb_route route_table[] = {
 	 sb_handle_mapping_update, 0},
 	{DELETE, "/v1/apps/{app}/mappings/{identity}", SB_ACCESS_APP_ADMIN,
 	 sb_handle_mapping_delete, 0},
-	{GET, "/v1/lookup/{app}", SB_ACCESS_APP_USER, sb_handle_lookup, 0},
+	{GET, "/v1/lookup/{app}", SB_ACCESS_APP_USER, sb_handle_lookup,
+	 SB_ROUTE_LOOKUP},
 	{PUT, "/v1/apps/{app}/config/{id}", SB_ACCESS_APP_ADMIN,
 	 sb_handle_config_set, 0},
 	{GET, "/v1/apps/{app}/config/{id}", SB_ACCESS_APP_USER,
@@ -67,6 +68,7 @@ static const struct sb_route route_table[] = {
 	 sb_handle_cluster_designate, 0},
 	{GET, "/v1/cluster/secret", SB_ACCESS_CLUSTER_MEMBER,
 	 sb_handle_cluster_secret, 0},
+	{GET, "/v1/metrics", SB_ACCESS_METRICS, sb_handle_metrics, 0},
 };
 
 /* See routes.h. */

@@ -21,7 +21,8 @@
  * setting what the audit record says and, for the application roles,
  * loading the application (a missing one answers 404 first), so that the
  * refusal names the group needed. Each role includes the ones above it
- * except SB_ACCESS_CLUSTER_MEMBER (docs/api.md, Roles). */
+ * except SB_ACCESS_CLUSTER_MEMBER and SB_ACCESS_METRICS (docs/api.md,
+ * Roles). */
 enum sb_route_access {
 	SB_ACCESS_ANYONE = 0,	   /* no identity needed, not even a group */
 	SB_ACCESS_LOCAL,	   /* any caller that can open the socket */
@@ -31,6 +32,7 @@ enum sb_route_access {
 	SB_ACCESS_SSO_ADMIN,	   /* root, [access] sso_admins, tls_admins */
 	SB_ACCESS_CLUSTER_MEMBER,  /* a mutual TLS identity listed in
 				      [access] cluster_members */
+	SB_ACCESS_METRICS,	   /* [access] metrics, or an SSO admin */
 };
 
 struct sb_route {
@@ -38,8 +40,12 @@ struct sb_route {
 	const char *pattern; /* "/v1/apps/{app}/mappings/{identity}" */
 	enum sb_route_access access;
 	void (*handler)(struct sb_req *r);
-	unsigned flags; /* none defined: 0 */
+	unsigned flags; /* SB_ROUTE_* */
 };
+
+/* The route's replies are counted as lookups (secretbroker_lookups_total
+ * and the lookup latency histogram, runtime/metrics.h). */
+#define SB_ROUTE_LOOKUP 1u
 
 /* The route table, read-only, and its length in *n. */
 const struct sb_route *sb_routes(size_t *n);

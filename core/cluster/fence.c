@@ -8,6 +8,7 @@
 #include "cluster/cluster.h"
 #include "host/host.h"
 #include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -36,6 +37,10 @@ void sb_fence_state_changed(struct sb_daemon *d, int state, uint64_t epoch,
 	snprintf(f->reason, sizeof(f->reason), "%s", reason ? reason : "");
 	pthread_mutex_unlock(&f->lock);
 	sb_cluster_notify(d);
+	if (old != state)
+		sb_metrics_event(state == SB_FENCE_ACTIVE
+					 ? SB_ME_FENCE_TO_ACTIVE
+					 : SB_ME_FENCE_TO_STANDBY);
 	if (old != state || state == SB_FENCE_ACTIVE)
 		sb_info("fencing: now %s%s (epoch %llu): %s",
 			state == SB_FENCE_ACTIVE ? "active" : "standby",

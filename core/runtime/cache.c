@@ -1,5 +1,6 @@
 /* Credential cache: see cache.h. */
 #include "runtime/cache.h"
+#include "runtime/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +107,13 @@ int sb_cache_get(struct sb_cache *c, const struct sb_cache_inval *inv,
 			continue;
 		if (now_ms >= e->expires_ms ||
 		    !stamp_current(inv, h, &e->stamp))
-			return 0;
+			break;
 		*value = e->value;
 		*len = e->len;
+		sb_metrics_event(SB_ME_CACHE_HIT);
 		return 1;
 	}
+	sb_metrics_event(SB_ME_CACHE_MISS);
 	return 0;
 }
 

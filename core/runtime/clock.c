@@ -19,6 +19,14 @@ uint64_t sb_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t sb_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 char *sb_iso_time(uint64_t ms, char *out, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);

@@ -7,6 +7,8 @@
 
 uint64_t sb_wall_ms(void);
 uint64_t sb_mono_ms(void);
+/* CLOCK_MONOTONIC in microseconds, for latencies. */
+uint64_t sb_mono_us(void);
 
 /* Formats a wall-clock time in milliseconds since the epoch as RFC 3339 UTC
  * with second precision ("2026-11-25T14:00:00Z") into out (at least 21

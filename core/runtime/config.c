@@ -109,9 +109,10 @@ static const char *const listen_keys[] = {"socket",
 					  "max_connections_per_peer",
 					  NULL};
 static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
-static const char *const access_keys[] = {"sso_admins", "sso_affiliate_admins",
-					  "cluster_members", "tls_admins",
-					  NULL};
+static const char *const access_keys[] = {
+	"sso_admins",	   "sso_affiliate_admins",
+	"cluster_members", "tls_admins",
+	"metrics",	   NULL};
 static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
@@ -221,6 +222,26 @@ static int lookup_group(const char *name, gid_t *gid)
 		return -1;
 	*gid = gr.gr_gid;
 	return 0;
+}
+
+/* Reads [access] key, a Unix group name, into *name (strdup'ed; NULL
+ * when unset or empty) and its gid into *gid ((gid_t)-1 when unset). A
+ * group that does not exist is an error in errs naming file, key and
+ * group. */
+static void group_key(dictionary *d, const char *abspath, const char *key,
+		      char **name, gid_t *gid, struct sb_errlist *errs)
+{
+	const char *v = get(d, "access", key, NULL);
+
+	*gid = (gid_t)-1;
+	*name = NULL;
+	if (v == NULL || *v == '\0')
+		return;
+	*name = strdup(v);
+	if (lookup_group(v, gid) != 0)
+		sb_errlist_add(errs,
+			       "%s: [access] %s: group \"%s\" does not exist",
+			       abspath, key, v);
 }
 
 /* Copies [section] of d into a new struct sb_config. */
@@ -446,27 +467,13 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 		conf->max_connections_per_peer = (unsigned)n;
 
 	/* [access] */
-	conf->sso_admins_gid = (gid_t)-1;
-	v = get(d, "access", "sso_admins", NULL);
-	if (v && *v) {
-		conf->sso_admins = strdup(v);
-		if (lookup_group(v, &conf->sso_admins_gid) != 0)
-			sb_errlist_add(errs,
-				       "%s: [access] sso_admins: group \"%s\" "
-				       "does not exist",
-				       abspath, v);
-	}
-
-	conf->sso_affiliate_admins_gid = (gid_t)-1;
-	v = get(d, "access", "sso_affiliate_admins", NULL);
-	if (v && *v) {
-		conf->sso_affiliate_admins = strdup(v);
-		if (lookup_group(v, &conf->sso_affiliate_admins_gid) != 0)
-			sb_errlist_add(errs,
-				       "%s: [access] sso_affiliate_admins: "
-				       "group \"%s\" does not exist",
-				       abspath, v);
-	}
+	group_key(d, abspath, "sso_admins", &conf->sso_admins,
+		  &conf->sso_admins_gid, errs);
+	group_key(d, abspath, "sso_affiliate_admins",
+		  &conf->sso_affiliate_admins, &conf->sso_affiliate_admins_gid,
+		  errs);
+	group_key(d, abspath, "metrics", &conf->metrics_group,
+		  &conf->metrics_gid, errs);
 
 	/* [cache] */
 	if (int_key(d, abspath, "cache", "timeout_s", "60", 0, 86400, 10,
@@ -572,6 +579,7 @@ void sb_conf_free(struct sb_conf *conf)
 	free(conf->socket_group);
 	free(conf->sso_admins);
 	free(conf->sso_affiliate_admins);
+	free(conf->metrics_group);
 	free(conf->audit_file);
 	free(conf->cluster_address);
 	free(conf->tls_cert);

@@ -59,6 +59,8 @@ struct sb_conf {
 	gid_t sso_admins_gid;
 	char *sso_affiliate_admins;
 	gid_t sso_affiliate_admins_gid;
+	char *metrics_group; /* may read GET /v1/metrics; NULL: admins only */
+	gid_t metrics_gid;
 
 	/* [cache] */
 	uint64_t cache_timeout_ms; /* 0: no caching */

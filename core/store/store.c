@@ -6,6 +6,8 @@
 
 #include "host/plugin_loader.h"
 
+#include "runtime/clock.h"
+#include "runtime/metrics.h"
 #include "runtime/status.h"
 
 #include <stdatomic.h>
@@ -47,11 +49,13 @@ int store_fence_view(uint64_t *epoch)
 /* The enum store_reach of the last plugin call (see store.h). */
 static atomic_int reach;
 
-/* Records the outcome rc of a plugin call that reached the storage, and
+/* Records the outcome rc of a plugin call of op, begun at started_us
+ * (sb_mono_us), that reached the storage, counts it for the metrics and
  * returns rc. Relaxed: one store on the lookup path, and health needs no
  * ordering with anything else. */
-static inline int noted(int rc)
+static inline int noted(enum sb_metric_store_op op, uint64_t started_us, int rc)
 {
+	sb_metrics_store(op, rc, sb_mono_us() - started_us);
 	atomic_store_explicit(&reach,
 			      rc == SB_EUNAVAIL || rc == SB_ETIMEOUT
 				      ? STORE_REACH_UNREACHABLE
@@ -68,7 +72,10 @@ int store_reachability(void)
 int store_get_record(struct sb_generation *g, const char *key, uint8_t **value,
 		     size_t *value_len, uint64_t *version, struct sb_error *err)
 {
-	return noted(SOPS(g)->get(g->storage.inst, key, value, value_len,
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_GET, t0,
+		     SOPS(g)->get(g->storage.inst, key, value, value_len,
 				  version, err));
 }
 
@@ -76,7 +83,10 @@ int store_scan(struct sb_generation *g, const char *prefix, const char *after,
 	       size_t limit, sb_scan_cb cb, void *arg, char *last_key,
 	       struct sb_error *err)
 {
-	return noted(SOPS(g)->scan(g->storage.inst, prefix, after, limit, cb,
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_SCAN, t0,
+		     SOPS(g)->scan(g->storage.inst, prefix, after, limit, cb,
 				   arg, last_key, err));
 }
 
@@ -84,7 +94,7 @@ int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 		      const struct sb_batch *batch, struct sb_error *err)
 {
 	struct sb_batch stamped = *batch;
-	uint64_t view_epoch;
+	uint64_t view_epoch, t0;
 	int rc;
 
 	stamped.epoch = 0;
@@ -93,7 +103,9 @@ int store_batch_apply(struct sb_generation *g, struct store_fencing fencing,
 			return sb_error_set(err, SB_EFENCED, STORE_STANDBY_MSG);
 		stamped.epoch = fencing.epoch ? fencing.epoch : view_epoch;
 	}
-	rc = noted(SOPS(g)->batch_apply(g->storage.inst, &stamped, err));
+	t0 = sb_mono_us();
+	rc = noted(SB_MS_BATCH, t0,
+		   SOPS(g)->batch_apply(g->storage.inst, &stamped, err));
 	if (rc == SB_EFENCED && stamped.epoch != 0) {
 		store_fence_refused_fn fn = atomic_load(&fence_refused_fn);
 
@@ -194,7 +206,10 @@ int store_lease_acquire(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_acquire))
 		return no_lease_op(g, "lease_acquire", err);
-	return noted(SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms,
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_LEASE_ACQUIRE, t0,
+		     SOPS(g)->lease_acquire(g->storage.inst, holder, ttl_ms,
 					    epoch, err));
 }
 
@@ -203,7 +218,10 @@ int store_lease_renew(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_renew))
 		return no_lease_op(g, "lease_renew", err);
-	return noted(SOPS(g)->lease_renew(g->storage.inst, holder, epoch,
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_LEASE_RENEW, t0,
+		     SOPS(g)->lease_renew(g->storage.inst, holder, epoch,
 					  ttl_ms, err));
 }
 
@@ -212,7 +230,11 @@ int store_lease_release(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_release))
 		return no_lease_op(g, "lease_release", err);
+	uint64_t t0 = sb_mono_us();
+
 	return noted(
+		SB_MS_LEASE_RELEASE, t0,
+
 		SOPS(g)->lease_release(g->storage.inst, holder, epoch, err));
 }
 
@@ -221,7 +243,10 @@ int store_read_lease(struct sb_generation *g, struct sb_lease_info *info,
 {
 	if (!SB_OPS_HAS(SOPS(g), lease_read))
 		return no_lease_op(g, "lease_read", err);
-	return noted(SOPS(g)->lease_read(g->storage.inst, info, err));
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_LEASE_READ, t0,
+		     SOPS(g)->lease_read(g->storage.inst, info, err));
 }
 
 int store_fence_takeover(struct sb_generation *g, const char *holder,
@@ -229,6 +254,9 @@ int store_fence_takeover(struct sb_generation *g, const char *holder,
 {
 	if (!SB_OPS_HAS(SOPS(g), fence_takeover))
 		return no_lease_op(g, "fence_takeover", err);
-	return noted(SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms,
+	uint64_t t0 = sb_mono_us();
+
+	return noted(SB_MS_FENCE_TAKEOVER, t0,
+		     SOPS(g)->fence_takeover(g->storage.inst, holder, ttl_ms,
 					     epoch, err));
 }

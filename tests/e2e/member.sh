@@ -58,6 +58,12 @@ check "looked up on the member" contains "$(lookup)" '"password":"p1"'
 broker_stop "$M"
 check "the member notices the MSS is gone" wait_until 10 bash -c "curl -s --unix-socket $N/sb.sock http://sb/v1/health | jq -e '.mss_reachable == false'"
 check "lookups go on without the MSS" contains "$(lookup)" '"password":"p1"'
+m=$(curl -s --unix-socket "$N/sb.sock" http://sb/v1/metrics)
+check "metrics: the member's role" contains "$m" 'secretbroker_node_role{role="member"} 1'
+check "metrics: the MSS is unreachable" contains "$m" 'secretbroker_member_mss_reachable 0'
+check "metrics: a member is never the active MSS" contains "$m" 'secretbroker_fencing_active 0'
+printf '%s\n' "$m" >"$T/member-metrics.txt"
+check "metrics: promtool check metrics passes on a member" bash -c "promtool check metrics <'$T/member-metrics.txt'"
 r=$(api "$N" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u1","password":"p2"}}')
 check "encrypting is refused while the MSS is away" test "${r%% *}" = 503
 check "... with its own error code" contains "$r" mss_unavailable
@@ -65,6 +71,7 @@ check "... and nothing changed" contains "$(lookup)" '"password":"p1"'
 
 broker_start "$M" || exit 1
 check "the member recovers by itself" wait_until 10 bash -c "curl -s --unix-socket $N/sb.sock http://sb/v1/health | jq -e '.mss_reachable == true'"
+check "metrics: the MSS is reachable again" contains "$(curl -s --unix-socket "$N/sb.sock" http://sb/v1/metrics)" 'secretbroker_member_mss_reachable 1'
 r=$(api "$N" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u1","password":"p2"}}')
 check "and encrypts again" test "${r%% *}" = 200
 check "the new value is served" contains "$(lookup)" '"password":"p2"'
