@@ -342,7 +342,13 @@ void sb_handle_ticket_redeem(struct sb_req *r)
 	json_t *rec = NULL;
 	int rc;
 
-	sb_req_audit(r, "ticket.redeem", SB_AUDIT_LOW, NULL, NULL);
+	/* The application the body names, for the audit record of a
+	 * refusal before the body is checked. */
+	t_app = r->body ? json_string_value(json_object_get(r->body, "app"))
+			: NULL;
+	sb_req_audit(r, "ticket.redeem", SB_AUDIT_LOW,
+		     t_app && sb_valid_name(t_app) ? t_app : NULL, NULL);
+	t_app = NULL;
 	if (!caller_is_redeemer(r)) {
 		const struct sb_conf *c = r->gen->conf;
 
@@ -359,7 +365,6 @@ void sb_handle_ticket_redeem(struct sb_req *r)
 	if ((text = sb_body_string(r, "ticket", 1)) == NULL ||
 	    (name = sb_body_string(r, "app", 1)) == NULL)
 		return; /* replied 400 */
-	snprintf(r->audit.app, sizeof(r->audit.app), "%s", name);
 	if (!sb_valid_name(name)) {
 		sb_reply_error(r, 400, "bad_request",
 			       "app must be an application name (1..64 "

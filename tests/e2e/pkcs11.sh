@@ -119,6 +119,20 @@ pin = $SOFTHSM_USER_PIN"
 check "none of these changed the sealed secret" \
 	test "$(sha256sum "$A/state/secret.sealed")" = "$sum_before"
 
+# A sealed file the token's key does not open: sealed under another key of
+# the token, or altered.
+refused_t "the secret sealed under another key" "sealed by another node's key (key id" \
+	"$(softhsm_crypto_ini sb-seal-2)"
+broker_config "$A" "$(softhsm_crypto_ini)"
+cp "$A/state/secret.sealed" "$T/sealed.good"
+size=$(stat -c %s "$A/state/secret.sealed")
+printf '\x5a' | dd of="$A/state/secret.sealed" bs=1 seek=$((size - 20)) conv=notrunc 2>/dev/null
+out=$(timeout 30 "$SECRETBROKERD" -c "$A/secretbroker.ini" -t 2>&1); rc=$?
+check "an altered sealed file is refused" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... naming the key it does not open under" \
+	contains "$out" "does not decrypt under key 'sb-seal' on token 'sb-test'"
+cp "$T/sealed.good" "$A/state/secret.sealed"
+
 # The token absent at start: the daemon does not start, and says why.
 broker_config "$A" "$(softhsm_crypto_ini)"
 mv "$T/hsm/tokens" "$T/hsm/tokens.away"

@@ -178,6 +178,10 @@ results=$(jq -r 'select(.operation == "ticket.redeem") | .result' "$A/audit.log"
 for code in ok not_a_redeemer ticket_wrong_app ticket_redeemed ticket_expired ticket_unknown bad_ticket; do
 	check "audited: ticket.redeem $code" contains "$results" "$code"
 done
+check "audited: a refused redeemer with the application it asked for" \
+	test "$(jq -r 'select(.operation == "ticket.redeem" and .result == "not_a_redeemer") | .app' "$A/audit.log" | sort -u)" = crm
+check "audited: a redemption with the identity it was for" \
+	test "$(jq -r 'select(.operation == "ticket.redeem" and .result == "ok") | .target' "$A/audit.log" | sort -u)" = "$ALICE"
 check "audited: ticket.issue ok for alice" \
 	test "$(jq -r "select(.operation == \"ticket.issue\" and .result == \"ok\") | .target" "$A/audit.log" | sort -u)" = "$ALICE"
 check "audited: ticket.issue refusals" \
