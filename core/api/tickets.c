@@ -14,7 +14,8 @@
  * per version, so of any number of concurrent redemptions on any nodes
  * exactly one succeeds, and the others find it redeemed. Records are kept
  * TICKET_KEEP_MS past their expiry (so a late use still says expired or
- * redeemed) and then swept by later issues.
+ * redeemed) and then swept by later issues (a few at a time, at most every
+ * TICKET_SWEEP_EVERY_MS).
  */
 #define _GNU_SOURCE
 #include "api/handlers.h"
@@ -25,11 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICKET_LEN	 32 /* random bytes */
-#define TICKET_HEX_LEN	 (2 * TICKET_LEN)
-#define TICKET_KEY_MAX	 (7 + TICKET_HEX_LEN + 1) /* "ticket/" digest NUL */
-#define TICKET_KEEP_MS	 (3600ull * 1000)	  /* kept past expiry */
-#define TICKET_SWEEP_MAX 256 /* records an issue looks at for sweeping */
+#define TICKET_LEN	      32 /* random bytes */
+#define TICKET_HEX_LEN	      (2 * TICKET_LEN)
+#define TICKET_KEY_MAX	      (7 + TICKET_HEX_LEN + 1) /* "ticket/" digest NUL */
+#define TICKET_KEEP_MS	      (3600ull * 1000)	       /* kept past expiry */
+#define TICKET_SWEEP_MAX      256 /* records an issue looks at for sweeping */
+#define TICKET_SWEEP_EVERY_MS (10ull * 1000) /* at most one sweep per */
 
 static const char ticket_label[] = "secretbroker ticket digest";
 
@@ -136,12 +138,26 @@ static int sweep_cb(void *arg, const char *key, const uint8_t *value,
  * only logged at debug level by the store, the issue goes on. */
 static void sweep_expired(struct sb_req *r)
 {
+	static uint64_t last_sweep_ms; /* process-wide, atomic */
 	struct sweep s = {.now = sb_wall_ms()};
 	struct sb_batch_op ops[16];
 	struct sb_error err = {{0}};
 	struct sb_batch b = {ops, 0, 0, NULL, NULL};
+	uint64_t last = __atomic_load_n(&last_sweep_ms, __ATOMIC_RELAXED);
+	uint8_t start = 0;
+	char after[16];
 
-	if (store_scan(r->gen, "ticket/", NULL, TICKET_SWEEP_MAX, sweep_cb, &s,
+	/* At most one sweep per TICKET_SWEEP_EVERY_MS in this process, by
+	 * whichever request wins the exchange. */
+	if (s.now < last + TICKET_SWEEP_EVERY_MS ||
+	    !__atomic_compare_exchange_n(&last_sweep_ms, &last, s.now, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	/* Digests are uniform: start at a random one, so that live tickets
+	 * at the low end of the key space do not hide stale ones forever. */
+	(void)r->gen->cops->random(r->gen->crypto.inst, &start, 1, &err);
+	snprintf(after, sizeof(after), "ticket/%02x", start);
+	if (store_scan(r->gen, "ticket/", after, TICKET_SWEEP_MAX, sweep_cb, &s,
 		       NULL, &err) != SB_OK ||
 	    s.n == 0)
 		return;

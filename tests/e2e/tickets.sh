@@ -79,11 +79,28 @@ echo '{"user": "alice_ext", "password": "s3cret-crm"}' |
 echo '{"user": "alice_hr", "password": "s3cret-hr"}' |
 	as $ALICE cred set hr --stdin >/dev/null
 
+# Records of tickets long expired are swept by a later issue: two put
+# straight into the database (sqlite only), one long expired, one not yet.
+STALE="ticket/ff$(printf 'e%.0s' $(seq 1 62))"
+FRESH="ticket/ff$(printf 'd%.0s' $(seq 1 62))"
+if [ "$BACKEND" = sqlite ]; then
+	sqlite3 "$DB" "INSERT INTO sb_kv VALUES (CAST('$STALE' AS BLOB),
+		CAST('{\"app\":\"crm\",\"identity\":\"x\",\"expires_ms\":1000}' AS BLOB), 1);
+		INSERT INTO sb_kv VALUES (CAST('$FRESH' AS BLOB),
+		CAST('{\"app\":\"crm\",\"identity\":\"x\",\"expires_ms\":$(( $(date +%s) * 1000 + 600000 ))}' AS BLOB), 1);"
+fi
+
 # ---- issue ----
 run $ALICE ticket issue crm
 T1=$OUT
 check "alice gets a ticket for crm" test "$RC" -eq 0
 check "... 256 bits in hex" test "$(printf '%s' "$T1" | grep -Ecx '[0-9a-f]{64}')" = 1
+if [ "$BACKEND" = sqlite ]; then
+	check "the issue swept a ticket record expired long ago" \
+		test "$(db_count "key = CAST('$STALE' AS BLOB)")" = 0
+	check "... and kept one still valid" \
+		test "$(db_count "key = CAST('$FRESH' AS BLOB)")" = 1
+fi
 run $ALICE --json ticket issue crm
 check "--json: the ticket, app, identity, expiry" \
 	test "$(echo "$OUT" | jq -r '"\(.app) \(.identity) \(.expires_in_s) \(.ticket|length)"')" = "crm $ALICE 60 64"
