@@ -95,15 +95,16 @@ static int ticket_key(struct sb_req *r, const uint8_t ticket[TICKET_LEN],
 }
 
 /* 1 when the caller may redeem tickets: a member of [access]
- * ticket_redeemers, or over mutual TLS a certificate identity listed in
- * [access] tls_ticket_redeemers. */
+ * ticket_redeemers (over mutual TLS: the local user named like the
+ * certificate identity, as for every group role), or over mutual TLS a
+ * certificate identity listed in [access] tls_ticket_redeemers. As
+ * sb_caller_is_admin decides for administrators. */
 static int caller_is_redeemer(struct sb_req *r)
 {
 	const struct sb_conf *c = r->gen->conf;
 
-	if (r->tls)
-		return sb_conf_list_has(c->tls_ticket_redeemers,
-					r->caller.name);
+	if (r->tls && sb_conf_list_has(c->tls_ticket_redeemers, r->caller.name))
+		return 1;
 	return c->ticket_redeemers != NULL &&
 	       sb_caller_in_group(&r->caller, c->ticket_redeemers_gid);
 }

@@ -3,7 +3,9 @@
 # cluster and across a failover (issue 17, item 5).
 #
 # Two MSS nodes (lease fencing) and a member on a real PostgreSQL or Redis
-# server; [access] ticket_redeemers set on every node by a reload. A ticket
+# server; [access] ticket_redeemers (a group) and tls_ticket_redeemers (a
+# certificate identity, tried over mutual TLS) set on every node by a
+# reload. A ticket
 # issued on the member is redeemed on the active MSS, and refused as
 # redeemed on the member; one ticket raced by 32 redeemers, half on the
 # active MSS and half on the member, is redeemed exactly once; after
@@ -31,7 +33,8 @@ gen_is() { # NODE N
 for n in mss1 mss2 member1; do
 	before=$("$SBCTL" -s "$CL_DIR/$n/sb.sock" --json status | jq -r .config.generation)
 	ini_merge "$CL_DIR/$n/secretbroker.ini" "[access]
-ticket_redeemers = $RDG"
+ticket_redeemers = $RDG
+tls_ticket_redeemers = member1"
 	kill -HUP "$(cat "$CL_DIR/$n/broker.pid")"
 	check "$n reloads with ticket_redeemers" wait_until 20 gen_is $n $((before + 1))
 done
@@ -52,6 +55,26 @@ redeem() {
 	echo "${out##*$'\n'} $(printf '%s' "${out%$'\n'*}" |
 		jq -r '.error.code // .values.password')"
 }
+
+# redeem_tls NODE AS TICKET: over NODE's mutual-TLS listener with the
+# certificate of AS; prints "STATUS CODE-or-PW".
+redeem_tls() {
+	local addr out
+	addr=$(sed -n 's/^address = //p' "$CL_DIR/$1/secretbroker.ini")
+	out=$(curl -s -X POST -w '\n%{http_code}' --max-time 20 \
+		--cacert "$CL_DIR/pki/ca.crt" --cert "$CL_DIR/pki/$2.crt" \
+		--key "$CL_DIR/pki/$2.key" -H 'Content-Type: application/json' \
+		--data-binary "{\"ticket\": \"$3\", \"app\": \"$CL_APP\"}" \
+		"https://$addr/v1/tickets/redeem")
+	echo "${out##*$'\n'} $(printf '%s' "${out%$'\n'*}" |
+		jq -r '.error.code // .values.password')"
+}
+T0=$(issue mss1)
+check "over TLS, an identity outside tls_ticket_redeemers may not redeem" \
+	test "$(redeem_tls mss1 mss2 "$T0")" = "403 not_a_redeemer"
+check "over TLS, the listed identity redeems" \
+	test "$(redeem_tls mss1 member1 "$T0")" = "200 root-pw"
+check "... once" test "$(redeem_tls mss1 member1 "$T0")" = "409 ticket_redeemed"
 
 T1=$(issue member1)
 check "a ticket issued on the member" test ${#T1} -eq 64
