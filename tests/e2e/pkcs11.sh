@@ -146,6 +146,41 @@ check "with the token back it starts with the same secret" \
 	test "$(sbctl_in "$A" --json secret status | jq -r .msid)" = "$MSID"
 broker_stop "$A"
 
+# ---- a session lost while running (token out and back, HSM restart) ----
+# SB_P11_FAULT_MODULE forwards to SoftHSM and closes the session under the
+# plugin's feet when $T/fault exists (tests/e2e/p11_fault.c).
+F=$T/node-f
+export SB_TEST_P11_FAULT_FILE=$T/fault
+broker_config "$F" "$(softhsm_crypto_ini)
+module = ${SB_P11_FAULT_MODULE:?the test fault module}"
+broker_start "$F" || exit 1
+touch "$T/fault"
+check "a seal on a lost session: a new session, and the seal succeeds" \
+	sbctl_in "$F" secret generate
+check "... the session was lost there" test ! -e "$T/fault"
+check "... and the log says so" grep -q "the session on token 'sb-test' is lost (CKR_SESSION_HANDLE_INVALID): opening a new one" "$F/broker.log"
+check "... and that the seal then succeeded" grep -q "new session on token 'sb-test' opened; the seal succeeded" "$F/broker.log"
+FMSID=$(sbctl_in "$F" --json secret status | jq -r .msid)
+broker_stop "$F"
+touch "$T/fault"
+broker_start "$F" || exit 1
+check "an unseal at start on a lost session succeeds on a new one" \
+	test "$(sbctl_in "$F" --json secret status | jq -r .msid)" = "$FMSID"
+check "... (it was lost)" test ! -e "$T/fault"
+# A new session needs the PIN again: pin_file is read anew, and checked.
+printf 'a backup password\n' >"$T/fpw"; chmod 600 "$T/fpw"
+sbctl_in "$F" secret backup "$T/f.sbk" --password-file "$T/fpw" >/dev/null
+chmod 644 "$SOFTHSM_PIN"
+touch "$T/fault"
+out=$(sbctl_in "$F" secret restore "$T/f.sbk" --password-file "$T/fpw" 2>&1); rc=$?
+check "a lost session with a PIN file others can read: the seal fails" test "$rc" -ne 0
+check "... naming the PIN file" contains "$out" "[crypto] pin_file: $SOFTHSM_PIN has mode 0644"
+chmod 600 "$SOFTHSM_PIN"
+check "... and with the file fixed the next seal opens a session" \
+	sbctl_in "$F" secret restore "$T/f.sbk" --password-file "$T/fpw"
+broker_stop "$F"
+unset SB_TEST_P11_FAULT_FILE
+
 # ---- migration: key file -> token -> key file ----
 M=$T/node-m
 export SB_DB=$T/m.db
@@ -201,4 +236,7 @@ check "... sealed by the key file" \
 check "... the credentials read" \
 	contains "$(sbctl_in "$M" config get cfg answer 2>&1)" 42
 
+broker_stop "$A" 2>/dev/null
+expect_fail "no sanitizer report in any daemon's log" \
+	grep -rqE "ERROR: (Address|Leak)Sanitizer|runtime error:" --include=broker.log "$T"
 finish

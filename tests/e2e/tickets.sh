@@ -204,4 +204,7 @@ check "audited: ticket.issue ok for alice" \
 check "audited: ticket.issue refusals" \
 	contains "$(jq -r 'select(.operation == "ticket.issue") | .result' "$A/audit.log" | sort -u | tr '\n' ' ')" "no_mapping"
 
+broker_stop "$A" 2>/dev/null
+expect_fail "no sanitizer report in any daemon's log" \
+	grep -rqE "ERROR: (Address|Leak)Sanitizer|runtime error:" --include=broker.log "$T"
 finish

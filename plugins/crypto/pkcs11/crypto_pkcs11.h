@@ -45,18 +45,31 @@ struct cp_instance {
  * form into buf (32 bytes) and returns buf. */
 const char *cp_rv_name(CK_RV rv, char buf[32]);
 
+/* p11_plugin.c: reads [crypto] pin_file into *pin, CP_PIN_MAX + 1 bytes
+ * of secure memory the caller releases with
+ * ci->host->secure_free(*pin, CP_PIN_MAX + 1), and sets *pin_len. Returns
+ * SB_OK, or SB_EINVAL/SB_ENOMEM with err naming the file (*pin NULL). */
+int cp_pin_read(struct cp_instance *ci, char **pin, size_t *pin_len,
+		struct sb_error *err);
+
 /* p11_token.c: loads ci->module_path (or takes the already loaded one),
  * finds the token labelled ci->token_label, opens a session, logs in with
- * pin (pin_len bytes; the caller wipes it) and finds and checks the key
+ * the PIN of pin_file (read, used and wiped) and finds and checks the key
  * labelled ci->key_label (an AES-256 secret key that is sensitive, not
  * extractable, and may encrypt and decrypt). Fills ci->mod, ci->fl,
  * ci->session, ci->key, ci->key_id. Returns SB_OK, or SB_EINVAL/SB_ERR
  * with err naming the setting and what is wrong. */
-int cp_token_open(struct cp_instance *ci, const char *pin, size_t pin_len,
-		  struct sb_error *err);
+int cp_token_open(struct cp_instance *ci, struct sb_error *err);
 /* Closes the session and drops the module reference (finalising and
  * unloading it with the last one). Safe on a partly opened instance. */
 void cp_token_close(struct cp_instance *ci);
+/* 1 when rv says the session is gone (token removed, device reset, HSM
+ * restarted, logged out), so that a new session may succeed. */
+int cp_session_lost(CK_RV rv);
+/* Replaces a lost session: closes it, finds the token again (its slot may
+ * have changed), opens a session, logs in with pin_file read anew and
+ * finds the key. The caller holds ci->lock. Returns as cp_token_open. */
+int cp_token_reopen(struct cp_instance *ci, struct sb_error *err);
 
 /* p11_seal.c */
 int cp_seal(void *inst, const uint8_t *pt, size_t pt_len, uint8_t **out,

@@ -66,12 +66,11 @@ const char *cp_rv_name(CK_RV rv, char buf[32])
 	return buf;
 }
 
-/* Reads the PIN from path into pin (CP_PIN_MAX + 1 bytes of secure
- * memory), without its line end, and sets *pin_len. The file must be a
- * regular file (not a symbolic link) owned by the effective uid and grant
- * nothing to group or others; all checks are made on the open descriptor.
- * Returns SB_OK, or SB_EINVAL with err naming the file; the PIN is never in
- * a message. */
+/* Reads the PIN from path into pin (CP_PIN_MAX + 1 bytes), without its
+ * line end, and sets *pin_len. The file must be a regular file (not a
+ * symbolic link) owned by the effective uid and grant nothing to group or
+ * others; all checks are made on the open descriptor. Returns SB_OK, or
+ * SB_EINVAL with err naming the file; the PIN is never in a message. */
 static int pin_file_read(const char *path, char *pin, size_t *pin_len,
 			 struct sb_error *err)
 {
@@ -196,8 +195,6 @@ static int cp_open(const struct sb_host *host, const struct sb_config *cfg,
 		   void **out, struct sb_error *err)
 {
 	struct cp_instance *ci = NULL;
-	char *pin = NULL;
-	size_t pin_len = 0;
 	int ret = SB_ERR;
 
 	*out = NULL;
@@ -245,19 +242,7 @@ static int cp_open(const struct sb_host *host, const struct sb_config *cfg,
 	if (ret != SB_OK)
 		goto done;
 
-	pin = host->secure_alloc(CP_PIN_MAX + 1);
-	if (pin == NULL) {
-		ret = sb_error_set(err, SB_ENOMEM,
-				   CP_WHO ": cannot allocate locked memory "
-					  "for the PIN (%s); check "
-					  "RLIMIT_MEMLOCK",
-				   strerror(errno));
-		goto done;
-	}
-	ret = pin_file_read(ci->pin_file, pin, &pin_len, err);
-	if (ret != SB_OK)
-		goto done;
-	ret = cp_token_open(ci, pin, pin_len, err);
+	ret = cp_token_open(ci, err);
 	if (ret != SB_OK)
 		goto done;
 
@@ -265,8 +250,6 @@ static int cp_open(const struct sb_host *host, const struct sb_config *cfg,
 	ci = NULL;
 	ret = SB_OK;
 done:
-	if (pin != NULL)
-		host->secure_free(pin, CP_PIN_MAX + 1);
 	cp_close(ci);
 	return ret;
 }
@@ -283,6 +266,27 @@ static const struct sb_crypto_ops cp_ops = {
 	.seal = cp_seal,
 	.unseal = cp_unseal,
 };
+
+int cp_pin_read(struct cp_instance *ci, char **pin, size_t *pin_len,
+		struct sb_error *err)
+{
+	int ret;
+
+	*pin_len = 0;
+	*pin = ci->host->secure_alloc(CP_PIN_MAX + 1);
+	if (*pin == NULL)
+		return sb_error_set(err, SB_ENOMEM,
+				    CP_WHO ": cannot allocate locked memory "
+					   "for the PIN (%s); check "
+					   "RLIMIT_MEMLOCK",
+				    strerror(errno));
+	ret = pin_file_read(ci->pin_file, *pin, pin_len, err);
+	if (ret != SB_OK) {
+		ci->host->secure_free(*pin, CP_PIN_MAX + 1);
+		*pin = NULL;
+	}
+	return ret;
+}
 
 static const char *const plugin_settings[] = {
 	"module", "token_label", "key_label", "pin_file", NULL,

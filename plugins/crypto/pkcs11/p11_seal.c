@@ -15,15 +15,19 @@
 /* One GCM operation in the token: encrypt (enc 1) in[0..in_len) into out
  * (ciphertext then tag) or decrypt it (in holds ciphertext then tag).
  * header is the blob's header: the nonce and the AAD. Returns the PKCS#11
- * result; *out_len is set on CKR_OK. */
-static CK_RV token_gcm(struct cp_instance *ci, int enc, uint8_t *header,
-		       const uint8_t *in, size_t in_len, uint8_t *out,
-		       CK_ULONG *out_len)
+ * result; *out_len is set on CKR_OK. The caller holds ci->lock. */
+static CK_RV token_gcm_once(struct cp_instance *ci, int enc, uint8_t *header,
+			    const uint8_t *in, size_t in_len, uint8_t *out,
+			    CK_ULONG *out_len)
 {
 	CK_GCM_PARAMS gcm;
 	CK_MECHANISM mech;
 	CK_RV rv;
 
+	/* A reopening that failed left no session: never use a stale
+	 * handle, which the module may have given to another session. */
+	if (!ci->have_session)
+		return CKR_SESSION_HANDLE_INVALID;
 	memset(&gcm, 0, sizeof(gcm));
 	gcm.pIv = header + CO_BLOB_NONCE_OFF;
 	gcm.ulIvLen = SB_AEAD_NONCE_LEN;
@@ -34,7 +38,6 @@ static CK_RV token_gcm(struct cp_instance *ci, int enc, uint8_t *header,
 	mech.mechanism = CKM_AES_GCM;
 	mech.pParameter = &gcm;
 	mech.ulParameterLen = sizeof(gcm);
-	pthread_mutex_lock(&ci->lock);
 	if (enc) {
 		rv = ci->fl->C_EncryptInit(ci->session, &mech, ci->key);
 		if (rv == CKR_OK)
@@ -45,6 +48,42 @@ static CK_RV token_gcm(struct cp_instance *ci, int enc, uint8_t *header,
 		if (rv == CKR_OK)
 			rv = ci->fl->C_Decrypt(ci->session, (CK_BYTE_PTR)in,
 					       in_len, out, out_len);
+	}
+	return rv;
+}
+
+/* token_gcm_once under ci->lock; when the session turns out lost (the
+ * token was removed and put back, the HSM restarted), opens a new one
+ * (reading pin_file again) and tries once more. Returns the PKCS#11
+ * result, or a failed reopening's status in *reopen_rc with err set
+ * (SB_OK when there was none). */
+static CK_RV token_gcm(struct cp_instance *ci, int enc, uint8_t *header,
+		       const uint8_t *in, size_t in_len, uint8_t *out,
+		       CK_ULONG *out_len, int *reopen_rc, struct sb_error *err)
+{
+	CK_ULONG room = *out_len;
+	char rvbuf[32];
+	CK_RV rv;
+
+	*reopen_rc = SB_OK;
+	pthread_mutex_lock(&ci->lock);
+	rv = token_gcm_once(ci, enc, header, in, in_len, out, out_len);
+	if (cp_session_lost(rv)) {
+		ci->host->log(ci->host, SB_LOG_WARNING,
+			      "the session on token '%s' is lost (%s): "
+			      "opening a new one",
+			      ci->token_label, cp_rv_name(rv, rvbuf));
+		*reopen_rc = cp_token_reopen(ci, err);
+		if (*reopen_rc == SB_OK) {
+			*out_len = room;
+			rv = token_gcm_once(ci, enc, header, in, in_len, out,
+					    out_len);
+			ci->host->log(ci->host, SB_LOG_INFO,
+				      "new session on token '%s' opened; the "
+				      "%s %s",
+				      ci->token_label, enc ? "seal" : "unseal",
+				      rv == CKR_OK ? "succeeded" : "failed");
+		}
 	}
 	pthread_mutex_unlock(&ci->lock);
 	return rv;
@@ -58,7 +97,7 @@ int cp_seal(void *inst, const uint8_t *pt, size_t pt_len, uint8_t **out,
 	size_t len = 0;
 	CK_ULONG ct_len;
 	char rvbuf[32];
-	int ret = SB_ERR;
+	int reopen_rc, ret = SB_ERR;
 	CK_RV rv;
 
 	*out = NULL;
@@ -69,7 +108,11 @@ int cp_seal(void *inst, const uint8_t *pt, size_t pt_len, uint8_t **out,
 		goto done;
 	ct_len = pt_len + SB_AEAD_TAG_LEN;
 	rv = token_gcm(ci, 1, blob, pt, pt_len, blob + CO_BLOB_HEADER_LEN,
-		       &ct_len);
+		       &ct_len, &reopen_rc, err);
+	if (reopen_rc != SB_OK) {
+		ret = reopen_rc;
+		goto done;
+	}
 	if (rv != CKR_OK || ct_len != pt_len + SB_AEAD_TAG_LEN) {
 		ret = sb_error_set(err, SB_ERR,
 				   CP_WHO ": seal: CKM_AES_GCM with key '%s' "
@@ -97,7 +140,7 @@ int cp_unseal(void *inst, const uint8_t *in, size_t in_len, uint8_t **pt,
 	size_t plain_len = 0;
 	CK_ULONG got_len;
 	char rvbuf[32];
-	int ret = SB_ERR;
+	int reopen_rc, ret = SB_ERR;
 	CK_RV rv;
 
 	*pt = NULL;
@@ -120,7 +163,12 @@ int cp_unseal(void *inst, const uint8_t *in, size_t in_len, uint8_t **pt,
 	memcpy(header, in, CO_BLOB_HEADER_LEN);
 	got_len = plain_len + SB_AEAD_TAG_LEN;
 	rv = token_gcm(ci, 0, header, in + CO_BLOB_HEADER_LEN,
-		       plain_len + SB_AEAD_TAG_LEN, plain, &got_len);
+		       plain_len + SB_AEAD_TAG_LEN, plain, &got_len, &reopen_rc,
+		       err);
+	if (reopen_rc != SB_OK) {
+		ret = reopen_rc;
+		goto done;
+	}
 	if (rv != CKR_OK || got_len != plain_len) {
 		/* A module reports a bad tag as it likes (SoftHSM:
 		 * CKR_GENERAL_ERROR), so the code is only shown. */

@@ -377,20 +377,16 @@ done:
 	return ret;
 }
 
-int cp_token_open(struct cp_instance *ci, const char *pin, size_t pin_len,
-		  struct sb_error *err)
+/* Finds the token, opens a session, logs in with pin and finds the key
+ * (see cp_token_open). */
+static int session_open(struct cp_instance *ci, const char *pin, size_t pin_len,
+			struct sb_error *err)
 {
 	CK_SLOT_ID slot = 0;
 	char rvbuf[32];
 	int ret = SB_ERR;
 	CK_RV rv;
 
-	ci->mod = module_get(ci->module_path, err);
-	if (ci->mod == NULL) {
-		ret = SB_EINVAL;
-		goto done;
-	}
-	ci->fl = ci->mod->fl;
 	ret = token_find(ci, &slot, err);
 	if (ret != SB_OK)
 		goto done;
@@ -412,11 +408,65 @@ done:
 	return ret;
 }
 
-void cp_token_close(struct cp_instance *ci)
+/* Closes the instance's session, if it has one. */
+static void session_close(struct cp_instance *ci)
 {
 	if (ci->have_session)
 		ci->fl->C_CloseSession(ci->session);
+	/* The module may give the handle to another session later. */
+	ci->session = CK_INVALID_HANDLE;
 	ci->have_session = 0;
+}
+
+/* Reads the PIN and opens the session with it. */
+static int session_open_with_pin(struct cp_instance *ci, struct sb_error *err)
+{
+	char *pin = NULL;
+	size_t pin_len = 0;
+	int ret;
+
+	ret = cp_pin_read(ci, &pin, &pin_len, err);
+	if (ret != SB_OK)
+		return ret;
+	ret = session_open(ci, pin, pin_len, err);
+	ci->host->secure_free(pin, CP_PIN_MAX + 1);
+	return ret;
+}
+
+int cp_token_open(struct cp_instance *ci, struct sb_error *err)
+{
+	ci->mod = module_get(ci->module_path, err);
+	if (ci->mod == NULL)
+		return SB_EINVAL;
+	ci->fl = ci->mod->fl;
+	return session_open_with_pin(ci, err);
+}
+
+int cp_session_lost(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_DEVICE_ERROR:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_OBJECT_HANDLE_INVALID: return 1;
+	default: return 0;
+	}
+}
+
+int cp_token_reopen(struct cp_instance *ci, struct sb_error *err)
+{
+	session_close(ci);
+	return session_open_with_pin(ci, err);
+}
+
+void cp_token_close(struct cp_instance *ci)
+{
+	if (ci->fl != NULL)
+		session_close(ci);
 	module_put(ci->mod);
 	ci->mod = NULL;
 	ci->fl = NULL;
