@@ -179,7 +179,15 @@ ttl_s = 0"
 out=$("$SECRETBROKERD" -c "$A/secretbroker.ini" -t 2>&1)
 check "[tickets] ttl_s = 0 is an error naming it" contains "$out" "[tickets] ttl_s"
 ini_merge "$A/secretbroker.ini" "[tickets]
-ttl_s = 60"
+ttl_s = 60
+[access]
+ticket_redeemers = sbtest_t_no_such_group"
+out=$("$SECRETBROKERD" -c "$A/secretbroker.ini" -t 2>&1)
+check "a ticket_redeemers group that does not exist is an error naming it" \
+	contains "$out" '[access] ticket_redeemers: group "sbtest_t_no_such_group" does not exist'
+ini_merge "$A/secretbroker.ini" "[access]
+ticket_redeemers = $RDG"
+check "... and the fixed file passes -t" "$SECRETBROKERD" -c "$A/secretbroker.ini" -t
 
 # ---- what is stored and logged ----
 if [ "$BACKEND" = sqlite ]; then
