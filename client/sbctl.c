@@ -340,6 +340,8 @@ static const command_fn handlers[SBCTL_CMD_COUNT] = {
 	[SBCTL_CMD_CONFIG_GET] = sbctl_cmd_config_get,
 	[SBCTL_CMD_CONFIG_DELETE] = sbctl_cmd_config_delete,
 	[SBCTL_CMD_CACHE_PURGE] = sbctl_cmd_cache_purge,
+	[SBCTL_CMD_TICKET_ISSUE] = sbctl_cmd_ticket_issue,
+	[SBCTL_CMD_TICKET_REDEEM] = sbctl_cmd_ticket_redeem,
 };
 
 int main(int argc, char **argv)

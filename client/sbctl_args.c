@@ -378,6 +378,39 @@ const struct sbctl_command sbctl_commands[] = {
 		 "every application (an SSO administrator), or for APP (its "
 		 "administrators). Writes made on this node invalidate the "
 		 "cache by themselves; this is for changes made elsewhere."},
+
+	{.id = SBCTL_CMD_TICKET_ISSUE,
+	 .group = "ticket",
+	 .name = "issue",
+	 .args = "APP",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .pos = SBCTL_POS_APP,
+	 .summary = "get a single-use ticket for your credentials of an app",
+	 .help = "Asks for a ticket for your credentials of the application "
+		 "APP (for a group application, its user group's) and prints "
+		 "it on one line: hand it to a trusted service, which redeems "
+		 "it once for those credentials within [tickets] ttl_s "
+		 "seconds (60 by default). Needs the application's users' "
+		 "group and an enabled mapping."},
+	{.id = SBCTL_CMD_TICKET_REDEEM,
+	 .group = "ticket",
+	 .name = "redeem",
+	 .args = "APP",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .pos = SBCTL_POS_APP,
+	 .summary = "redeem a ticket (read from stdin) for credentials",
+	 .help = "Reads a ticket from the first line of standard input (never "
+		 "from the command line: it is as good as the credentials "
+		 "until redeemed or expired) and redeems it for the "
+		 "credentials of the application APP it was issued for, "
+		 "masked values in clear. A ticket redeems once; a second "
+		 "redemption (ticket_redeemed), an expired ticket "
+		 "(ticket_expired), a ticket for another application "
+		 "(ticket_wrong_app) and an unknown one (ticket_unknown) are "
+		 "refused. Needs the [access] ticket_redeemers group (or a "
+		 "certificate identity in tls_ticket_redeemers)."},
 };
 const size_t sbctl_ncommands =
 	sizeof(sbctl_commands) / sizeof(sbctl_commands[0]);

@@ -70,6 +70,9 @@ int sbctl_cmd_health(struct sbctl_ctx *x);
 int sbctl_cmd_cluster_status(struct sbctl_ctx *x);
 int sbctl_cmd_cluster_designate(struct sbctl_ctx *x);
 
+int sbctl_cmd_ticket_issue(struct sbctl_ctx *x);
+int sbctl_cmd_ticket_redeem(struct sbctl_ctx *x);
+
 int sbctl_cmd_app_create(struct sbctl_ctx *x);
 int sbctl_cmd_app_list(struct sbctl_ctx *x);
 int sbctl_cmd_app_show(struct sbctl_ctx *x);

@@ -11,6 +11,7 @@ PKGS=(
   keepalived nftables iproute2
   libcurl4-openssl-dev
   python3-cryptography
+  softhsm2 opensc libp11-kit-dev
   nginx-light wrk curl jq socat procps util-linux passwd
   # issue 16: promtool (metrics and alert rules), systemd-analyze (the
   # unit), scdoc and man-db (man pages), and the Debian packaging

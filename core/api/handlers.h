@@ -55,6 +55,10 @@ void sb_handle_mapping_delete(struct sb_req *r);
 /* lookup.c: {app} */
 void sb_handle_lookup(struct sb_req *r);
 
+/* tickets.c */
+void sb_handle_ticket_issue(struct sb_req *r);
+void sb_handle_ticket_redeem(struct sb_req *r);
+
 /* config_store.c: {app}, {id}, {key} */
 void sb_handle_config_set(struct sb_req *r);
 void sb_handle_config_get(struct sb_req *r);

@@ -110,6 +110,95 @@ static void json_quote_str(struct evbuffer *buf, const char *s)
 	json_quote(buf, s, strlen(s));
 }
 
+/* See store_common.h. */
+void sb_api_reply_credentials(struct sb_req *r, const struct sb_app *app,
+			      const char *identity, int show, int bypass)
+{
+	char key[160];
+	struct sb_api_error e;
+	struct sb_crypto_ctx cc;
+	struct map_rec *m = NULL;
+	struct evbuffer *out = NULL;
+	size_t mlen = 0;
+	int rc;
+
+	if (!app->enabled) {
+		sb_reply_error(r, 403, "app_disabled",
+			       "application %s is disabled", app->name);
+		goto done;
+	}
+	snprintf(key, sizeof(key), "map/%s/%s", app->name, identity);
+	rc = sb_api_cached_decoded(r, key, bypass, decode_map, (void **)&m,
+				   &mlen, &e);
+	if (rc == SB_ENOTFOUND) {
+		sb_reply_error(r, 404, "no_mapping",
+			       "%s has no credentials for application %s",
+			       identity, app->name);
+		goto done;
+	}
+	if (rc == 1 || (rc == SB_OK && m->n_fields != app->n_fields)) {
+		sb_reply_error(r, 500, "record_damaged",
+			       "the mapping %s/%s is damaged or does not match "
+			       "the application's fields",
+			       app->name, identity);
+		goto done;
+	}
+	if (rc != SB_OK) {
+		sb_reply_api_error(r, &e);
+		goto done;
+	}
+	if (!m->enabled) {
+		sb_reply_error(
+			r, 403, "mapping_disabled",
+			"the credentials of %s for application %s are disabled",
+			identity, app->name);
+		goto done;
+	}
+	out = evbuffer_new();
+	if (out == NULL) {
+		sb_reply_error(r, 500, "internal", "out of memory");
+		goto done;
+	}
+	cc = sb_api_crypto_ctx(r);
+	evbuffer_add(out, "{\"app\":", 7);
+	json_quote_str(out, app->name);
+	evbuffer_add(out, ",\"identity\":", 12);
+	json_quote_str(out, identity);
+	evbuffer_add(out, ",\"values\":{", 11);
+	for (size_t f = 0; f < app->n_fields; f++) {
+		char *pt = NULL;
+		size_t len = 0;
+
+		if (f)
+			evbuffer_add(out, ",", 1);
+		json_quote_str(out, app->fields[f].label);
+		evbuffer_add(out, ":", 1);
+		if (app->fields[f].masked && !show) {
+			json_quote_str(out, MASK);
+			continue;
+		}
+		if (sb_value_open_raw(&cc, "map", app->name, identity,
+				      app->fields[f].label, m->msid,
+				      m->blob + m->off[f], m->len[f], &pt, &len,
+				      &e) != 0) {
+			sb_reply_api_error(r, &e);
+			goto done;
+		}
+		json_quote(out, pt, len);
+		explicit_bzero(pt, len);
+		free(pt);
+	}
+	evbuffer_add(out, "}}\n", 3);
+	sb_reply_buffer(r, 200, out);
+done:
+	if (out)
+		evbuffer_free(out); /* chains wiped by the daemon's free */
+	if (m) {
+		explicit_bzero(m, mlen);
+		free(m);
+	}
+}
+
 /* GET /v1/lookup/{app}[?show_masked=1][&user=U][&cache=bypass]
  * The hot path: one parse of the query, the app and mapping read through
  * the thread cache in decoded form, the reply written without jansson. */
@@ -120,15 +209,10 @@ void sb_handle_lookup(struct sb_req *r)
 	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct evkeyvalq params = {0};
 	const char *v;
-	char user[SB_NAME_MAX + 2] = "", key[160];
-	struct sb_api_error e;
+	char user[SB_NAME_MAX + 2] = "";
 	struct sb_app app = {0};
-	struct sb_crypto_ctx cc;
-	struct map_rec *m = NULL;
-	struct evbuffer *out = NULL;
 	const char *identity;
-	int role, bypass = 0, show = 0, has_user = 0, rc;
-	size_t mlen;
+	int role, bypass = 0, show = 0, has_user = 0;
 
 	if (q && evhttp_parse_query_str(q, &params) == 0) {
 		v = evhttp_find_header(&params, "cache");
@@ -173,80 +257,7 @@ void sb_handle_lookup(struct sb_req *r)
 		   : app.type == SB_APP_GROUP ? app.user_group
 					      : sb_caller_name(r);
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", identity);
-	if (!app.enabled) {
-		sb_reply_error(r, 403, "app_disabled",
-			       "application %s is disabled", name);
-		goto done;
-	}
-	snprintf(key, sizeof(key), "map/%s/%s", name, identity);
-	rc = sb_api_cached_decoded(r, key, bypass, decode_map, (void **)&m,
-				   &mlen, &e);
-	if (rc == SB_ENOTFOUND) {
-		sb_reply_error(r, 404, "no_mapping",
-			       "%s has no credentials for application %s",
-			       identity, name);
-		goto done;
-	}
-	if (rc == 1 || (rc == SB_OK && m->n_fields != app.n_fields)) {
-		sb_reply_error(r, 500, "record_damaged",
-			       "the mapping %s/%s is damaged or does not match "
-			       "the application's fields",
-			       name, identity);
-		goto done;
-	}
-	if (rc != SB_OK) {
-		sb_reply_api_error(r, &e);
-		goto done;
-	}
-	if (!m->enabled) {
-		sb_reply_error(
-			r, 403, "mapping_disabled",
-			"the credentials of %s for application %s are disabled",
-			identity, name);
-		goto done;
-	}
-	out = evbuffer_new();
-	if (out == NULL) {
-		sb_reply_error(r, 500, "internal", "out of memory");
-		goto done;
-	}
-	cc = sb_api_crypto_ctx(r);
-	evbuffer_add(out, "{\"app\":", 7);
-	json_quote_str(out, name);
-	evbuffer_add(out, ",\"identity\":", 12);
-	json_quote_str(out, identity);
-	evbuffer_add(out, ",\"values\":{", 11);
-	for (size_t f = 0; f < app.n_fields; f++) {
-		char *pt = NULL;
-		size_t len = 0;
-
-		if (f)
-			evbuffer_add(out, ",", 1);
-		json_quote_str(out, app.fields[f].label);
-		evbuffer_add(out, ":", 1);
-		if (app.fields[f].masked && !show) {
-			json_quote_str(out, MASK);
-			continue;
-		}
-		if (sb_value_open_raw(&cc, "map", app.name, identity,
-				      app.fields[f].label, m->msid,
-				      m->blob + m->off[f], m->len[f], &pt, &len,
-				      &e) != 0) {
-			sb_reply_api_error(r, &e);
-			goto done;
-		}
-		json_quote(out, pt, len);
-		explicit_bzero(pt, len);
-		free(pt);
-	}
-	evbuffer_add(out, "}}\n", 3);
-	sb_reply_buffer(r, 200, out);
+	sb_api_reply_credentials(r, &app, identity, show, bypass);
 done:
-	if (out)
-		evbuffer_free(out); /* chains wiped by the daemon's free */
-	if (m) {
-		explicit_bzero(m, mlen);
-		free(m);
-	}
 	sb_app_clear(&app);
 }

@@ -60,6 +60,10 @@ static const struct sb_route route_table[] = {
 	 sb_handle_config_get, 0},
 	{DELETE, "/v1/apps/{app}/config/{id}/{key}", SB_ACCESS_APP_ADMIN,
 	 sb_handle_config_delete, 0},
+	/* A ticket for the caller's own credentials of {"app"}. */
+	{POST, "/v1/tickets", SB_ACCESS_APP_USER, sb_handle_ticket_issue, 0},
+	{POST, "/v1/tickets/redeem", SB_ACCESS_TICKET_REDEEMER,
+	 sb_handle_ticket_redeem, 0},
 	/* With "app": its administrators; without: SSO administrators. */
 	{POST, "/v1/cache/purge", SB_ACCESS_APP_ADMIN, sb_handle_cache_purge,
 	 0},

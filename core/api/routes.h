@@ -21,8 +21,8 @@
  * setting what the audit record says and, for the application roles,
  * loading the application (a missing one answers 404 first), so that the
  * refusal names the group needed. Each role includes the ones above it
- * except SB_ACCESS_CLUSTER_MEMBER and SB_ACCESS_METRICS (docs/api.md,
- * Roles). */
+ * except SB_ACCESS_CLUSTER_MEMBER, SB_ACCESS_METRICS and
+ * SB_ACCESS_TICKET_REDEEMER (docs/api.md, Roles). */
 enum sb_route_access {
 	SB_ACCESS_ANYONE = 0,	   /* no identity needed, not even a group */
 	SB_ACCESS_LOCAL,	   /* any caller that can open the socket */
@@ -33,6 +33,8 @@ enum sb_route_access {
 	SB_ACCESS_CLUSTER_MEMBER,  /* a mutual TLS identity listed in
 				      [access] cluster_members */
 	SB_ACCESS_METRICS,	   /* [access] metrics, or an SSO admin */
+	SB_ACCESS_TICKET_REDEEMER, /* [access] ticket_redeemers (group) or
+				      tls_ticket_redeemers (identities) */
 };
 
 struct sb_route {

@@ -104,6 +104,15 @@ static inline struct sb_crypto_ctx sb_api_crypto_ctx(struct sb_req *r)
 	return cc;
 }
 
+/* lookup.c: replies with identity's credentials for app (a loaded,
+ * readable application that is not a config-store one), as GET
+ * /v1/lookup/{app} does: 403 app_disabled, 404 no_mapping, 403
+ * mapping_disabled, or 200 {"app", "identity", "values"} with masked
+ * values shown only when show. The caller has checked the role and set the
+ * audit record. Always replies. */
+void sb_api_reply_credentials(struct sb_req *r, const struct sb_app *app,
+			      const char *identity, int show, int bypass);
+
 /* Records collected by a scan: items is an array of {"key", "value" (the
  * raw record as a string)}, owned by whoever started the scan. */
 struct sb_api_collect {

@@ -109,11 +109,16 @@ static const char *const listen_keys[] = {"socket",
 					  "max_connections_per_peer",
 					  NULL};
 static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
-static const char *const access_keys[] = {
-	"sso_admins",	   "sso_affiliate_admins",
-	"cluster_members", "tls_admins",
-	"metrics",	   NULL};
+static const char *const access_keys[] = {"sso_admins",
+					  "sso_affiliate_admins",
+					  "cluster_members",
+					  "tls_admins",
+					  "metrics",
+					  "ticket_redeemers",
+					  "tls_ticket_redeemers",
+					  NULL};
 static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
+static const char *const tickets_keys[] = {"ttl_s", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
 static const char *const cluster_keys[] = {"role", "address", "refresh_s",
@@ -123,11 +128,12 @@ static const struct {
 	const char *name;
 	const char *const *keys; /* NULL: a plugin section, any key */
 } known_sections[] = {
-	{"broker", broker_keys}, {"listen", listen_keys},
-	{"access", access_keys}, {"cluster", cluster_keys},
-	{"cache", cache_keys},	 {"audit", audit_keys},
-	{"tls", tls_keys},	 {"storage", NULL},
-	{"crypto", NULL},	 {"fencing", NULL},
+	{"broker", broker_keys},   {"listen", listen_keys},
+	{"access", access_keys},   {"cluster", cluster_keys},
+	{"cache", cache_keys},	   {"audit", audit_keys},
+	{"tickets", tickets_keys}, {"tls", tls_keys},
+	{"storage", NULL},	   {"crypto", NULL},
+	{"fencing", NULL},
 };
 
 static const char *get(dictionary *d, const char *section, const char *key,
@@ -475,6 +481,18 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	group_key(d, abspath, "metrics", &conf->metrics_group,
 		  &conf->metrics_gid, errs);
 
+	/* [access] ticket_redeemers: the services that may redeem tickets */
+	group_key(d, abspath, "ticket_redeemers", &conf->ticket_redeemers,
+		  &conf->ticket_redeemers_gid, errs);
+	v = get(d, "access", "tls_ticket_redeemers", NULL);
+	if (v && *v)
+		conf->tls_ticket_redeemers = strdup(v);
+
+	/* [tickets] */
+	if (int_key(d, abspath, "tickets", "ttl_s", "60", 1, 3600, 10,
+		    "a number of seconds", &n, errs) == 0)
+		conf->ticket_ttl_ms = (uint64_t)n * 1000;
+
 	/* [cache] */
 	if (int_key(d, abspath, "cache", "timeout_s", "60", 0, 86400, 10,
 		    "a number of seconds", &n, errs) == 0)
@@ -588,6 +606,8 @@ void sb_conf_free(struct sb_conf *conf)
 	free(conf->tls_address);
 	free(conf->cluster_members);
 	free(conf->tls_admins);
+	free(conf->ticket_redeemers);
+	free(conf->tls_ticket_redeemers);
 	sb_config_free(conf->storage);
 	sb_config_free(conf->crypto);
 	sb_config_free(conf->fencing);

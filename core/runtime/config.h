@@ -61,6 +61,12 @@ struct sb_conf {
 	gid_t sso_affiliate_admins_gid;
 	char *metrics_group; /* may read GET /v1/metrics; NULL: admins only */
 	gid_t metrics_gid;
+	char *ticket_redeemers; /* group that may redeem tickets, or NULL */
+	gid_t ticket_redeemers_gid;
+	char *tls_ticket_redeemers; /* certificate identities, comma list */
+
+	/* [tickets] (reloadable) */
+	uint64_t ticket_ttl_ms; /* a ticket's life, ttl_s * 1000 */
 
 	/* [cache] */
 	uint64_t cache_timeout_ms; /* 0: no caching */

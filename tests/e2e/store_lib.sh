@@ -84,10 +84,16 @@ refused() {
 	local what=$1 code=$2
 	shift 2
 	run "$@"
-	if [ "$RC" -eq 1 ] && [[ "$OUT" == *"($code)"* ]]; then
-		pass "$what"
+	was_refused "$what" "$code"
+}
+
+# was_refused "what" CODE: the check of `refused` on the RC and OUT of the
+# sbctl run just made (by run, or another helper that sets them).
+was_refused() {
+	if [ "$RC" -eq 1 ] && [[ "$OUT" == *"($2)"* ]]; then
+		pass "$1"
 	else
-		fail "$what (expected exit 1 with ($code); got exit $RC: $OUT)"
+		fail "$1 (expected exit 1 with ($2); got exit $RC: $OUT)"
 	fi
 }
 

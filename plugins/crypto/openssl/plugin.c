@@ -21,28 +21,6 @@
 
 #define CO_DEFAULT_KEY_FILE "node.key"
 
-int co_error_ossl(struct sb_error *err, int status, const char *fmt, ...)
-{
-	char reason[256] = "unknown OpenSSL error";
-	unsigned long e;
-	size_t used;
-	va_list ap;
-
-	/* The first error queued is the root cause; later ones are context. */
-	e = ERR_get_error();
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
-	ERR_clear_error();
-	if (err == NULL)
-		return status;
-	va_start(ap, fmt);
-	sb_error_vset(err, status, fmt, ap);
-	va_end(ap);
-	used = strlen(err->msg);
-	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", reason);
-	return status;
-}
-
 /* Returns the malloc'ed path of the key file: key_file when absolute,
  * else state_dir/key_file. NULL with err set on failure. */
 static char *key_path_resolve(const char *state_dir, const char *key_file,
@@ -78,9 +56,7 @@ static void co_close(void *inst)
 	/* secure_free wipes before unmapping. */
 	ci->host->secure_free(ci->secrets, sizeof(*ci->secrets));
 	ci->secrets = NULL;
-	EVP_CIPHER_free(ci->gcm);
-	EVP_KDF_free(ci->hkdf);
-	EVP_KDF_free(ci->scrypt);
+	co_algs_free(&ci->algs);
 	free(ci->key_path);
 	free(ci);
 }
@@ -125,26 +101,9 @@ static int co_open(const struct sb_host *host, const struct sb_config *cfg,
 		goto done;
 	}
 
-	/* NULL library context and properties: the default provider, or FIPS
-	 * when the system's OpenSSL configuration selects it. */
-	ci->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	if (ci->gcm == NULL) {
-		ret = co_error_ossl(err, SB_ERR,
-				    "crypto/openssl: AES-256-GCM unavailable");
+	ret = co_algs_fetch(&ci->algs, "crypto/openssl", err);
+	if (ret != SB_OK)
 		goto done;
-	}
-	ci->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (ci->hkdf == NULL) {
-		ret = co_error_ossl(err, SB_ERR,
-				    "crypto/openssl: HKDF unavailable");
-		goto done;
-	}
-	ci->scrypt = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
-	if (ci->scrypt == NULL) {
-		ret = co_error_ossl(err, SB_ERR,
-				    "crypto/openssl: scrypt unavailable");
-		goto done;
-	}
 
 	ci->secrets = host->secure_alloc(sizeof(*ci->secrets));
 	if (ci->secrets == NULL) {
