@@ -15,6 +15,7 @@ _sbctl_subcommands() {
 	mapping) echo "list enable disable delete" ;;
 	config) echo "set get delete" ;;
 	cache) echo "purge" ;;
+	ticket) echo "issue redeem" ;;
 	esac
 }
 
@@ -42,7 +43,7 @@ _sbctl_options() {
 _sbctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local global="-s --socket --json -h --help -V --version"
-	local groups="status health secret cluster app cred mapping config cache help"
+	local groups="status health secret cluster app cred mapping config cache ticket help"
 	local i w group= sub= nargs=0 help=
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
