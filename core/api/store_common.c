@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "api/store_common.h"
 
+#include "api/app_cache.h"
+
 #include "runtime/cache.h"
 #include "runtime/log.h"
 #include "store/store.h"
@@ -125,10 +127,10 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
- * read of a key's prefix must use the same decode (app/: decode_app,
- * map/: decode_map); the key is the storage key, so writes still
- * invalidate it. decode returns a malloc'ed blob or NULL for a damaged
- * record. *out is malloc'ed (a copy on a hit). Returns SB_OK,
+ * read of a key's prefix must use the same decode (map/: decode_map;
+ * app/ records go through api/app_cache.c); the key is the storage key, so
+ * writes still invalidate it. decode returns a malloc'ed blob or NULL for a
+ * damaged record. *out is malloc'ed (a copy on a hit). Returns SB_OK,
  * SB_ENOTFOUND, 1 for a damaged record, or -1 with e. */
 int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 			  void *(*decode)(const uint8_t *, size_t, size_t *),
@@ -168,36 +170,32 @@ int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 	return SB_OK;
 }
 
-/* An app record as a struct sb_app without its JSON (app records hold no
- * secret). */
-void *sb_api_decode_app(const uint8_t *raw, size_t len, size_t *out_len)
-{
-	struct sb_app *app = malloc(sizeof(*app));
-
-	if (app == NULL || sb_app_parse(raw, len, app) != 0) {
-		free(app);
-		return NULL;
-	}
-	json_decref(app->json);
-	app->json = NULL;
-	/* Only the fields in use: the cache holds up to max_entries of these
-	 * per thread. */
-	*out_len = offsetof(struct sb_app, fields) +
-		   app->n_fields * sizeof(app->fields[0]);
-	return app;
-}
-
 /* Applies a batch (unfenced: credentials may be written on any node) and
  * invalidates every written key in every thread's cache. */
 int sb_api_apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 		       size_t *failed, struct sb_api_error *e, const char *what)
 {
-	struct sb_batch b = {ops, n, 0, NULL, failed};
+	struct sb_batch_op *all = NULL;
+	char gen[SB_APP_GEN_BUF];
+	size_t n_all, at = 0;
+	struct sb_batch b = {ops, n, 0, NULL, &at};
 	struct sb_error err = {{0}};
-	int rc = store_batch_apply(r->gen, sb_req_write_fencing(r), &b, &err);
+	int rc;
 
+	/* An application change also writes the application generation, in
+	 * the same batch, so other nodes drop their cached definitions. */
+	if (sb_app_gen_append(ops, n, gen, &all, &n_all, e) != 0)
+		return -1;
+	if (all) {
+		b.ops = all;
+		b.n_ops = n_all;
+	}
+	rc = store_batch_apply(r->gen, sb_req_write_fencing(r), &b, &err);
+	free(all);
 	for (size_t i = 0; i < n; i++)
 		sb_cache_invalidate(&r->d->cache_inval, ops[i].key);
+	if (failed && rc == SB_ECONFLICT)
+		*failed = at < n ? at : 0;
 	if (rc == SB_OK)
 		return 0;
 	if (rc == SB_ECONFLICT)
@@ -223,17 +221,9 @@ int sb_api_app_load(struct sb_req *r, const char *name, int bypass,
 
 	snprintf(key, sizeof(key), "app/%s", name);
 	if (version == NULL && !bypass) {
-		void *blob = NULL;
-		size_t blen;
-
-		rc = sb_api_cached_decoded(r, key, 0, sb_api_decode_app, &blob,
-					   &blen, &e);
-		if (rc == SB_OK) {
-			memset(app, 0, sizeof(*app)); /* json NULL */
-			memcpy(app, blob, blen);
-			free(blob);
+		rc = sb_app_cache_load(r, key, app, &e);
+		if (rc == SB_OK)
 			return 0;
-		}
 		if (rc == 1) {
 			sb_reply_error(
 				r, 500, "record_damaged",
