@@ -56,10 +56,11 @@ static int app_gen_check(struct sb_req *r, uint64_t now)
 		len = 0;
 	/* A token longer than the buffer is never equal: always a change. */
 	if (!l->app_gen.known || len > sizeof(l->app_gen.token) ||
-	    len != l->app_gen.len || memcmp(val, l->app_gen.token, len) != 0) {
+	    len != l->app_gen.len ||
+	    (len > 0 && memcmp(val, l->app_gen.token, len) != 0)) {
 		l->app_gen.epoch++;
 		l->app_gen.len = len <= sizeof(l->app_gen.token) ? len : 0;
-		if (len <= sizeof(l->app_gen.token))
+		if (len > 0 && len <= sizeof(l->app_gen.token))
 			memcpy(l->app_gen.token, val, len);
 	}
 	l->app_gen.known = 1;
