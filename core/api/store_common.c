@@ -7,6 +7,7 @@
 #include "api/store_common.h"
 
 #include "api/app_cache.h"
+#include "api/reply_format.h"
 
 #include "runtime/cache.h"
 #include "runtime/log.h"
@@ -128,13 +129,16 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
  * read of a key's prefix must use the same decode (map/: decode_map;
- * app/ records go through api/app_cache.c); the key is the storage key, so
- * writes still invalidate it. decode returns a malloc'ed blob or NULL for a
- * damaged record. *out is malloc'ed (a copy on a hit). Returns SB_OK,
+ * app/ records go through api/app_cache.c); the key is the storage key,
+ * so writes still invalidate it. decode returns a malloc'ed blob or NULL
+ * for a damaged record. On a hit *out is the cache's copy and *borrowed
+ * 1 (valid until the next call on this thread's cache; not freed);
+ * otherwise *out is malloc'ed and *borrowed 0. Returns SB_OK,
  * SB_ENOTFOUND, 1 for a damaged record, or -1 with e. */
 int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 			  void *(*decode)(const uint8_t *, size_t, size_t *),
-			  void **out, size_t *out_len, struct sb_api_error *e)
+			  void **out, size_t *out_len, int *borrowed,
+			  struct sb_api_error *e)
 {
 	uint64_t ttl = r->gen->conf->cache_timeout_ms, now = 0, version;
 	struct sb_cache_stamp stamp;
@@ -143,16 +147,14 @@ int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 	size_t hit_len, raw_len = 0;
 	int rc;
 
+	*borrowed = 0;
 	if (ttl && !bypass) {
 		now = sb_mono_ms();
 		if (sb_cache_get(r->local->cache, &r->d->cache_inval, key, now,
 				 &hit, &hit_len)) {
-			*out = malloc(hit_len);
-			if (*out == NULL)
-				return sb_api_fail(e, 500, "internal",
-						   "out of memory");
-			memcpy(*out, hit, hit_len);
+			*out = (void *)(uintptr_t)hit;
 			*out_len = hit_len;
+			*borrowed = 1;
 			return SB_OK;
 		}
 		sb_cache_snapshot(&r->d->cache_inval, key, &stamp);
@@ -219,7 +221,7 @@ int sb_api_app_load(struct sb_req *r, const char *name, int bypass,
 	uint64_t ver = 0;
 	int rc;
 
-	snprintf(key, sizeof(key), "app/%s", name);
+	sb_str_join(key, sizeof(key), "app/", name, NULL);
 	if (version == NULL && !bypass) {
 		rc = sb_app_cache_load(r, key, app, &e);
 		if (rc == SB_OK)

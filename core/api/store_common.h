@@ -59,12 +59,15 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
  * read of a key's prefix must use the same decode (map/: the lookup's
  * decode_map; app/ records go through api/app_cache.c); the key is the
  * storage key, so writes still invalidate it. decode returns a malloc'ed
- * blob or NULL for a damaged record. *out is malloc'ed (a copy on a hit),
- * the caller frees it. Returns SB_OK, SB_ENOTFOUND, 1 for a damaged
- * record, or -1 with e. */
+ * blob or NULL for a damaged record. On a hit *out is the cache's copy,
+ * *borrowed 1: valid until the next call on this thread's cache, not
+ * freed (the hot path copies nothing); otherwise *out is malloc'ed, the
+ * caller frees it, *borrowed 0. Returns SB_OK, SB_ENOTFOUND, 1 for a
+ * damaged record, or -1 with e. */
 int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 			  void *(*decode)(const uint8_t *, size_t, size_t *),
-			  void **out, size_t *out_len, struct sb_api_error *e);
+			  void **out, size_t *out_len, int *borrowed,
+			  struct sb_api_error *e);
 /* Applies n ops in one batch at the request's write epoch and invalidates
  * every written key in every thread's cache. *failed (may be NULL) is the
  * index of the op that failed. Returns 0, or -1 with e (409 conflict, or
