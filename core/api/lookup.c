@@ -1,12 +1,14 @@
 /*
  * The credential lookup (GET /v1/lookup/{app}, see docs/api.md), the
  * request applications make thousands of times a second: the application
- * and the mapping are read through the thread's cache in decoded form, and
- * the reply is written without jansson. It takes no shared lock.
+ * and the mapping are read through the thread's caches in decoded form
+ * (map_decode.c), and the reply is written without jansson. It takes no
+ * shared lock.
  */
 #define _GNU_SOURCE
 #include "api/handlers.h"
 #include "api/lookup_query.h"
+#include "api/map_decode.h"
 #include "api/reply_format.h"
 #include "api/store_common.h"
 
@@ -16,63 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A mapping record as the lookup needs it: still sealed, base64 decoded. */
-struct map_rec {
-	int enabled;
-	char msid[SB_MSID_MAX + 1];
-	size_t n_fields;
-	size_t off[SB_FIELDS_MAX], len[SB_FIELDS_MAX]; /* into blob */
-	uint8_t blob[];
-};
-
-/* A mapping record (raw JSON of len bytes) as a malloc'ed struct map_rec,
- * *out_len its size; NULL for a damaged record. The lookup's decode for
- * the cache's map/ entries. */
-static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
-{
-	json_t *rec = json_loadb((const char *)raw, len, 0, NULL);
-	json_t *fields = json_object_get(rec, "fields"), *f;
-	const char *msid = json_string_value(json_object_get(rec, "msid"));
-	struct map_rec *m = NULL;
-	size_t i, total = 0;
-
-	if (rec == NULL || msid == NULL || strlen(msid) > SB_MSID_MAX ||
-	    !json_is_array(fields) || json_array_size(fields) > SB_FIELDS_MAX)
-		goto done;
-	json_array_foreach(fields, i, f)
-	{
-		if (!json_is_string(f))
-			goto done;
-		total += json_string_length(f) / 4 * 3 + 1;
-	}
-	m = calloc(1, sizeof(*m) + total);
-	if (m == NULL)
-		goto done;
-	m->enabled = json_is_true(json_object_get(rec, "enabled"));
-	snprintf(m->msid, sizeof(m->msid), "%s", msid);
-	m->n_fields = json_array_size(fields);
-	total = 0;
-	json_array_foreach(fields, i, f)
-	{
-		uint8_t *b;
-		size_t bl;
-
-		if (sb_b64_decode(json_string_value(f), &b, &bl) != 0) {
-			free(m);
-			m = NULL;
-			goto done;
-		}
-		memcpy(m->blob + total, b, bl);
-		free(b);
-		m->off[i] = total;
-		m->len[i] = bl;
-		total += bl;
-	}
-	*out_len = sizeof(*m) + total;
-done:
-	json_decref(rec);
-	return m;
-}
 /* The reply being written: pieces gather in a stack buffer and go to out
  * in a few evbuffer_add calls rather than one per piece. The buffer holds
  * plaintext values: every flush wipes it. */
@@ -213,7 +158,7 @@ void sb_handle_lookup(struct sb_req *r)
 	sb_str_join(key, sizeof(key), "map/", name, "/");
 	sb_str_join(key + strlen(key), sizeof(key) - strlen(key), identity,
 		    NULL, NULL);
-	rc = sb_api_cached_decoded(r, key, bypass, decode_map, (void **)&m,
+	rc = sb_api_cached_decoded(r, key, bypass, sb_map_decode, (void **)&m,
 				   &mlen, &borrowed, &e);
 	if (rc == SB_ENOTFOUND) {
 		sb_reply_error(r, 404, "no_mapping",

@@ -128,7 +128,7 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
- * read of a key's prefix must use the same decode (map/: decode_map;
+ * read of a key's prefix must use the same decode (map/: sb_map_decode;
  * app/ records go through api/app_cache.c); the key is the storage key,
  * so writes still invalidate it. decode returns a malloc'ed blob or NULL
  * for a damaged record. On a hit *out is the cache's copy and *borrowed

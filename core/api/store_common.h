@@ -57,7 +57,7 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
  * read of a key's prefix must use the same decode (map/: the lookup's
- * decode_map; app/ records go through api/app_cache.c); the key is the
+ * sb_map_decode; app/ records go through api/app_cache.c); the key is the
  * storage key, so writes still invalidate it. decode returns a malloc'ed
  * blob or NULL for a damaged record. On a hit *out is the cache's copy,
  * *borrowed 1: valid until the next call on this thread's cache, not
