@@ -12,7 +12,9 @@
 # member's plain lookups (no cache=bypass) must show it. Each wait allows
 # far more than the documented bound (the machine may be loaded); without
 # the generation the member would keep its cached definition for an hour
-# and the waits would fail.
+# and the waits would fail. On Redis, redis-cli MONITOR also shows that
+# 100 lookups on the member read the mapping 100 times and the
+# application not at all (one storage read per uncached lookup).
 #
 #   app_cache.sh postgres|redis      (SB_BUILD: the build directory)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,34 @@ check "looked up on the member" test "$(lookup_code member1)" = "200 -"
 out=$(cl_api member1 GET "/v1/lookup/$CL_APP?show_masked=1")
 check "... with its value" contains "$out" '"password":"pw1"'
 warm member1
+
+# One storage read per uncached lookup: on Redis, MONITOR shows every key
+# the member reads while it answers 100 lookups (credential cache off).
+if [ "$backend" = redis ]; then
+	mon=$CL_DIR/monitor.log
+	redis-cli -p "$CL_REDIS_PORT" MONITOR >"$mon" 2>&1 &
+	monpid=$!
+	on_exit "kill $monpid 2>/dev/null"
+	wait_until 10 grep -q '^OK' "$mon" || fail "redis-cli MONITOR did not start"
+	urls=()
+	for i in $(seq 1 100); do
+		urls+=("http://sb/v1/lookup/$CL_APP?show_masked=1")
+	done
+	n200=$(curl -s --max-time 60 --unix-socket "$CL_DIR/member1/sb.sock" \
+		-o /dev/null -w '%{http_code}\n' "${urls[@]}" | grep -c '^200$')
+	check "100 lookups on the member answered" test "$n200" = 100
+	redis-cli -p "$CL_REDIS_PORT" ECHO app-cache-monitor-end >/dev/null
+	wait_until 10 grep -q app-cache-monitor-end "$mon" ||
+		fail "MONITOR never showed the end marker"
+	kill "$monpid" 2>/dev/null
+	# The EVALSHA lines only: MONITOR also lists each script's calls.
+	maps=$(grep '"EVALSHA"' "$mon" | grep -c "\"map/$CL_APP/root\"")
+	apps=$(grep '"EVALSHA"' "$mon" | grep -c "\"app/$CL_APP\"")
+	echo "MONITOR: $maps reads of map/$CL_APP/root, $apps of app/$CL_APP"
+	check "each lookup read the mapping" test "$maps" -ge 100
+	check "... and not the application: one storage read per lookup" \
+		test "$apps" -le 2
+fi
 
 r=$(cl_api mss1 PATCH "/v1/apps/$CL_APP" '{"enabled": false}')
 check "the application disabled on mss1" test "${r%% *}" = 200
