@@ -316,6 +316,21 @@ daemon_row() {
 	DROW="$rps $p50 $p99 $errors"
 }
 
+# backend_up: $BACKEND's server and the daemon on it with the application
+# and the caller's mapping. On failure prints the daemon's log, stops both,
+# sets FAILED and returns 1.
+backend_up() {
+	"${BACKEND/postgres/pg}_up" || { FAILED=1; return 1; }
+	if ! store_setup || ! lookup_size; then
+		echo "storage.sh: cannot set up the daemon on $BACKEND; its log:" >&2
+		tail -n 40 "$SB/broker.log" >&2
+		FAILED=1
+		daemon_stop
+		"${BACKEND/postgres/pg}_down"
+		return 1
+	fi
+}
+
 # fill_to N: PUTs mappings s0000001.. of the application until the store
 # holds N of them besides the caller's (FILLED counts them), through curl
 # with 32 transfers in flight, 10 000 per curl; fails on any non-2xx.
@@ -356,15 +371,7 @@ scale_run() {
 		echo
 		SB=$T/broker-$BACKEND
 		FILLED=0
-		"${BACKEND/postgres/pg}_up" || { FAILED=1; continue; }
-		if ! store_setup || ! lookup_size; then
-			echo "storage.sh: cannot set up the daemon on $BACKEND; its log:" >&2
-			tail -n 40 "$SB/broker.log" >&2
-			FAILED=1
-			daemon_stop
-			"${BACKEND/postgres/pg}_down"
-			continue
-		fi
+		backend_up || continue
 		for size in "${SCALE[@]}"; do
 			local t0=$SECONDS
 			fill_to "$size" || { FAILED=1; break; }
@@ -410,15 +417,7 @@ echo "each row: daemon $DURATION s measured after $WARMUP s warm-up (sbload, clo
 for BACKEND in "${BACKENDS[@]}"; do
 	echo
 	SB=$T/broker-$BACKEND
-	"${BACKEND/postgres/pg}_up" || { FAILED=1; continue; }
-	if ! store_setup || ! lookup_size; then
-		echo "storage.sh: cannot set up the daemon on $BACKEND; its log:" >&2
-		tail -n 40 "$SB/broker.log" >&2
-		FAILED=1
-		daemon_stop
-		"${BACKEND/postgres/pg}_down"
-		continue
-	fi
+	backend_up || continue
 	echo "request: GET $LOOKUP, body $BODY B + headers $SB_HDR B"
 	if [ "$BACKEND" = postgres ]; then
 		echo "stored values (bytes): $(pg_record_sizes)"
