@@ -19,6 +19,13 @@
 #   --repeat N   measure each row N times, keep the fastest of each side (1)
 #   --record     also write the output to
 #                bench/results/lookup-storage-DATE.txt
+#   --scale "N..."  instead of the ceiling comparison: the cost as the data
+#                grows (issue 14 item 4). The store is filled through the
+#                API (PUT of mappings s0000001..., 32 at a time) up to each
+#                size in turn, and the same lookups are measured at each
+#                (1 and 32 clients, cache off): lookups/s, p50, p99, and
+#                p99 over the p99 at the first size. E.g. --scale "1000
+#                100000 1000000" (loading a million mappings takes a while)
 # Environment: SB_BUILD, an existing build directory to use; without it the
 # script configures and builds ./build-bench (as run.sh does, plus the
 # postgres and redis plugins). Needs root (the PostgreSQL fixture runs the
@@ -46,6 +53,7 @@ RECORD=0
 REPEAT=1
 CLIENTS=(1 32)
 PIN=0
+SCALE=()
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -62,7 +70,8 @@ while [ $# -gt 0 ]; do
 	--tcp) TCP=1 ;;
 	--repeat) REPEAT=$2; shift ;;
 	--record) RECORD=1 ;;
-	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--scale) read -r -a SCALE <<<"$2"; shift ;;
+	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "storage.sh: unknown argument $1 (try --help)" >&2; exit 1 ;;
 	esac
 	shift
@@ -307,26 +316,108 @@ daemon_row() {
 	DROW="$rps $p50 $p99 $errors"
 }
 
-# ---- the run ---------------------------------------------------------------
-
-echo "lookup benchmark on networked storage, cache off, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-machine_facts | grep -v '^nginx:'
-echo "daemon: secretbrokerd, [storage] postgres or redis + openssl + none, [broker] threads = 2, [cache] timeout_s = 0 (every lookup reads the store twice: the app record and the mapping)"
-echo "placement: $PLACEMENT"
-echo "each row: daemon $DURATION s measured after $WARMUP s warm-up (sbload, closed loop); then the backend's own benchmark against the same server for about $DURATION s$([ "$REPEAT" -gt 1 ] && echo "; best of $REPEAT for each")"
-
-for BACKEND in "${BACKENDS[@]}"; do
-	echo
-	SB=$T/broker-$BACKEND
-	"${BACKEND/postgres/pg}_up" || { FAILED=1; continue; }
+# backend_up: $BACKEND's server and the daemon on it with the application
+# and the caller's mapping. On failure prints the daemon's log, stops both,
+# sets FAILED and returns 1.
+backend_up() {
+	"${BACKEND/postgres/pg}_up" || { FAILED=1; return 1; }
 	if ! store_setup || ! lookup_size; then
 		echo "storage.sh: cannot set up the daemon on $BACKEND; its log:" >&2
 		tail -n 40 "$SB/broker.log" >&2
 		FAILED=1
 		daemon_stop
 		"${BACKEND/postgres/pg}_down"
-		continue
+		return 1
 	fi
+}
+
+# fill_to N: PUTs mappings s0000001.. of the application until the store
+# holds N of them besides the caller's (FILLED counts them), through curl
+# with 32 transfers in flight, 10 000 per curl; fails on any non-2xx.
+FILLED=0
+fill_to() {
+	local want=$1 from to i cfg=$T/fill.curl codes
+	while [ "$FILLED" -lt "$want" ]; do
+		from=$((FILLED + 1))
+		to=$((FILLED + 10000 < want ? FILLED + 10000 : want))
+		{
+			echo 'silent'
+			echo 'no-progress-meter'
+			echo 'request = "PUT"'
+			echo 'header = "Content-Type: application/json"'
+			echo 'data-binary = "{\"values\":{\"user\":\"scale-user\",\"password\":\"bench-only: not a secret\"}}"'
+			echo "unix-socket = \"$SB/sb.sock\""
+			echo 'write-out = "%{http_code}\\n"'
+			for ((i = from; i <= to; i++)); do
+				printf 'url = "http://sb/v1/apps/%s/mappings/s%07d"\noutput = "/dev/null"\n' "$APP" "$i"
+			done
+		} >"$cfg"
+		codes=$(curl --parallel --parallel-max 32 -K "$cfg" | grep -cv '^2')
+		if [ "$codes" != 0 ]; then
+			echo "storage.sh: $codes of the PUTs $from..$to failed" >&2
+			return 1
+		fi
+		FILLED=$to
+	done
+}
+
+# scale_run: for each backend and each size, fill and measure.
+scale_run() {
+	local size c rps p50 p99 errors first
+	echo "lookup cost as the data grows, cache off, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	machine_facts | grep -v '^nginx:'
+	echo "daemon: as below, [cache] timeout_s = 0; mappings added through the API (PUT, 32 in flight); each row: the caller's lookup, sbload $DURATION s after $WARMUP s warm-up"
+	for BACKEND in "${BACKENDS[@]}"; do
+		echo
+		SB=$T/broker-$BACKEND
+		FILLED=0
+		backend_up || continue
+		for size in "${SCALE[@]}"; do
+			local t0=$SECONDS
+			fill_to "$size" || { FAILED=1; break; }
+			echo "  $BACKEND: $size mappings loaded ($((SECONDS - t0)) s)" >&2
+			for c in "${CLIENTS[@]}"; do
+				daemon_row "$c"
+				read -r rps p50 p99 errors <<<"$DROW"
+				ROWS+=("$BACKEND|$size|$c|$rps|$p50|$p99|$errors")
+			done
+		done
+		daemon_stop || FAILED=1
+		"${BACKEND/postgres/pg}_down"
+	done
+	echo
+	printf '%-9s %9s %7s %10s %8s %8s %6s %12s\n' backend mappings clients \
+		'lookups/s' 'p50 us' 'p99 us' errors 'p99/first'
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r b size c rps p50 p99 errors <<<"$row"
+		first=$(printf '%s\n' "${ROWS[@]}" | awk -F'|' -v b="$b" -v c="$c" \
+			'$1 == b && $3 == c { print $6; exit }')
+		printf '%-9s %9s %7s %10.0f %8s %8s %6s %12s\n' "$b" "$size" "$c" \
+			"$rps" "$p50" "$p99" "$errors" "$(ratio "$p99" "$first")"
+	done
+	echo
+	echo "p99/first = p99 at this size over p99 at the first size, same backend and clients (aim: within 1.5)."
+	echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# ---- the run ---------------------------------------------------------------
+if [ "${#SCALE[@]}" -gt 0 ]; then
+	scale_run
+	[ "$FAILED" = 0 ]
+	exit
+fi
+
+
+echo "lookup benchmark on networked storage, cache off, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+machine_facts | grep -v '^nginx:'
+echo "daemon: secretbrokerd, [storage] postgres or redis + openssl + none, [broker] threads = 2, [cache] timeout_s = 0 (every lookup reads the store once, the mapping: the application comes from the application cache, whose generation each worker thread reads at most once per [cache] app_check_ms = 1000 ms)"
+echo "placement: $PLACEMENT"
+echo "each row: daemon $DURATION s measured after $WARMUP s warm-up (sbload, closed loop); then the backend's own benchmark against the same server for about $DURATION s$([ "$REPEAT" -gt 1 ] && echo "; best of $REPEAT for each")"
+
+for BACKEND in "${BACKENDS[@]}"; do
+	echo
+	SB=$T/broker-$BACKEND
+	backend_up || continue
 	echo "request: GET $LOOKUP, body $BODY B + headers $SB_HDR B"
 	if [ "$BACKEND" = postgres ]; then
 		echo "stored values (bytes): $(pg_record_sizes)"
@@ -334,9 +425,9 @@ for BACKEND in "${BACKENDS[@]}"; do
 	else
 		sizes=$(redis_record_sizes)
 		echo "stored values (bytes): $sizes"
-		# The two values a lookup reads: the application and the
-		# mapping; the GET is measured at their mean size.
-		RECORD_BYTES=$(tr ' ' '\n' <<<"$sizes" | grep -E "^(app/$APP|map/$APP/$ME)=" |
+		# The one value a lookup reads, the mapping: the GET is
+		# measured at its size.
+		RECORD_BYTES=$(tr ' ' '\n' <<<"$sizes" | grep -E "^map/$APP/$ME=" |
 			awk -F= '{ s += $NF; n++ } END { print n ? int(s / n + 0.5) : 100 }')
 		echo "ceiling: redis-benchmark -t get -c N -n (about ${DURATION%.*} s of requests) -d $RECORD_BYTES -q (keep-alive, no pipelining)"
 	fi
@@ -371,19 +462,18 @@ for BACKEND in "${BACKENDS[@]}"; do
 done
 
 echo
-printf '%-9s %7s %10s %8s %8s %6s %12s %12s %9s %10s\n' \
+printf '%-9s %7s %10s %8s %8s %6s %12s %12s %9s\n' \
 	backend clients 'lookups/s' 'p50 us' 'p99 us' errors 'ceiling/s' \
-	'ceiling us' '/ceiling' 'reads/ceil'
+	'ceiling us' '/ceiling'
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r b c rps p50 p99 errors ceil clat <<<"$row"
-	printf '%-9s %7s %10.0f %8s %8s %6s %12.0f %12s %9s %10s\n' \
+	printf '%-9s %7s %10.0f %8s %8s %6s %12.0f %12s %9s\n' \
 		"$b" "$c" "$rps" "$p50" "$p99" "$errors" "$ceil" "$clat" \
-		"$(ratio "$rps" "$ceil")" \
-		"$(ratio "$(awk -v r="$rps" 'BEGIN { print 2 * r }')" "$ceil")"
+		"$(ratio "$rps" "$ceil")"
 done
 echo
 echo "/ceiling = daemon lookups/s / the backend's own ops/s at as many clients (pgbench -S tps, redis-benchmark GET/s)."
-echo "reads/ceil = 2 x lookups/s / ceiling: each lookup with the cache off is two storage reads (app record, mapping)."
+echo "each lookup with the cache off is one storage read (the mapping), so /ceiling also compares storage reads per second."
 echo "ceiling us: pgbench's latency average, redis-benchmark's p50."
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ]

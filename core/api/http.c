@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "api/http.h"
 #include "api/conn_limits.h"
+#include "api/reply_format.h"
 #include "api/request_checks.h"
 #include "api/routes.h"
 #include "api/unix_socket.h"
@@ -53,6 +54,7 @@ struct sb_worker {
 	struct sb_generation *gen;
 	uint64_t gen_seq;
 	uint64_t next_req;
+	struct sb_date_cache date; /* the Date header of this second */
 	struct sb_local local;
 	/* The mutual TLS listener of this thread, when [listen] tls_address. */
 	struct evhttp *https;
@@ -129,7 +131,7 @@ static int peer_identity(struct evhttp_request *req, struct sb_caller *c)
 		c->ngroups = (int)(len / sizeof(gid_t));
 	else
 		c->ngroups = 0; /* too many groups: only the primary counts */
-	snprintf(c->name, sizeof(c->name), "%u", (unsigned)c->uid);
+	sb_str_uint(c->name, sizeof(c->name), (unsigned)c->uid);
 	return 0;
 }
 
@@ -205,9 +207,9 @@ void sb_req_audit(struct sb_req *r, const char *op, int level, const char *app,
 {
 	r->audit.op = op;
 	r->audit.level = level;
-	snprintf(r->audit.app, sizeof(r->audit.app), "%s", app ? app : "");
-	snprintf(r->audit.target, sizeof(r->audit.target), "%s",
-		 target ? target : "");
+	sb_str_copy(r->audit.app, sizeof(r->audit.app), app ? app : "");
+	sb_str_copy(r->audit.target, sizeof(r->audit.target),
+		    target ? target : "");
 }
 
 int sb_caller_in_group(const struct sb_caller *c, gid_t gid)
@@ -352,6 +354,7 @@ static void send_reply(struct sb_req *r, int status, struct evbuffer *buf)
 					  : "application/json");
 	evhttp_add_header(hdr, "X-Request-Id", r->id);
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	sb_reply_add_date(&r->worker->date, r->ev, hdr);
 	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && buf) {
 		/* HEAD: the GET answer's headers, its length, no body. */
 		char len[32];
@@ -572,8 +575,7 @@ static void request_common(struct evhttp_request *ev, struct sb_worker *w,
 	r->method = evhttp_request_get_command(ev);
 	if (r->method == EVHTTP_REQ_HEAD)
 		r->method = EVHTTP_REQ_GET; /* answered as GET, bodiless */
-	snprintf(r->id, sizeof(r->id), "%02x%014llx", w->index & 0xff,
-		 (unsigned long long)(++w->next_req & 0xffffffffffffffULL));
+	sb_req_id_format(r->id, w->index, ++w->next_req);
 	r->gen = worker_gen(w);
 	if (r->gen == NULL) {
 		snprintf(r->path, sizeof(r->path), "?");

@@ -50,6 +50,16 @@ struct sb_local {
 		uint64_t at_ms;
 	} groups[SB_NAME_CACHE];
 	unsigned next_user, next_group;
+	/* The application generation this thread last read (api/app_cache.c):
+	 * cached application definitions filled under an older epoch are
+	 * misses. */
+	struct {
+		uint64_t epoch;	     /* bumped when the generation changed */
+		uint64_t checked_ms; /* when it was last read */
+		int known;
+		size_t len;
+		uint8_t token[128];
+	} app_gen;
 };
 
 #define SB_PATH_PARAMS_MAX 3

@@ -1,91 +1,73 @@
 /*
  * The credential lookup (GET /v1/lookup/{app}, see docs/api.md), the
  * request applications make thousands of times a second: the application
- * and the mapping are read through the thread's cache in decoded form, and
- * the reply is written without jansson. It takes no shared lock.
+ * and the mapping are read through the thread's caches in decoded form
+ * (map_decode.c), and the reply is written without jansson. It takes no
+ * shared lock.
  */
 #define _GNU_SOURCE
 #include "api/handlers.h"
+#include "api/lookup_query.h"
+#include "api/map_decode.h"
+#include "api/reply_format.h"
 #include "api/store_common.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A mapping record as the lookup needs it: still sealed, base64 decoded. */
-struct map_rec {
-	int enabled;
-	char msid[SB_MSID_MAX + 1];
-	size_t n_fields;
-	size_t off[SB_FIELDS_MAX], len[SB_FIELDS_MAX]; /* into blob */
-	uint8_t blob[];
+/* The reply being written: pieces gather in a stack buffer and go to out
+ * in a few evbuffer_add calls rather than one per piece. The buffer holds
+ * plaintext values: every flush wipes it. */
+struct reply_writer {
+	struct evbuffer *out;
+	size_t n;
+	char buf[2048];
 };
 
-/* A mapping record (raw JSON of len bytes) as a malloc'ed struct map_rec,
- * *out_len its size; NULL for a damaged record. The lookup's decode for
- * the cache's map/ entries. */
-static void *decode_map(const uint8_t *raw, size_t len, size_t *out_len)
+/* Moves what w holds into its evbuffer and wipes the stack copy. */
+static void rw_flush(struct reply_writer *w)
 {
-	json_t *rec = json_loadb((const char *)raw, len, 0, NULL);
-	json_t *fields = json_object_get(rec, "fields"), *f;
-	const char *msid = json_string_value(json_object_get(rec, "msid"));
-	struct map_rec *m = NULL;
-	size_t i, total = 0;
-
-	if (rec == NULL || msid == NULL || strlen(msid) > SB_MSID_MAX ||
-	    !json_is_array(fields) || json_array_size(fields) > SB_FIELDS_MAX)
-		goto done;
-	json_array_foreach(fields, i, f)
-	{
-		if (!json_is_string(f))
-			goto done;
-		total += json_string_length(f) / 4 * 3 + 1;
-	}
-	m = calloc(1, sizeof(*m) + total);
-	if (m == NULL)
-		goto done;
-	m->enabled = json_is_true(json_object_get(rec, "enabled"));
-	snprintf(m->msid, sizeof(m->msid), "%s", msid);
-	m->n_fields = json_array_size(fields);
-	total = 0;
-	json_array_foreach(fields, i, f)
-	{
-		uint8_t *b;
-		size_t bl;
-
-		if (sb_b64_decode(json_string_value(f), &b, &bl) != 0) {
-			free(m);
-			m = NULL;
-			goto done;
-		}
-		memcpy(m->blob + total, b, bl);
-		free(b);
-		m->off[i] = total;
-		m->len[i] = bl;
-		total += bl;
-	}
-	*out_len = sizeof(*m) + total;
-done:
-	json_decref(rec);
-	return m;
+	if (w->n)
+		evbuffer_add(w->out, w->buf, w->n);
+	explicit_bzero(w->buf, w->n);
+	w->n = 0;
 }
-/* Appends s (len bytes, valid UTF-8) to buf as a JSON string. */
-static void json_quote(struct evbuffer *buf, const char *s, size_t len)
+
+/* Appends len bytes at p to the reply. */
+static void rw_add(struct reply_writer *w, const void *p, size_t len)
+{
+	if (len > sizeof(w->buf) - w->n) {
+		rw_flush(w);
+		if (len > sizeof(w->buf)) {
+			evbuffer_add(w->out, p, len);
+			return;
+		}
+	}
+	memcpy(w->buf + w->n, p, len);
+	w->n += len;
+}
+
+/* Appends s (len bytes, valid UTF-8) to the reply as a JSON string. */
+static void json_quote(struct reply_writer *w, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t from = 0;
 
-	evbuffer_add(buf, "\"", 1);
+	rw_add(w, "\"", 1);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+		char esc[6];
 
 		if (ch >= 0x20 && ch != '"' && ch != '\\')
 			continue;
-		evbuffer_add(buf, s + from, i - from);
+		esc[0] = '\\';
+		esc[2] = esc[3] = '0';
+		esc[4] = hex[ch >> 4];
+		esc[5] = hex[ch & 15];
+		rw_add(w, s + from, i - from);
 		/* The short escapes jansson writes, so replies read alike. */
 		switch (ch) {
 		case '"':
@@ -97,17 +79,17 @@ static void json_quote(struct evbuffer *buf, const char *s, size_t len)
 		case '\t': esc[1] = 't'; break;
 		default: esc[1] = 'u';
 		}
-		evbuffer_add(buf, esc, esc[1] == 'u' ? 6 : 2);
+		rw_add(w, esc, esc[1] == 'u' ? 6 : 2);
 		from = i + 1;
 	}
-	evbuffer_add(buf, s + from, len - from);
-	evbuffer_add(buf, "\"", 1);
+	rw_add(w, s + from, len - from);
+	rw_add(w, "\"", 1);
 }
 
-/* Appends the NUL-terminated string s to buf as a JSON string. */
-static void json_quote_str(struct evbuffer *buf, const char *s)
+/* Appends the NUL-terminated string s to the reply as a JSON string. */
+static void json_quote_str(struct reply_writer *w, const char *s)
 {
-	json_quote(buf, s, strlen(s));
+	json_quote(w, s, strlen(s));
 }
 
 /* See store_common.h. */
@@ -118,18 +100,22 @@ void sb_api_reply_credentials(struct sb_req *r, const struct sb_app *app,
 	struct sb_api_error e;
 	struct sb_crypto_ctx cc;
 	struct map_rec *m = NULL;
-	struct evbuffer *out = NULL;
+	struct reply_writer w;
+	int borrowed = 0, rc;
 	size_t mlen = 0;
-	int rc;
 
+	w.out = NULL;
+	w.n = 0;
 	if (!app->enabled) {
 		sb_reply_error(r, 403, "app_disabled",
 			       "application %s is disabled", app->name);
 		goto done;
 	}
-	snprintf(key, sizeof(key), "map/%s/%s", app->name, identity);
-	rc = sb_api_cached_decoded(r, key, bypass, decode_map, (void **)&m,
-				   &mlen, &e);
+	sb_str_join(key, sizeof(key), "map/", app->name, "/");
+	sb_str_join(key + strlen(key), sizeof(key) - strlen(key), identity,
+		    NULL, NULL);
+	rc = sb_api_cached_decoded(r, key, bypass, sb_map_decode, (void **)&m,
+				   &mlen, &borrowed, &e);
 	if (rc == SB_ENOTFOUND) {
 		sb_reply_error(r, 404, "no_mapping",
 			       "%s has no credentials for application %s",
@@ -154,27 +140,28 @@ void sb_api_reply_credentials(struct sb_req *r, const struct sb_app *app,
 			identity, app->name);
 		goto done;
 	}
-	out = evbuffer_new();
-	if (out == NULL) {
+	w.out = evbuffer_new();
+	if (w.out == NULL) {
 		sb_reply_error(r, 500, "internal", "out of memory");
 		goto done;
 	}
+	w.n = 0;
 	cc = sb_api_crypto_ctx(r);
-	evbuffer_add(out, "{\"app\":", 7);
-	json_quote_str(out, app->name);
-	evbuffer_add(out, ",\"identity\":", 12);
-	json_quote_str(out, identity);
-	evbuffer_add(out, ",\"values\":{", 11);
+	rw_add(&w, "{\"app\":", 7);
+	json_quote_str(&w, app->name);
+	rw_add(&w, ",\"identity\":", 12);
+	json_quote_str(&w, identity);
+	rw_add(&w, ",\"values\":{", 11);
 	for (size_t f = 0; f < app->n_fields; f++) {
 		char *pt = NULL;
 		size_t len = 0;
 
 		if (f)
-			evbuffer_add(out, ",", 1);
-		json_quote_str(out, app->fields[f].label);
-		evbuffer_add(out, ":", 1);
+			rw_add(&w, ",", 1);
+		json_quote_str(&w, app->fields[f].label);
+		rw_add(&w, ":", 1);
 		if (app->fields[f].masked && !show) {
-			json_quote_str(out, MASK);
+			json_quote_str(&w, MASK);
 			continue;
 		}
 		if (sb_value_open_raw(&cc, "map", app->name, identity,
@@ -184,16 +171,19 @@ void sb_api_reply_credentials(struct sb_req *r, const struct sb_app *app,
 			sb_reply_api_error(r, &e);
 			goto done;
 		}
-		json_quote(out, pt, len);
+		json_quote(&w, pt, len);
 		explicit_bzero(pt, len);
 		free(pt);
 	}
-	evbuffer_add(out, "}}\n", 3);
-	sb_reply_buffer(r, 200, out);
+	rw_add(&w, "}}\n", 3);
+	rw_flush(&w);
+	sb_reply_buffer(r, 200, w.out);
 done:
-	if (out)
-		evbuffer_free(out); /* chains wiped by the daemon's free */
-	if (m) {
+	if (w.out) {
+		explicit_bzero(w.buf, w.n); /* an error mid-reply */
+		evbuffer_free(w.out); /* chains wiped by the daemon's free */
+	}
+	if (m && !borrowed) {
 		explicit_bzero(m, mlen);
 		free(m);
 	}
@@ -207,24 +197,17 @@ void sb_handle_lookup(struct sb_req *r)
 	const char *name = r->params.value[0];
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
 	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq params = {0};
-	const char *v;
-	char user[SB_NAME_MAX + 2] = "";
+	struct lookup_query lq;
+	char user[SB_NAME_MAX + 2];
 	struct sb_app app = {0};
 	const char *identity;
 	int role, bypass = 0, show = 0, has_user = 0;
 
-	if (q && evhttp_parse_query_str(q, &params) == 0) {
-		v = evhttp_find_header(&params, "cache");
-		bypass = v && strcmp(v, "bypass") == 0;
-		v = evhttp_find_header(&params, "show_masked");
-		show = v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
-		v = evhttp_find_header(&params, "user");
-		if (v)
-			snprintf(user, sizeof(user), "%s", v);
-		has_user = v != NULL;
-		evhttp_clear_headers(&params);
-	}
+	sb_lookup_query_parse(q, &lq);
+	bypass = lq.bypass;
+	show = lq.show;
+	has_user = lq.has_user;
+	memcpy(user, lq.user, sizeof(user));
 	sb_req_audit(r, "lookup", 3, name, NULL);
 	/* As a mapping's identity is checked when it is created. */
 	if (has_user && !sb_valid_identity(user)) {
@@ -256,7 +239,7 @@ void sb_handle_lookup(struct sb_req *r)
 	identity = user[0]		      ? user
 		   : app.type == SB_APP_GROUP ? app.user_group
 					      : sb_caller_name(r);
-	snprintf(r->audit.target, sizeof(r->audit.target), "%s", identity);
+	sb_str_copy(r->audit.target, sizeof(r->audit.target), identity);
 	sb_api_reply_credentials(r, &app, identity, show, bypass);
 done:
 	sb_app_clear(&app);

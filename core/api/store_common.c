@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "api/store_common.h"
 
+#include "api/app_cache.h"
+#include "api/reply_format.h"
+
 #include "runtime/cache.h"
 #include "runtime/log.h"
 #include "store/store.h"
@@ -125,14 +128,17 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
- * read of a key's prefix must use the same decode (app/: decode_app,
- * map/: decode_map); the key is the storage key, so writes still
- * invalidate it. decode returns a malloc'ed blob or NULL for a damaged
- * record. *out is malloc'ed (a copy on a hit). Returns SB_OK,
+ * read of a key's prefix must use the same decode (map/: sb_map_decode;
+ * app/ records go through api/app_cache.c); the key is the storage key,
+ * so writes still invalidate it. decode returns a malloc'ed blob or NULL
+ * for a damaged record. On a hit *out is the cache's copy and *borrowed
+ * 1 (valid until the next call on this thread's cache; not freed);
+ * otherwise *out is malloc'ed and *borrowed 0. Returns SB_OK,
  * SB_ENOTFOUND, 1 for a damaged record, or -1 with e. */
 int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 			  void *(*decode)(const uint8_t *, size_t, size_t *),
-			  void **out, size_t *out_len, struct sb_api_error *e)
+			  void **out, size_t *out_len, int *borrowed,
+			  struct sb_api_error *e)
 {
 	uint64_t ttl = r->gen->conf->cache_timeout_ms, now = 0, version;
 	struct sb_cache_stamp stamp;
@@ -141,16 +147,14 @@ int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 	size_t hit_len, raw_len = 0;
 	int rc;
 
+	*borrowed = 0;
 	if (ttl && !bypass) {
 		now = sb_mono_ms();
 		if (sb_cache_get(r->local->cache, &r->d->cache_inval, key, now,
 				 &hit, &hit_len)) {
-			*out = malloc(hit_len);
-			if (*out == NULL)
-				return sb_api_fail(e, 500, "internal",
-						   "out of memory");
-			memcpy(*out, hit, hit_len);
+			*out = (void *)(uintptr_t)hit;
 			*out_len = hit_len;
+			*borrowed = 1;
 			return SB_OK;
 		}
 		sb_cache_snapshot(&r->d->cache_inval, key, &stamp);
@@ -168,36 +172,32 @@ int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 	return SB_OK;
 }
 
-/* An app record as a struct sb_app without its JSON (app records hold no
- * secret). */
-void *sb_api_decode_app(const uint8_t *raw, size_t len, size_t *out_len)
-{
-	struct sb_app *app = malloc(sizeof(*app));
-
-	if (app == NULL || sb_app_parse(raw, len, app) != 0) {
-		free(app);
-		return NULL;
-	}
-	json_decref(app->json);
-	app->json = NULL;
-	/* Only the fields in use: the cache holds up to max_entries of these
-	 * per thread. */
-	*out_len = offsetof(struct sb_app, fields) +
-		   app->n_fields * sizeof(app->fields[0]);
-	return app;
-}
-
 /* Applies a batch (unfenced: credentials may be written on any node) and
  * invalidates every written key in every thread's cache. */
 int sb_api_apply_batch(struct sb_req *r, struct sb_batch_op *ops, size_t n,
 		       size_t *failed, struct sb_api_error *e, const char *what)
 {
-	struct sb_batch b = {ops, n, 0, NULL, failed};
+	struct sb_batch_op *all = NULL;
+	char gen[SB_APP_GEN_BUF];
+	size_t n_all, at = 0;
+	struct sb_batch b = {ops, n, 0, NULL, &at};
 	struct sb_error err = {{0}};
-	int rc = store_batch_apply(r->gen, sb_req_write_fencing(r), &b, &err);
+	int rc;
 
+	/* An application change also writes the application generation, in
+	 * the same batch, so other nodes drop their cached definitions. */
+	if (sb_app_gen_append(ops, n, gen, &all, &n_all, e) != 0)
+		return -1;
+	if (all) {
+		b.ops = all;
+		b.n_ops = n_all;
+	}
+	rc = store_batch_apply(r->gen, sb_req_write_fencing(r), &b, &err);
+	free(all);
 	for (size_t i = 0; i < n; i++)
 		sb_cache_invalidate(&r->d->cache_inval, ops[i].key);
+	if (failed && rc == SB_ECONFLICT)
+		*failed = at < n ? at : 0;
 	if (rc == SB_OK)
 		return 0;
 	if (rc == SB_ECONFLICT)
@@ -221,19 +221,11 @@ int sb_api_app_load(struct sb_req *r, const char *name, int bypass,
 	uint64_t ver = 0;
 	int rc;
 
-	snprintf(key, sizeof(key), "app/%s", name);
+	sb_str_join(key, sizeof(key), "app/", name, NULL);
 	if (version == NULL && !bypass) {
-		void *blob = NULL;
-		size_t blen;
-
-		rc = sb_api_cached_decoded(r, key, 0, sb_api_decode_app, &blob,
-					   &blen, &e);
-		if (rc == SB_OK) {
-			memset(app, 0, sizeof(*app)); /* json NULL */
-			memcpy(app, blob, blen);
-			free(blob);
+		rc = sb_app_cache_load(r, key, app, &e);
+		if (rc == SB_OK)
 			return 0;
-		}
 		if (rc == 1) {
 			sb_reply_error(
 				r, 500, "record_damaged",

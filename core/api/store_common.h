@@ -56,19 +56,18 @@ int sb_api_cached_get(struct sb_req *r, const char *key, int bypass,
 		      uint8_t **val, size_t *len, struct sb_api_error *e);
 /* Reads key through this thread's cache, which holds decode(raw record)
  * rather than the raw record, so a hit costs no JSON parse. Every cached
- * read of a key's prefix must use the same decode (app/:
- * sb_api_decode_app, map/: the lookup's decode_map); the key is the
+ * read of a key's prefix must use the same decode (map/: the lookup's
+ * sb_map_decode; app/ records go through api/app_cache.c); the key is the
  * storage key, so writes still invalidate it. decode returns a malloc'ed
- * blob or NULL for a damaged record. *out is malloc'ed (a copy on a hit),
- * the caller frees it. Returns SB_OK, SB_ENOTFOUND, 1 for a damaged
- * record, or -1 with e. */
+ * blob or NULL for a damaged record. On a hit *out is the cache's copy,
+ * *borrowed 1: valid until the next call on this thread's cache, not
+ * freed (the hot path copies nothing); otherwise *out is malloc'ed, the
+ * caller frees it, *borrowed 0. Returns SB_OK, SB_ENOTFOUND, 1 for a
+ * damaged record, or -1 with e. */
 int sb_api_cached_decoded(struct sb_req *r, const char *key, int bypass,
 			  void *(*decode)(const uint8_t *, size_t, size_t *),
-			  void **out, size_t *out_len, struct sb_api_error *e);
-/* An app record (raw JSON of len bytes) as a malloc'ed struct sb_app
- * without its JSON, *out_len its used size; NULL for a damaged record. */
-void *sb_api_decode_app(const uint8_t *raw, size_t len, size_t *out_len);
-
+			  void **out, size_t *out_len, int *borrowed,
+			  struct sb_api_error *e);
 /* Applies n ops in one batch at the request's write epoch and invalidates
  * every written key in every thread's cache. *failed (may be NULL) is the
  * index of the op that failed. Returns 0, or -1 with e (409 conflict, or

@@ -117,7 +117,8 @@ static const char *const access_keys[] = {"sso_admins",
 					  "ticket_redeemers",
 					  "tls_ticket_redeemers",
 					  NULL};
-static const char *const cache_keys[] = {"timeout_s", "max_entries", NULL};
+static const char *const cache_keys[] = {"timeout_s", "max_entries",
+					 "app_check_ms", NULL};
 static const char *const tickets_keys[] = {"ttl_s", NULL};
 static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
@@ -500,6 +501,9 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (int_key(d, abspath, "cache", "max_entries", "100000", 16, 10000000,
 		    10, "a number", &n, errs) == 0)
 		conf->cache_max_entries = (size_t)n;
+	if (int_key(d, abspath, "cache", "app_check_ms", "1000", 0, 60000, 10,
+		    "a number of milliseconds", &n, errs) == 0)
+		conf->cache_app_check_ms = (uint64_t)n;
 
 	/* [audit] */
 	v = get(d, "audit", "file", NULL);

@@ -71,6 +71,7 @@ struct sb_conf {
 	/* [cache] */
 	uint64_t cache_timeout_ms; /* 0: no caching */
 	size_t cache_max_entries;
+	uint64_t cache_app_check_ms; /* 0: applications not cached */
 
 	/* [audit] */
 	char *audit_file; /* NULL: no audit file */

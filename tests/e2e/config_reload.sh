@@ -40,6 +40,8 @@ bad() { # NAME INI-EXTRA EXPECTED...
 }
 check "unknown key named with its section" bad unknown_key $'[broker]\nthreadz = 4' "[broker] threadz" "unknown key"
 check "bad number named with section and key" bad bad_threads $'[broker]\nthreads = lots' "[broker] threads" "lots"
+check "[cache] app_check_ms out of range is named with its range" bad app_check $'[cache]\napp_check_ms = 60001' "[cache] app_check_ms" "60001"
+check "[cache] app_check_ms not a number" bad app_check_word $'[cache]\napp_check_ms = soon' "[cache] app_check_ms" "soon"
 check "unknown section" bad unknown_section $'[brokr]\nx = 1' "[brokr]" "unknown section"
 check "missing plugin named with its file" bad missing_plugin $'[storage]\nplugin = nosuch' "[storage] plugin" "storage_nosuch.so"
 check "missing group for sso_admins" bad bad_group $'[access]\nsso_admins = no_such_group_sb' "[access] sso_admins" "no_such_group_sb"
