@@ -18,7 +18,10 @@ that answers must hold the last acknowledged value of its key or one
 written after it (a wrong answer otherwise). At the end the faults stop,
 the daemon is killed and started clean, and every key must still hold its
 last acknowledged value or a later one (a lost write otherwise); the master
-secret must be the one generated at the start.
+secret must be the one generated at the start; and that daemon must stop
+on SIGTERM with status 0 (under ASan: no leak). No daemon may have died by
+itself other than by refusing to start (status 1), and its log must hold
+no sanitizer report.
 
 Prints faults injected (by kind), acknowledged writes, writes lost (must be
 0) and wrong answers (must be 0); exits 1 when a count is wrong, fewer than
@@ -69,6 +72,8 @@ class Daemon:
         self.lock = threading.Lock()
         self.kills = 0
         self.start_failures = 0
+        self.crashes = []  # exits that were neither our SIGKILL nor 0/1
+        self.judged = set()  # pids whose end is counted or was ours
 
     def request(self, method, path, body=None, timeout=30):
         """(status, parsed JSON or None); raises OSError when unreachable."""
@@ -91,6 +96,16 @@ class Daemon:
         finally:
             c.close()
 
+    def wait_answering(self, seconds=60):
+        """Polls until the daemon answers (a restart in progress)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/v1/health", timeout=5)
+                return
+            except OSError:
+                time.sleep(0.02)
+
     def _start_once(self):
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen([self.binary, "-c", self.ini],
@@ -98,6 +113,10 @@ class Daemon:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                # Refusing to start (status 1, the reason logged) is
+                # fine under injected faults; a signal or another status
+                # is a crash.
+                self.judge_exit("a start")
                 return False
             try:
                 # Any answer: 503 before a secret exists.
@@ -117,17 +136,41 @@ class Daemon:
                     return
                 self.start_failures += 1
                 if self.proc.poll() is None:
+                    self.judged.add(self.proc.pid)
                     self.proc.kill()
                 self.proc.wait()
             raise RuntimeError("the daemon does not start in 120 s")
 
+    def judge_exit(self, what):
+        """Counts an exit of self.proc we did not cause as a crash unless
+        it refused to start (status 1), once per process."""
+        p = self.proc
+        if p.pid in self.judged:
+            return
+        self.judged.add(p.pid)
+        if p.returncode not in (0, 1):
+            self.crashes.append(f"{what} ended with status {p.returncode}")
+
     def kill(self):
         with self.lock:
             if self.proc and self.proc.poll() is None:
+                self.judged.add(self.proc.pid)
                 self.proc.send_signal(signal.SIGKILL)
                 self.kills += 1
+            elif self.proc:
+                self.judge_exit("the daemon")
             if self.proc:
                 self.proc.wait()
+
+    def stop(self):
+        """SIGTERM; returns the exit status (ASan's leak check runs at a
+        clean exit), or None when it does not stop within 90 s."""
+        with self.lock:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                return None
 
     def restart(self):
         self.kill()
@@ -145,7 +188,8 @@ def tail(path, n=80):
 
 def write_config(path, d, build, seed, faulty, lie=False):
     rates = (("error_per_mille = 120\ntimeout_per_mille = 8\n"
-              "lost_per_mille = 60\ntimeout_ms = 40\n")
+              "lost_per_mille = 60\ntimeout_ms = 40\n"
+              "fence_error_per_mille = 100\n")
              if faulty else "")
     if faulty and lie:
         rates += "drop_per_mille = 30\n"
@@ -325,6 +369,22 @@ def main():
         seq = 0
         disk_full = {"episodes": 0, "refused": 0, "acked": 0}
         full_until = 0  # the writer's op count at which the disk is freed
+        answered_while_full = 0
+
+        def end_disk_full():
+            nonlocal full_until
+            os.unlink(filler)
+            full_until = 0
+            # An episode counts when the daemon met it.
+            if answered_while_full:
+                disk_full["episodes"] += 1
+
+        def wait_restart():
+            # A daemon killed while the disk is full cannot start until
+            # it is freed (it says so and exits): free it first.
+            if full_until:
+                end_disk_full()
+            daemon.wait_answering()
         ops = 0
         while True:
             faults = sum(count_faults(fault_log).values()) + \
@@ -338,11 +398,10 @@ def main():
             ops += 1
             if full_until == 0 and rng.random() < 0.01:
                 fill_disk(filler)
-                disk_full["episodes"] += 1
                 full_until = ops + rng.randint(5, 30)
+                answered_while_full = 0
             elif full_until and ops >= full_until:
-                os.unlink(filler)
-                full_until = 0
+                end_disk_full()
             k = rng.randrange(KEYS)
             if rng.random() < 0.6:
                 seq += 1
@@ -357,18 +416,22 @@ def main():
                 book.wrote(k, v, good)
                 if full_until and st is not None:
                     disk_full["acked" if good else "refused"] += 1
+                    answered_while_full += 1
+                if st is None:  # killed: wait for the restart
+                    wait_restart()
             else:
                 try:
                     st, doc = daemon.request(
                         "GET", mapping_path(k) + "?show_masked=1")
                 except OSError:
+                    wait_restart()
                     continue
                 if book.check_read(k, st, doc, f"op {ops}"):
                     book.reads += 1
         stop.set()
         kt.join()
         if full_until:
-            os.unlink(filler)
+            end_disk_full()
 
         if broken:
             raise RuntimeError(broken[0])
@@ -394,6 +457,12 @@ def main():
         st, doc = daemon.request("GET", "/v1/secret")
         if st != 200 or doc.get("msid") != msid:
             wrong.append(f"the master secret changed: {st} {doc}")
+        exit_status = daemon.stop()
+        with open(log, errors="replace") as f:
+            for line in f:
+                if ("Sanitizer" in line or "runtime error" in line or
+                        "double free" in line or "corrupted" in line):
+                    daemon.crashes.append(line.strip())
 
         kinds = count_faults(fault_log)
         kills = daemon.kills - kills_before
@@ -411,12 +480,19 @@ def main():
               f"{book.failed_writes} not; reads checked: {book.reads}")
         print(f"fault_run: writes lost: {len(lost)}")
         print(f"fault_run: wrong answers: {len(wrong)}")
+        print(f"fault_run: daemon crashes: {len(daemon.crashes)}")
+        for c in daemon.crashes[:10]:
+            print(f"fault_run:   {c}")
+        print(f"fault_run: the last daemon stopped on SIGTERM with exit "
+              f"status {exit_status}")
         for w in (lost + wrong)[:20]:
             print(f"fault_run:   {w}")
         ok = not lost and not wrong and total >= a.faults and \
-            book.acked_writes > 0
+            book.acked_writes > 0 and exit_status == 0 and \
+            not daemon.crashes
         if a.self_check:
-            ok = bool(lost or wrong) and book.acked_writes > 0
+            ok = bool(lost or wrong) and book.acked_writes > 0 and \
+                exit_status == 0 and not daemon.crashes
             print("fault_run: self-check: the lying store was %s" %
                   ("found" if ok else "NOT found"))
         elif total < a.faults:

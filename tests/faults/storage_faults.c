@@ -20,11 +20,14 @@
  *                      store that lies, for the run's self-check only
  *                      (fault_run.py --self-check must then find lost
  *                      writes or wrong answers)
+ *   fence_error_per_mille  lease_acquire and fence_takeover fail with
+ *                      SB_EUNAVAIL (a fencing plugin then cannot start,
+ *                      or cannot take the lease)
  *   timeout_ms         default 100
  *   fault_log          a file each injected fault appends one line to
  *                      ("unavail get", "timeout batch", "lost batch"),
  *                      so a count survives the daemon's SIGKILL
- * Lease and fence calls pass through untouched.
+ * lease_renew, lease_release and lease_read pass through untouched.
  */
 #define _GNU_SOURCE
 #include <secretbroker/plugin.h>
@@ -54,7 +57,7 @@ struct faults {
 	void *inst;
 	pthread_mutex_t lock; /* guards rng */
 	uint64_t rng;
-	long long error_pm, timeout_pm, lost_pm, drop_pm, timeout_ms;
+	long long error_pm, timeout_pm, lost_pm, drop_pm, fence_pm, timeout_ms;
 	int log_fd; /* -1: no fault_log */
 };
 
@@ -174,11 +177,23 @@ static int fi_batch_apply(void *inst, const struct sb_batch *batch,
 	return rc;
 }
 
+/* Returns SB_EUNAVAIL (recorded) for fence_pm per mille of the calls,
+ * else SB_OK. */
+static int fence_fault(struct faults *f, const char *op, struct sb_error *err)
+{
+	if ((long long)(next_random(f) % 1000) >= f->fence_pm)
+		return SB_OK;
+	record(f, "unavail", op);
+	return sb_error_set(err, SB_EUNAVAIL, "injected fault: %s", op);
+}
+
 static int fi_lease_acquire(void *inst, const char *holder, uint32_t ttl_ms,
 			    uint64_t *epoch, struct sb_error *err)
 {
 	struct faults *f = inst;
 
+	if (fence_fault(f, "lease_acquire", err) != SB_OK)
+		return SB_EUNAVAIL;
 	return f->inner->lease_acquire(f->inst, holder, ttl_ms, epoch, err);
 }
 
@@ -211,6 +226,8 @@ static int fi_fence_takeover(void *inst, const char *holder, uint32_t ttl_ms,
 {
 	struct faults *f = inst;
 
+	if (fence_fault(f, "fence_takeover", err) != SB_OK)
+		return SB_EUNAVAIL;
 	return f->inner->fence_takeover(f->inst, holder, ttl_ms, epoch, err);
 }
 
@@ -291,11 +308,13 @@ static int fi_open(const struct sb_host *host, const struct sb_config *cfg,
 				       err)) != SB_OK ||
 	    (rc = host->config_get_int(cfg, "drop_per_mille", 0, &f->drop_pm,
 				       err)) != SB_OK ||
+	    (rc = host->config_get_int(cfg, "fence_error_per_mille", 0,
+				       &f->fence_pm, err)) != SB_OK ||
 	    (rc = host->config_get_int(cfg, "timeout_ms", 100, &f->timeout_ms,
 				       err)) != SB_OK)
 		goto fail;
 	if (f->error_pm < 0 || f->timeout_pm < 0 || f->lost_pm < 0 ||
-	    f->drop_pm < 0 ||
+	    f->drop_pm < 0 || f->fence_pm < 0 || f->fence_pm > 1000 ||
 	    f->error_pm + f->timeout_pm + f->lost_pm + f->drop_pm > 1000 ||
 	    f->timeout_ms < 0 || f->timeout_ms > 60000) {
 		rc = sb_error_set(err, SB_EINVAL,
