@@ -450,7 +450,9 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	g = sb_gen_build(d, conf, NULL, &errs);
-	if (g == NULL || sb_gen_install(d, g, sb_fence_hooks(d), &errs) != 0) {
+	if (g != NULL && sb_gen_install(d, g, sb_fence_hooks(d), &errs) != 0)
+		g = NULL; /* install dropped it (as reload() knows) */
+	if (g == NULL) {
 		print_errors(path, &errs);
 		goto done;
 	}

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-14-dev
   libssl-dev libevent-dev libjansson-dev libiniparser-dev
   libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
   postgresql redis-server

@@ -778,13 +778,11 @@ int sb_secret_backup_error(struct sb_api_error *e, int result,
 {
 	switch (result) {
 	case SB_BACKUP_ETRUNCATED:
-		return sb_api_fail(e, 400, "backup_truncated",
-				   "the backup file is truncated: %s",
-				   err->msg);
+		/* err says it all ("backup file truncated: ..."): a prefix
+		 * here said it twice. */
+		return sb_api_fail(e, 400, "backup_truncated", "%s", err->msg);
 	case SB_BACKUP_EFOREIGN:
-		return sb_api_fail(e, 400, "backup_foreign",
-				   "not a secretbroker backup file: %s",
-				   err->msg);
+		return sb_api_fail(e, 400, "backup_foreign", "%s", err->msg);
 	case SB_BACKUP_EVERSION:
 		return sb_api_fail(e, 400, "backup_version",
 				   "unsupported backup file: %s", err->msg);

@@ -40,6 +40,13 @@ int sb_secret_list_check(const struct sb_backup_secret *secrets, size_t n,
 				     i, SB_MSID_MAX);
 			goto done;
 		}
+		if (secrets[i].created_at_ms > SB_CREATED_AT_MAX) {
+			sb_error_set(err, SB_ERR,
+				     "secret %zu: created_at_ms is above "
+				     "2^63 - 1",
+				     i);
+			goto done;
+		}
 	}
 	if (n == 2 && strcmp(secrets[0].msid, secrets[1].msid) == 0) {
 		sb_error_set(err, SB_ERR, "secrets 0 and 1 have the same MSID");
@@ -156,6 +163,13 @@ int sb_secret_list_decode(const uint8_t *buf, size_t len,
 		for (int b = 0; b < 8; b++)
 			out[i].created_at_ms =
 				out[i].created_at_ms << 8 | buf[off++];
+		if (out[i].created_at_ms > SB_CREATED_AT_MAX) {
+			sb_error_set(err, SB_ERR,
+				     "secret list: secret %zu's created_at_ms "
+				     "is above 2^63 - 1",
+				     i);
+			goto done;
+		}
 		memcpy(out[i].key, buf + off, SB_SECRET_KEY_LEN);
 		off += SB_SECRET_KEY_LEN;
 	}

@@ -3,7 +3,8 @@
  * first, then previous), each {msid, created_at_ms, 32 key bytes}.
  *
  * One set of rules (1 or 2 secrets, an MSID of 1..SB_MSID_MAX printable
- * ASCII characters, distinct MSIDs, a 32-byte key) and two encodings of the
+ * ASCII characters, distinct MSIDs, a created_at_ms of at most 2^63 - 1 so
+ * that both encodings hold it, a 32-byte key) and two encodings of the
  * same list:
  *
  *   binary  u8 n, then per secret u8 msid length, msid, u64 big-endian
@@ -28,6 +29,8 @@
 #define SB_MSID_MAX	  64
 #define SB_SECRET_KEY_LEN 32
 #define SB_SECRETS_MAX	  2
+/* The largest created_at_ms: a JSON integer is signed 64-bit. */
+#define SB_CREATED_AT_MAX 0x7fffffffffffffffULL
 /* Binary encoding: smallest (one secret, 1-character MSID) and largest
  * (two secrets, 64-character MSIDs) sizes. */
 #define SB_SECRET_ENTRY_FIXED (1 + 8 + SB_SECRET_KEY_LEN)
@@ -66,7 +69,8 @@ int sb_secret_list_encode(const struct sb_backup_secret *secrets, size_t n,
 /* Decodes exactly len bytes of buf into out (SB_SECRETS_MAX entries, the
  * caller's secure memory) and *n. Returns 0, or -1 with err saying what is
  * wrong and where (truncated, bad count, bad MSID length or characters,
- * duplicate MSID, trailing bytes); out is then wiped and *n is 0. */
+ * created_at_ms above SB_CREATED_AT_MAX, duplicate MSID, trailing bytes); out
+ * is then wiped and *n is 0. */
 int sb_secret_list_decode(const uint8_t *buf, size_t len,
 			  struct sb_backup_secret *out, size_t *n,
 			  struct sb_error *err);
@@ -74,8 +78,7 @@ int sb_secret_list_decode(const uint8_t *buf, size_t len,
 /* Encodes secrets[0..n) as a new JSON array (caller json_decref's), keys
  * in base64. The key text lives in jansson's memory, which the daemon
  * frees with a wiping free (main.c). Returns NULL with err when the list
- * breaks a rule, a created_at_ms does not fit a JSON integer, or memory
- * runs out. */
+ * breaks a rule or memory runs out. */
 struct json_t *sb_secret_list_to_json(const struct sb_backup_secret *secrets,
 				      size_t n, struct sb_error *err);
 

@@ -52,13 +52,6 @@ struct json_t *sb_secret_list_to_json(const struct sb_backup_secret *secrets,
 	for (size_t i = 0; i < n; i++) {
 		json_t *e;
 
-		if (secrets[i].created_at_ms > INT64_MAX) {
-			sb_error_set(err, SB_ERR,
-				     "secret %zu: created_at_ms does not fit "
-				     "a JSON integer",
-				     i);
-			goto done;
-		}
 		EVP_EncodeBlock((unsigned char *)b64, secrets[i].key,
 				SB_SECRET_KEY_LEN);
 		e = json_pack("{s:s, s:I, s:s}", "msid", secrets[i].msid,

@@ -243,6 +243,32 @@ static void binary_trailing(void **state)
 	}
 }
 
+/* A created_at_ms above 2^63 - 1 fits the binary form but not the JSON
+ * one: the binary decoder refuses it too (found by tests/fuzz fuzz_backup:
+ * such a list used to load and then fail every member's fetch). */
+static void binary_created_at_bound(void **state)
+{
+	struct sb_backup_secret s[2], out[2];
+	struct sb_error err = {{0}};
+	uint8_t buf[SB_SECRET_LIST_MAX];
+	size_t len, n = 0;
+
+	(void)state;
+	fill(s);
+	s[1].created_at_ms = SB_CREATED_AT_MAX;
+	len = encode(s, 2, buf);
+	assert_int_equal(sb_secret_list_decode(buf, len, out, &n, &err), 0);
+	assert_int_equal(out[1].created_at_ms, SB_CREATED_AT_MAX);
+	/* secret 1's created_at_ms: its top byte, after n, m0, MSID 0, its
+	 * 8 + 32 bytes, m1 and MSID 1. */
+	buf[1 + 1 + strlen(s[0].msid) + 8 + 32 + 1 + strlen(s[1].msid)] = 0x80;
+	expect_refused(buf, len, "secret 1's created_at_ms is above 2^63 - 1");
+	s[1].created_at_ms = SB_CREATED_AT_MAX + 1;
+	assert_int_equal(
+		sb_secret_list_encode(s, 2, buf, sizeof(buf), &len, &err), -1);
+	assert_msg_has(&err, "secret 1: created_at_ms is above 2^63 - 1");
+}
+
 static void binary_encode_refused(void **state)
 {
 	struct sb_backup_secret s[2];
@@ -463,6 +489,7 @@ int main(void)
 		cmocka_unit_test(binary_bad_count),
 		cmocka_unit_test(binary_bad_msid),
 		cmocka_unit_test(binary_trailing),
+		cmocka_unit_test(binary_created_at_bound),
 		cmocka_unit_test(binary_encode_refused),
 		cmocka_unit_test(binary_copy),
 		cmocka_unit_test(binary_fuzz_bytes),
