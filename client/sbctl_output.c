@@ -251,6 +251,8 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 	const char *prev = jstr(s, "previous_msid"), *last;
 	const char *warning = jstr(s, "warning"), *error = jstr(s, "error");
 	const char *check = jstr(s, "check");
+	const char *age_warning = jstr(s, "age_warning");
+	const json_t *rot;
 
 	label(f, "MSID:");
 	sbctl_put_safe(f, jstr(s, "msid"));
@@ -302,7 +304,31 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 			fputc('\n', f);
 		}
 	}
+	rot = json_object_get(s, "rotation");
+	if (json_is_object(rot)) {
+		long long done = 0, total = 0, skipped = 0;
+		double rate = json_number_value(json_object_get(rot, "rate"));
+
+		jint(rot, "done", &done);
+		jint(rot, "total", &total);
+		jint(rot, "skipped", &skipped);
+		label(f, "rotation:");
+		sbctl_put_safe(f, jstr(rot, "state"));
+		fputs(" from ", f);
+		sbctl_put_safe(f, jstr(rot, "from"));
+		fprintf(f, ", %lld of %lld records", done, total);
+		if (rate > 0)
+			fprintf(f, " at %.0f/s", rate);
+		if (skipped > 0)
+			fprintf(f, ", %lld left as is (see the log)", skipped);
+		fputc('\n', f);
+	}
 	/* The daemon's own words for what needs doing. */
+	if (age_warning != NULL) {
+		fputs("WARNING: ", f);
+		sbctl_put_safe(f, age_warning);
+		fputc('\n', f);
+	}
 	if (error != NULL) {
 		fputs("ERROR: ", f);
 		sbctl_put_safe(f, error);
