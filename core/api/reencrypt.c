@@ -40,6 +40,7 @@ struct worker {
 	struct sb_daemon *d;
 	struct sb_record_keys *keys; /* secure memory */
 	char rate_for[SB_MSID_MAX + 1];
+	char started_for[SB_MSID_MAX + 1]; /* the rotation it logged */
 	uint64_t rate_since_ms, rate_count;
 	uint64_t warned_age_ms, warned_missing_ms;
 };
@@ -468,6 +469,17 @@ static uint64_t tick(struct worker *w, struct sb_generation *g)
 	}
 	if (now < rot.started_at_ms + g->conf->reencrypt_delay_ms)
 		return rot.started_at_ms + g->conf->reencrypt_delay_ms - now;
+	if (strcmp(w->started_for, rot.to) != 0) {
+		snprintf(w->started_for, sizeof(w->started_for), "%s", rot.to);
+		sb_info("re-encryption from master secret %s to %s: %s at "
+			"%s (pass %llu, %llu of %llu records)",
+			rot.from, rot.to,
+			rot.cursor[0] || rot.pass > 1 ? "resuming" : "starting",
+			rot.cursor[0] ? rot.cursor : "the first record",
+			(unsigned long long)rot.pass,
+			(unsigned long long)rot.done,
+			(unsigned long long)rot.total);
+	}
 	wait = step(w, g, epoch, &rot);
 	sb_rotation_progress_set(d->secret, rot.pass ? &rot : NULL);
 	return wait;

@@ -3,7 +3,7 @@
 broker's API over its Unix socket (as root: an SSO administrator).
 
   rotation_data.py load   SOCK N_CFG N_MAP   config-store app rotcfg with
-                         N_CFG keys (1000 per PUT), app rotmap with N_MAP
+                         N_CFG keys (500 per PUT), app rotmap with N_MAP
                          mappings; values derived from their names
   rotation_data.py verify SOCK N_CFG N_MAP   reads every value back from the
                          database (cache bypassed) and compares; prints a
@@ -27,7 +27,7 @@ import socket
 import sys
 import time
 
-PER_ID = 1000
+PER_ID = 500  # keys per config PUT: a body under the default max_body
 
 
 class UnixConnection(http.client.HTTPConnection):
