@@ -370,7 +370,8 @@ int sb_rotation_advance(struct sb_generation *g, uint64_t epoch,
 		rc = sb_error_set(err, SB_ENOMEM, "out of memory");
 		goto done;
 	}
-	memcpy(all, ops, n * sizeof(*ops));
+	if (n > 0)
+		memcpy(all, ops, n * sizeof(*ops));
 	all[n] = (struct sb_batch_op){
 		SB_OP_PUT,    SB_PRE_VERSION,	     rot->version,
 		ROTATION_KEY, (const uint8_t *)text, strlen(text)};
