@@ -10,7 +10,7 @@ PKGS=(
   postgresql redis-server
   keepalived nftables iproute2
   libcurl4-openssl-dev
-  python3-cryptography
+  python3 python3-cryptography
   nginx-light wrk curl jq socat procps util-linux passwd
 )
 

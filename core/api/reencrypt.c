@@ -306,7 +306,7 @@ static uint64_t step(struct worker *w, struct sb_generation *g, uint64_t epoch,
 	struct sb_error err = {{0}};
 	size_t phase = cursor_phase(rot->cursor), n_ops = 0, failed = 0;
 	unsigned batch = g->conf->reencrypt_batch;
-	uint64_t wait = 0, rewritten = 0, skipped = 0, seq;
+	uint64_t wait = 0, rewritten = 0, skipped = 0, seq, t0 = sb_mono_ms();
 	int rc;
 
 	sb_secret_copy_record_keys(d->secret, w->keys, &seq);
@@ -381,8 +381,14 @@ static uint64_t step(struct worker *w, struct sb_generation *g, uint64_t epoch,
 		if (rot->pass == 1 && rot->total > 0 &&
 		    rot->done * 2 >= rot->total)
 			sb_crash_point("reencrypt", "halfway");
-		if (g->conf->reencrypt_rate > 0)
-			wait = rewritten * 1000 / g->conf->reencrypt_rate;
+		if (g->conf->reencrypt_rate > 0) {
+			/* The pace counts the batch's own time. */
+			uint64_t due = rewritten * 1000 /
+				       g->conf->reencrypt_rate,
+				 took = sb_mono_ms() - t0;
+
+			wait = due > took ? due - took : 0;
+		}
 	}
 applied:
 	if (rc == SB_ECONFLICT) {

@@ -23,6 +23,7 @@ BACKEND_REDIS_PORT=
 backend_start() {
 	BACKEND=$1
 	BACKEND_DIR=$2
+	mkdir -p "$2" || return 1
 	case "$1" in
 	sqlite)
 		BACKEND_STORAGE_INI="[storage]
