@@ -18,8 +18,10 @@
 # lookup p99 during the rotation within 2x of p99 without it.
 #
 # usage: bench/rotation/run.sh [--backends "sqlite postgres redis"]
-#                              [--records N] [--rate R] [--duration S]
+#                              [--records N] [--rate R] [--batch B]
+#                              [--duration S]
 #                              [--smoke] [--record]
+#   --batch B  [secret] reencrypt_batch (200)
 #   --smoke    1000 records, 1 s rows: checks that it runs (ctest -L bench)
 #   --record   also write the output to bench/results/rotation-DATE.txt
 # Environment: SB_BUILD, an existing build directory (else ./build-bench
@@ -31,6 +33,7 @@ src=$(cd "$here/../.." && pwd)
 backends="sqlite postgres redis"
 records=10000
 rate=2000
+batch=200
 duration=5
 record=0
 while [ $# -gt 0 ]; do
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--backends) backends=$2; shift 2 ;;
 	--records) records=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
+	--batch) batch=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--smoke) records=1000 duration=1; shift ;;
 	--record) record=1; shift ;;
@@ -91,9 +95,10 @@ rotate_and_wait() {
 # reader_start NODE / reader_stop: a reader until reader_stop; its summary
 # is in $T/reader.json.
 reader_start() {
-	rm -f "$T/stop" "$T/reader.json"
+	rm -f "$T/stop" "$T/reader.json" "$T/reader.json.ready"
 	$DATA read "$1/sb.sock" "$records" $N_MAP "$T/stop" "$T/reader.json" &
 	READER=$!
+	wait_until 30 test -e "$T/reader.json.ready"
 }
 reader_stop() {
 	touch "$T/stop"
@@ -115,7 +120,7 @@ for b in $backends; do
 log_level = info
 [secret]
 reencrypt_delay_s = 0
-reencrypt_batch = 200
+reencrypt_batch = $batch
 reencrypt_rate = $rate"
 	[ "$b" = sqlite ] || sed -i '/^path = /d' "$A/secretbroker.ini"
 	broker_start "$A" || { status=1; continue; }
@@ -154,7 +159,7 @@ reencrypt_rate = 0"
 	broker_stop "$A"
 	backend_stop
 done
-echo "machine: $(nproc) CPUs, $(uname -r); records: $records config values + $N_MAP mappings" |
+echo "machine: $(nproc) CPUs, $(uname -r); records: $records config values + $N_MAP mappings; batch $batch" |
 	tee -a "$out"
 if [ $record = 1 ]; then
 	mkdir -p "$src/bench/results"

@@ -77,7 +77,7 @@ rm -f "$T/stop"
 $DATA read "$A/sb.sock" $N_CFG $N_MAP "$T/stop" "$T/reader.json" &
 READER=$!
 on_exit "touch '$T/stop'; wait $READER 2>/dev/null"
-wait_until 10 test -d /proc/$READER
+check "the reader is reading" wait_until 30 test -e "$T/reader.json.ready"
 check "rotate FILE --password-file F" \
 	sbctl_in "$A" secret rotate "$T/new.sbk" --password-file "$T/pw" --hint rot
 MSID1=$(sbctl_in "$A" --json secret status | jq -r .msid)

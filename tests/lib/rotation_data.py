@@ -10,7 +10,8 @@ broker's API over its Unix socket (as root: an SSO administrator).
                          digest of all values; exit 1 on any difference
   rotation_data.py read   SOCK N_CFG N_MAP STOPFILE [OUT]
                          a reader: single-key config gets and lookups, until
-                         STOPFILE exists; counts failures and wrong values,
+                         STOPFILE exists (at least one; OUT.ready once the
+                         first is done); counts failures and wrong values,
                          and writes {"reads", "failed", "wrong", "p50_us",
                          "p99_us", "errors"} to OUT (or stdout); exit 1 when
                          a read failed or was wrong
@@ -128,7 +129,10 @@ def read(sock, n_cfg, n_map, stopfile, out):
     lat = []
     failed = wrong = 0
     errors = {}
-    while not os.path.exists(stopfile):
+    first = True
+    # At least one read, then until STOPFILE exists; OUT.ready says the
+    # first read is done (a caller waits for it before it acts).
+    while first or not os.path.exists(stopfile):
         t0 = time.perf_counter()
         if n_map and rnd.random() < 0.5:
             i = rnd.randrange(n_map)
@@ -145,6 +149,9 @@ def read(sock, n_cfg, n_map, stopfile, out):
             errors[code] = errors.get(code, 0) + 1
         elif not ok:
             wrong += 1
+        if first and out:
+            open(out + ".ready", "w").close()
+        first = False
     lat.sort()
 
     def pct(p):

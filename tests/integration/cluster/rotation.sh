@@ -56,6 +56,8 @@ $DATA read "$CL_DIR/member1/sb.sock" $N_CFG $N_MAP "$CL_DIR/stop" \
 	"$CL_DIR/reader.json" &
 READER=$!
 on_exit "touch '$CL_DIR/stop'; wait $READER 2>/dev/null"
+check "the reader on the member is reading" \
+	wait_until 30 test -e "$CL_DIR/reader.json.ready"
 
 check "mss1 rotates" "$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret rotate \
 	"$CL_DIR/rot.sbk" --password-file "$PW"
