@@ -233,10 +233,11 @@ int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 	}
 	pthread_rwlock_unlock(&s->lock);
 	if (changed)
-		sb_info("member: holding master secret %s (from the master "
+		sb_info("member: holding master secret %s%s%s (from the master "
 			"secret server)",
-			secrets[0].msid);
-	return 0;
+			secrets[0].msid, n > 1 ? ", previous " : "",
+			n > 1 ? secrets[1].msid : "");
+	return changed;
 }
 
 size_t sb_secret_copy(struct sb_secret_state *s, struct sb_backup_secret *out)
@@ -503,6 +504,44 @@ done:
 	return ret;
 }
 
+/* Adds the rotation fields to status object out (sb_rotation_status_add),
+ * and an "error" when the SSO database uses another secret than this
+ * node's (rotated since this node got it). Returns 0, or -1 with e. */
+static int status_rotation(struct sb_secret_state *s, struct sb_generation *g,
+			   json_t *out, struct sb_error *err,
+			   struct sb_api_error *e)
+{
+	struct sb_rotation rot, mem;
+	const char *mine = json_string_value(json_object_get(out, "msid"));
+	const char *db = NULL;
+	json_t *dbcur = NULL;
+	int have = sb_rotation_read(g, &rot, err);
+
+	if (have != SB_OK && have != SB_ENOTFOUND)
+		return store_error_to_api(e, have, err,
+					  "reading secret/rotation");
+	if (have == SB_OK && sb_rotation_progress_get(s, &mem) &&
+	    strcmp(mem.to, rot.to) == 0)
+		rot.rate = mem.rate;
+	if (sb_secret_record_get(g, "secret/current", &dbcur, err) == SB_OK)
+		db = json_string_value(json_object_get(dbcur, "msid"));
+	if (db && mine && strcmp(db, mine) != 0)
+		json_object_set_new(
+			out, "error",
+			json_sprintf("this node holds master secret %s, but "
+				     "the SSO database uses %s (rotated): "
+				     "restore a backup of %s on this node "
+				     "('sbctl secret restore FILE')",
+				     mine, db, db));
+	json_decref(dbcur);
+	sb_rotation_status_add(
+		out, have == SB_OK ? &rot : NULL,
+		(uint64_t)json_integer_value(json_object_get(out, "age_s")) *
+			1000,
+		g->conf->max_age_days);
+	return 0;
+}
+
 void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 			    struct sb_api_error *e)
 {
@@ -561,28 +600,9 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 				    "the check value in the SSO database: "
 				    "restore the right backup"));
 
-	{
-		struct sb_rotation rot;
-		int have = sb_rotation_read(g, &rot, &err);
-
-		if (have != SB_OK && have != SB_ENOTFOUND) {
-			json_decref(out);
-			store_error_to_api(e, have, &err,
-					   "reading secret/rotation");
-			return NULL;
-		}
-		if (have == SB_OK) {
-			struct sb_rotation mem;
-
-			if (sb_rotation_progress_get(s, &mem) &&
-			    strcmp(mem.to, rot.to) == 0)
-				rot.rate = mem.rate;
-		}
-		sb_rotation_status_add(out, have == SB_OK ? &rot : NULL,
-				       (uint64_t)json_integer_value(
-					       json_object_get(out, "age_s")) *
-					       1000,
-				       g->conf->max_age_days);
+	if (status_rotation(s, g, out, &err, e) != 0) {
+		json_decref(out);
+		return NULL;
 	}
 	snprintf(key, sizeof(key), "secret/backup/%s",
 		 json_string_value(json_object_get(out, "msid")));

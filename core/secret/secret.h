@@ -113,7 +113,8 @@ int sb_secret_current_info(struct sb_secret_state *s, char *msid,
 
 /* Installs secrets (1 or 2, current first) in memory only, as a member
  * node does with what it fetched from the MSS: nothing is sealed at rest.
- * Returns 0, or -1 with msg. */
+ * Returns 1 when they changed, 0 when this node held them already, or -1
+ * with msg. */
 int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 			     const struct sb_backup_secret *secrets, size_t n,
 			     char *msg, size_t msglen);

@@ -63,6 +63,9 @@ check "mss1 rotates" "$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret rotate \
 	"$CL_DIR/rot.sbk" --password-file "$PW"
 MSID1=$(state mss1 | cut -d' ' -f1)
 check "the new secret is current on mss1" test "$MSID1" != "$MSID0"
+out=$("$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret status 2>&1)
+check "the standby's status says to restore the new secret" \
+	contains "$out" "restore a backup of $MSID1 on this node"
 check "the rotation's backup restores on the standby" \
 	"$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret restore "$CL_DIR/rot.sbk" \
 	--password-file "$PW"
