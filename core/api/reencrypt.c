@@ -373,6 +373,8 @@ static uint64_t step(struct worker *w, struct sb_generation *g, uint64_t epoch,
 	rot->done += c.n;
 	rot->rewritten += rewritten;
 	rot->skipped += skipped;
+	if (rot->pass == 1 && rot->total > 0 && rot->done * 2 >= rot->total)
+		sb_pause_point("reencrypt", "halfway");
 	rc = sb_rotation_advance(g, epoch, ops, n_ops, rot, &failed, &err);
 	if (rc == SB_OK) {
 		for (size_t i = 0; i < n_ops; i++)

@@ -8,7 +8,10 @@
 # on the member all along. mss1 is SIGKILLed mid-way through the
 # re-encryption: mss2 takes over, resumes at the cursor and finishes; the
 # member never failed a lookup; every value is identical; mss1, restarted
-# as a standby, drops the retired secret by itself.
+# as a standby, drops the retired secret by itself. Then a second rotation
+# on mss1, which freezes itself (a test point of secretbrokerd_crashtest)
+# with a batch decided at its epoch: mss2 takes over and finishes; the
+# thawed node's batch is refused.
 #
 #   rotation.sh postgres|redis      (SB_BUILD: the build directory)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,4 +119,44 @@ check "... saying so" grep -q "master secret $MSID0 is retired: this node no lon
 out=$("$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret restore "$CL_DIR/backup.sbk" \
 	--password-file "$PW" 2>&1)
 check "the old backup no longer restores: secret_retired" contains "$out" "secret_retired"
+
+# ---- a superseded node's batch is refused by the epoch ----
+# mss1 again, as the daemon with its test points, armed to freeze itself
+# (SIGSTOP) halfway through a re-encryption, between deciding a batch at
+# its epoch and writing it. Thawed, the batch is refused: by the store
+# layer when the lease plugin has fenced the node first (what usually
+# happens), else by the backend, whose epoch is newer (conformance and
+# cluster.pause show that one directly).
+cl_kill mss1
+SECRETBROKERD=$SB_BUILD/tests/e2e/secretbrokerd_crashtest \
+	SB_TEST_CRASH_AT=pause:reencrypt-halfway cl_start mss1 ||
+	fail "restarting mss1 with the pause point"
+check "mss1 is a standby again" cl_wait_health mss1 429 10
+cl_kill mss2
+new=$(cl_wait_active mss2 $((CL_TTL_MS / 1000 + 10)))
+check "mss1 takes over when mss2 is killed" test "$new" = mss1
+cl_start mss2 || fail "restarting mss2"
+check "mss2 is a standby" cl_wait_health mss2 429 10
+check "mss1 rotates again" "$SBCTL" -s "$CL_DIR/mss1/sb.sock" secret rotate \
+	"$CL_DIR/rot2.sbk" --password-file "$PW"
+MSID2=$(state mss1 | cut -d' ' -f1)
+check "... and its backup restores on mss2" \
+	"$SBCTL" -s "$CL_DIR/mss2/sb.sock" secret restore "$CL_DIR/rot2.sbk" \
+	--password-file "$PW"
+e_old=$(cl_epoch mss1)
+frozen() { [[ $(ps -o stat= -p "$(cat "$CL_DIR/mss1/broker.pid")") == T* ]]; }
+check "mss1 freezes halfway, a batch at epoch $e_old decided, not written" \
+	wait_until 60 frozen
+new=$(cl_wait_active mss1 $((CL_TTL_MS / 1000 + 10)))
+check "mss2 takes over from the frozen node" test "$new" = mss2
+finished2() { test "$(state mss2)" = "$MSID2 null none"; }
+check "mss2 resumes and finishes the second rotation" wait_until 120 finished2
+cl_resume mss1
+check "the thawed node's batch of epoch $e_old is refused (fenced)" wait_until 15 grep -q \
+	"re-encryption paused: this node no longer holds the fencing epoch $e_old" \
+	"$CL_DIR/mss1/broker.log"
+check "... mss1 is a standby" cl_wait_health mss1 429 10
+check "... the rotation stays finished" finished2
+check "every value is still identical" \
+	test "$($DATA verify "$CL_DIR/mss2/sb.sock" $N_CFG $N_MAP)" = "$DIGEST0"
 finish
