@@ -10,7 +10,10 @@
 #   MSIDs); the rotation's own backup restores;
 # - SIGKILL of the daemon mid-re-encryption (secretbrokerd_crashtest at
 #   reencrypt-halfway): the next start resumes at the cursor and finishes,
-#   nothing lost or double-encrypted.
+#   nothing lost or double-encrypted;
+# - SIGKILL during the commit, after sealing (the next start undoes it)
+#   and after the database write (the next start finishes it, and the
+#   re-encryption runs).
 # Usage: rotation.sh BACKEND
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/testlib.sh"
@@ -143,4 +146,43 @@ check "... and finishes" wait_until 120 retired2
 check "nothing lost or double-encrypted: every value identical" \
 	test "$($DATA verify "$A/sb.sock" $N_CFG $N_MAP)" = "$DIGEST0"
 expect_fail "no record was skipped" grep -q "left as is" "$A/broker.log"
+
+# ---- SIGKILL during the commit, between its writes ----
+# crash_commit POINT: a rotation under the daemon armed at POINT; the
+# daemon must die of SIGKILL there, and start again.
+crash_commit() {
+	local pid rc
+	broker_stop "$A"
+	SECRETBROKERD=$CRASHD SB_TEST_CRASH_AT=$1 broker_start "$A" || return 1
+	pid=$(broker_pid "$A")
+	rm -f "$T/c.sbk"
+	if sbctl_in "$A" secret rotate "$T/c.sbk" --password-file "$T/pw" \
+		>"$T/c.out" 2>&1; then
+		echo "    the rotation succeeded: $1 was not reached" >&2
+		return 1
+	fi
+	wait_until 30 died || return 1
+	wait "$pid"
+	rc=$?
+	rm -f "$A/broker.pid"
+	[ "$rc" -eq 137 ] && grep -q "crash point $1: SIGKILL" "$A/broker.log" &&
+		broker_start "$A"
+}
+check "killed after sealing the new secret, before the database" \
+	crash_commit rotate-after-seal
+check "... the next start undoes it" grep -q \
+	"undid an interrupted restore or generate of master secret .*: the SSO database holds another master secret" \
+	"$A/broker.log"
+check "... the secret is unchanged, no rotation" retired2
+check "killed after the database, before installing the sealed file" \
+	crash_commit rotate-after-db
+MSID3=$(sbctl_in "$A" --json secret status | jq -r .msid)
+check "... the next start finishes it: the new secret is current" \
+	test "$MSID3" != "$MSID2" -a -n "$MSID3"
+check "... with the previous one kept" \
+	test "$(sbctl_in "$A" --json secret status | jq -r .previous_msid)" = "$MSID2"
+retired3() { test "$(secret_state "$A")" = "$MSID3 null none"; }
+check "... and the re-encryption runs to the end" wait_until 120 retired3
+check "every value is identical" \
+	test "$($DATA verify "$A/sb.sock" $N_CFG $N_MAP)" = "$DIGEST0"
 finish
