@@ -21,10 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#define IDLE_MS	   1000
-#define RETRY_MS   2000
-#define DAY_MS	   (86400ULL * 1000)
-#define N_PREFIXES 2
+#define IDLE_MS	    1000
+#define RETRY_MS    2000
+#define CONFLICT_MS 100 /* a user's write won: no busy loop */
+#define DAY_MS	    (86400ULL * 1000)
+#define N_PREFIXES  2
 static const char *const prefixes[N_PREFIXES] = {"cfg/", "map/"};
 
 static struct {
@@ -399,6 +400,7 @@ applied:
 		sb_debug("re-encryption: %s changed meanwhile; retrying the "
 			 "batch",
 			 failed < n_ops ? ops[failed].key : "secret/rotation");
+		wait = CONFLICT_MS;
 	} else if (rc == SB_EFENCED) {
 		sb_warn("re-encryption paused: this node no longer holds the "
 			"fencing epoch %llu (%s)",
@@ -450,6 +452,7 @@ static uint64_t tick(struct worker *w, struct sb_generation *g)
 	int rc;
 
 	check_age(w, g);
+	sb_secret_rotate_forget_expired(d->secret);
 	if (sb_rotation_settle(d, g) == 1)
 		sb_cache_invalidate_all(&d->cache_inval);
 	rc = sb_rotation_read(g, &rot, &err);

@@ -311,6 +311,20 @@ done:
 	return ret;
 }
 
+void sb_secret_rotate_forget_expired(struct sb_secret_state *s)
+{
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->prepared_at_ms != 0 &&
+	    sb_wall_ms() - s->prepared_at_ms > SB_ROTATE_PREPARED_TTL_MS) {
+		sb_info("forgot prepared master secret %s: its rotation was "
+			"not committed within %d minutes",
+			s->prepared->msid, SB_ROTATE_PREPARED_TTL_MS / 60000);
+		explicit_bzero(s->prepared, sizeof(*s->prepared));
+		s->prepared_at_ms = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+}
+
 /* Unsigned field name of j, 0 when absent. */
 static uint64_t uint_field(const json_t *j, const char *name)
 {

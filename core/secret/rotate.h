@@ -58,6 +58,10 @@ int sb_secret_rotate_commit(struct sb_daemon *d, struct sb_generation *g,
 			    uint64_t epoch, const char *msid, uint64_t total,
 			    struct sb_api_error *e);
 
+/* Wipes a prepared secret whose commit did not come within
+ * SB_ROTATE_PREPARED_TTL_MS (the re-encryption thread calls it). */
+void sb_secret_rotate_forget_expired(struct sb_secret_state *s);
+
 /* Reads secret/rotation into rot. Returns SB_OK, SB_ENOTFOUND (no
  * rotation in progress), or another status with err. */
 int sb_rotation_read(struct sb_generation *g, struct sb_rotation *rot,
