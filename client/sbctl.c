@@ -158,17 +158,26 @@ done:
 	return ret;
 }
 
-static int cmd_secret_backup(struct sbctl_ctx *x)
+/* Asks the daemon for a backup blob at path (POST, with the password and
+ * hint) and writes it to the command's FILE, atomically and 0600. On
+ * success *reply is the daemon's reply without the blob and *where the
+ * file's real path (both the caller's). Returns 0 or an exit status after
+ * saying why; FILE is then not written. */
+static int write_backup(struct sbctl_ctx *x, const char *path, json_t **reply,
+			char **where)
 {
 	const struct sbctl_args *a = x->args;
 	struct sbctl_atomic_file af = {.fd = -1};
 	int ret = SBCTL_EXIT_REFUSED, opened = 0;
-	char pw[SBCTL_PASSWORD_MAX], err[512], *where = NULL;
-	json_t *body = NULL, *reply = NULL;
+	char pw[SBCTL_PASSWORD_MAX], err[512];
+	json_t *body = NULL;
 	unsigned char *blob = NULL;
 	size_t blob_len = 0;
-	const char *b64, *msid;
+	const char *b64;
 
+	*reply = NULL;
+	*where = NULL;
+	explicit_bzero(pw, sizeof(pw));
 	/* The temp file first: a FILE that exists or a directory we cannot
 	 * write is reported before any password is typed, and before the
 	 * daemon records a backup that would never reach the disk. */
@@ -189,12 +198,10 @@ static int cmd_secret_backup(struct sbctl_ctx *x)
 			"that is not UTF-8)");
 		goto done;
 	}
-	if ((ret = sbctl_call(x, "POST", "/v1/secret/backup", body, &reply)) !=
-	    0)
+	if ((ret = sbctl_call(x, "POST", path, body, reply)) != 0)
 		goto done;
 	ret = SBCTL_EXIT_REFUSED;
-	b64 = json_string_value(json_object_get(reply, "blob"));
-	msid = json_string_value(json_object_get(reply, "msid"));
+	b64 = json_string_value(json_object_get(*reply, "blob"));
 	if (b64 == NULL || sbctl_b64_decode(b64, &blob, &blob_len) == -1 ||
 	    blob_len == 0) {
 		sbctl_errorf(
@@ -207,27 +214,102 @@ static int cmd_secret_backup(struct sbctl_ctx *x)
 		sbctl_errorf("%s", err);
 		goto done;
 	}
-	where = realpath(a->file, NULL);
-	if (a->json) {
-		json_object_del(reply, "blob");
-		json_object_set_new(reply, "file",
-				    json_string(where ? where : a->file));
-		sbctl_print_json(stdout, reply);
-	} else {
-		fputs("wrote the backup of master secret ", stdout);
-		sbctl_put_safe(stdout, msid);
-		fputs(" to ", stdout);
-		sbctl_put_safe(stdout, where ? where : a->file);
-		fputc('\n', stdout);
-	}
+	json_object_del(*reply, "blob");
+	*where = realpath(a->file, NULL);
 	ret = 0;
 done:
 	explicit_bzero(pw, sizeof(pw));
 	if (opened)
 		sbctl_atomic_abort(&af);
+	if (ret != 0) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	json_decref(body);
+	free(blob);
+	return ret;
+}
+
+static int cmd_secret_backup(struct sbctl_ctx *x)
+{
+	const struct sbctl_args *a = x->args;
+	json_t *reply = NULL;
+	char *where = NULL;
+	int ret;
+
+	if ((ret = write_backup(x, "/v1/secret/backup", &reply, &where)) != 0)
+		return ret;
+	if (a->json) {
+		json_object_set_new(reply, "file",
+				    json_string(where ? where : a->file));
+		sbctl_print_json(stdout, reply);
+	} else {
+		fputs("wrote the backup of master secret ", stdout);
+		sbctl_put_safe(stdout, json_string_value(
+					       json_object_get(reply, "msid")));
+		fputs(" to ", stdout);
+		sbctl_put_safe(stdout, where ? where : a->file);
+		fputc('\n', stdout);
+	}
+	json_decref(reply);
+	free(where);
+	return 0;
+}
+
+/* sbctl secret rotate FILE: the backup of the new secret is on disk before
+ * the commit makes it current; a failure before that changes nothing. */
+static int cmd_secret_rotate(struct sbctl_ctx *x)
+{
+	const struct sbctl_args *a = x->args;
+	json_t *prep = NULL, *body = NULL, *reply = NULL;
+	char *where = NULL;
+	const char *msid;
+	int ret;
+
+	if ((ret = write_backup(x, "/v1/secret/rotate", &prep, &where)) != 0)
+		return ret;
+	ret = SBCTL_EXIT_REFUSED;
+	msid = json_string_value(json_object_get(prep, "msid"));
+	if (msid == NULL || (body = json_pack("{s:s}", "msid", msid)) == NULL) {
+		sbctl_errorf("secretbrokerd sent no \"msid\" for the new "
+			     "secret; nothing was rotated");
+		goto done;
+	}
+	if ((ret = sbctl_call(x, "POST", "/v1/secret/rotate/commit", body,
+			      &reply)) != 0) {
+		fprintf(stderr, "sbctl: the rotation was not committed: the "
+				"master secret is unchanged, and the backup "
+				"in ");
+		sbctl_put_safe(stderr, where ? where : a->file);
+		fprintf(stderr, " is of no use\n");
+		goto done;
+	}
+	if (a->json) {
+		json_object_set_new(reply, "file",
+				    json_string(where ? where : a->file));
+		sbctl_print_json(stdout, reply);
+	} else {
+		fputs("wrote the backup of new master secret ", stdout);
+		sbctl_put_safe(stdout, msid);
+		fputs(" to ", stdout);
+		sbctl_put_safe(stdout, where ? where : a->file);
+		fputs("\nmaster secret ", stdout);
+		sbctl_put_safe(stdout, msid);
+		fputs(" is current; ", stdout);
+		sbctl_put_safe(stdout, json_string_value(json_object_get(
+					       reply, "previous_msid")));
+		fprintf(stdout,
+			" is kept until %lld records are re-encrypted "
+			"('sbctl secret status')\nrestore this backup on the "
+			"other master secret server nodes\n",
+			(long long)json_integer_value(
+				json_object_get(reply, "records")));
+	}
+	ret = 0;
+done:
+	json_decref(prep);
 	json_decref(body);
 	json_decref(reply);
-	free(blob);
 	free(where);
 	return ret;
 }
@@ -320,6 +402,7 @@ static const command_fn handlers[SBCTL_CMD_COUNT] = {
 	[SBCTL_CMD_SECRET_BACKUP] = cmd_secret_backup,
 	[SBCTL_CMD_SECRET_HINT] = cmd_secret_hint,
 	[SBCTL_CMD_SECRET_RESTORE] = cmd_secret_restore,
+	[SBCTL_CMD_SECRET_ROTATE] = cmd_secret_rotate,
 	[SBCTL_CMD_CLUSTER_STATUS] = sbctl_cmd_cluster_status,
 	[SBCTL_CMD_CLUSTER_DESIGNATE] = sbctl_cmd_cluster_designate,
 	[SBCTL_CMD_APP_CREATE] = sbctl_cmd_app_create,

@@ -91,6 +91,26 @@ const struct sbctl_command sbctl_commands[] = {
 		 "foreign file, and a backup that does not belong to this SSO "
 		 "database are each refused and nothing changes. Needs "
 		 "membership of the sso_admins group (or root)."},
+	{.id = SBCTL_CMD_SECRET_ROTATE,
+	 .group = "secret",
+	 .name = "rotate",
+	 .args = "FILE",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .opts = SBCTL_OPT_PASSWORD_FILE | SBCTL_OPT_HINT | SBCTL_OPT_FORCE,
+	 .summary = "back up a new secret to FILE, then make it current",
+	 .help = "Generates a new master secret on the active master secret "
+		 "server and writes its backup (the new secret and the "
+		 "current one, encrypted with a password) to FILE (mode "
+		 "0600, atomically) before the new secret becomes current; "
+		 "without the backup there is no rotation. Then the daemon "
+		 "re-encrypts every credential in the background (see 'sbctl "
+		 "secret status') and retires the old secret once all are "
+		 "done. The password is asked twice on the terminal without "
+		 "echo, unless --password-file gives it. Restore FILE on "
+		 "every other master secret server node. A standby or a "
+		 "member node refuses, naming the active one. Needs "
+		 "membership of the sso_admins group (or root)."},
 
 	{.id = SBCTL_CMD_CLUSTER_STATUS,
 	 .group = "cluster",

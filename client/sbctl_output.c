@@ -210,6 +210,39 @@ static void print_last_reload(FILE *f, const json_t *r)
 	}
 }
 
+/* The rotation line and the age warning of a secret status object s (GET
+ * /v1/secret, or /v1/status's "secret"), when it has them. */
+static void print_rotation(FILE *f, const json_t *s)
+{
+	const json_t *rot = json_object_get(s, "rotation");
+	const char *age_warning = jstr(s, "age_warning");
+
+	if (json_is_object(rot)) {
+		long long done = 0, total = 0, skipped = 0;
+		double rate = json_number_value(json_object_get(rot, "rate"));
+
+		jint(rot, "done", &done);
+		jint(rot, "total", &total);
+		jint(rot, "skipped", &skipped);
+		label(f, "rotation:");
+		sbctl_put_safe(f, jstr(rot, "state"));
+		fputs(" from ", f);
+		sbctl_put_safe(f, jstr(rot, "from"));
+		fprintf(f, ", %lld of %lld records", done, total);
+		if (rate > 0)
+			fprintf(f, " at %.0f/s", rate);
+		if (skipped > 0)
+			fprintf(f, ", %lld left as is (see the log)", skipped);
+		fputc('\n', f);
+	}
+	/* The daemon's own words for what needs doing. */
+	if (age_warning != NULL) {
+		fputs("WARNING: ", f);
+		sbctl_put_safe(f, age_warning);
+		fputc('\n', f);
+	}
+}
+
 void sbctl_print_status(FILE *f, const json_t *st)
 {
 	long long up;
@@ -236,7 +269,13 @@ void sbctl_print_status(FILE *f, const json_t *st)
 	if (json_is_true(json_object_get(secret, "present"))) {
 		fputs("MSID ", f);
 		sbctl_put_safe(f, jstr(secret, "msid"));
+		if (jstr(secret, "previous_msid") != NULL) {
+			fputs(" (previous ", f);
+			sbctl_put_safe(f, jstr(secret, "previous_msid"));
+			fputc(')', f);
+		}
 		fputc('\n', f);
+		print_rotation(f, secret);
 	} else if (json_is_object(secret)) {
 		fputs("none on this node\n", f);
 	} else {
@@ -302,7 +341,7 @@ void sbctl_print_secret(FILE *f, const json_t *s)
 			fputc('\n', f);
 		}
 	}
-	/* The daemon's own words for what needs doing. */
+	print_rotation(f, s);
 	if (error != NULL) {
 		fputs("ERROR: ", f);
 		sbctl_put_safe(f, error);

@@ -20,6 +20,7 @@
 #include "runtime/jobs.h"
 #include "runtime/log.h"
 #include "cluster/member.h"
+#include "api/reencrypt.h"
 #include "runtime/secure_mem.h"
 #include "runtime/wipe_alloc.h"
 #include "runtime/tls.h"
@@ -490,6 +491,11 @@ int main(int argc, char **argv)
 			"secretbrokerd: cannot start the cluster thread\n");
 		goto done;
 	}
+	if (sb_reencrypt_start(d) != 0) {
+		fprintf(stderr, "secretbrokerd: cannot start the "
+				"re-encryption thread\n");
+		goto done;
+	}
 	d->jobs = sb_jobs_start(2);
 	if (d->jobs == NULL) {
 		fprintf(stderr, "secretbrokerd: cannot start job threads\n");
@@ -555,6 +561,7 @@ done:
 		sb_http_free(d->http);
 	}
 	sb_jobs_stop(d->jobs);
+	sb_reencrypt_stop();
 	sb_member_stop(d);
 	sb_cluster_stop(d);
 	sb_gen_shutdown(d);

@@ -11,7 +11,7 @@ PKGS=(
   postgresql redis-server
   keepalived nftables iproute2
   libcurl4-openssl-dev
-  python3-cryptography
+  python3 python3-cryptography
   softhsm2 opensc libp11-kit-dev
   nginx-light wrk curl jq socat procps util-linux passwd
   # issue 16: promtool (metrics and alert rules), systemd-analyze (the

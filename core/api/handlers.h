@@ -30,6 +30,8 @@ void sb_handle_secret_generate(struct sb_req *r);
 void sb_handle_secret_backup(struct sb_req *r);
 void sb_handle_secret_hint(struct sb_req *r);
 void sb_handle_secret_restore(struct sb_req *r);
+void sb_handle_secret_rotate(struct sb_req *r);
+void sb_handle_secret_rotate_commit(struct sb_req *r);
 
 /* cluster_routes.c */
 void sb_handle_cluster(struct sb_req *r);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "api/handlers.h"
 #include "secret/secret.h"
+#include "secret/rotate.h"
 #include "store/store.h"
 #include "cluster/fence.h"
 #include "cluster/member.h"
@@ -98,8 +99,10 @@ void sb_handle_status(struct sb_req *r)
 	struct sb_daemon *d = r->d;
 	struct sb_generation *g = r->gen;
 	struct sb_fence_status fs = {0};
-	char when[32], msid[SB_MSID_MAX + 1];
-	json_t *j, *plugins, *reload;
+	char when[32], msid[SB_MSID_MAX + 1], prev[SB_MSID_MAX + 1];
+	json_t *j, *plugins, *reload, *secret;
+	struct sb_rotation rot;
+	uint64_t created = 0, now = sb_wall_ms();
 	int has_secret;
 
 	if (g->fencing_owned && g->fops && SB_OPS_HAS(g->fops, status))
@@ -115,7 +118,18 @@ void sb_handle_status(struct sb_req *r)
 	json_array_append_new(plugins, plugin_json("crypto", &g->crypto));
 	json_array_append_new(plugins, plugin_json("fencing", &g->fencing));
 	sb_iso_time((uint64_t)g->loaded_at * 1000, when, sizeof(when));
-	has_secret = sb_secret_current_msid(d->secret, msid) == 0;
+	has_secret =
+		sb_secret_current_info(d->secret, msid, prev, &created) == 0;
+	secret = json_pack("{s:b, s:o, s:o}", "present", has_secret, "msid",
+			   has_secret ? json_string(msid) : json_null(),
+			   "previous_msid",
+			   prev[0] ? json_string(prev) : json_null());
+	if (has_secret)
+		sb_rotation_status_add(
+			secret,
+			sb_rotation_progress_get(d->secret, &rot) ? &rot : NULL,
+			now > created ? now - created : 0,
+			g->conf->max_age_days);
 
 	pthread_mutex_lock(&d->lock);
 	if (d->last_reload.attempted) {
@@ -135,7 +149,7 @@ void sb_handle_status(struct sb_req *r)
 
 	j = json_pack(
 		"{s:s, s:s, s:I, s:s, s:{s:s, s:s, s:I, s:I, s:s}, s:o, "
-		"s:{s:s, s:I, s:s}, s:o, s:{s:b, s:o}}",
+		"s:{s:s, s:I, s:s}, s:o, s:o}",
 		"version", SB_VERSION, "node", g->conf->node_name, "uptime_s",
 		(json_int_t)((sb_mono_ms() - d->started_mono_ms) / 1000),
 		"role", g->conf->role == SB_ROLE_MEMBER ? "member" : "mss",
@@ -146,7 +160,6 @@ void sb_handle_status(struct sb_req *r)
 		(json_int_t)fs.lease_left_ms, "detail", fs.detail, "plugins",
 		plugins, "config", "file", g->conf->file, "generation",
 		(json_int_t)g->number, "loaded_at", when, "last_reload", reload,
-		"secret", "present", has_secret, "msid",
-		has_secret ? json_string(msid) : json_null());
+		"secret", secret);
 	sb_reply_json(r, 200, j);
 }

@@ -29,6 +29,10 @@ static const struct sb_route route_table[] = {
 	{POST, "/v1/secret/hint", SB_ACCESS_LOCAL, sb_handle_secret_hint, 0},
 	{POST, "/v1/secret/restore", SB_ACCESS_SSO_ADMIN,
 	 sb_handle_secret_restore, 0},
+	{POST, "/v1/secret/rotate", SB_ACCESS_SSO_ADMIN,
+	 sb_handle_secret_rotate, 0},
+	{POST, "/v1/secret/rotate/commit", SB_ACCESS_SSO_ADMIN,
+	 sb_handle_secret_rotate_commit, 0},
 	/* Lists the applications the caller has a role in. */
 	{GET, "/v1/apps", SB_ACCESS_LOCAL, sb_handle_apps_list, 0},
 	{POST, "/v1/apps", SB_ACCESS_AFFILIATE_ADMIN, sb_handle_apps_create, 0},

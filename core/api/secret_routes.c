@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "api/handlers.h"
 #include "secret/secret.h"
+#include "secret/rotate.h"
+#include "api/reencrypt.h"
 #include "cluster/fence.h"
 #include "host/host.h"
 #include "runtime/clock.h"
@@ -75,6 +77,7 @@ struct secret_job {
 	struct sb_api_error e;
 	char msid[SB_MSID_MAX + 1];
 	char previous_msid[SB_MSID_MAX + 1];
+	uint64_t total;
 	uid_t uid;
 };
 
@@ -118,51 +121,59 @@ static void backup_run(void *arg)
 				 &j->blob, &j->blob_len, j->msid, &j->e) == 0;
 }
 
-/* Worker thread: replies with the backup of job arg, then frees it. */
-static void backup_done(struct sb_req *r, void *arg)
+/* The blob job j made, base64 (malloc'ed), with the audit target set; or
+ * NULL having replied with j's error or 500. */
+static char *job_blob_b64(struct sb_req *r, struct secret_job *j)
 {
-	struct secret_job *j = arg;
-	char *b64 = NULL;
+	char *b64;
 
 	if (!j->ok) {
 		sb_reply_api_error(r, &j->e);
-		goto done;
+		return NULL;
 	}
 	b64 = malloc(4 * ((j->blob_len + 2) / 3) + 1);
 	if (b64 == NULL) {
 		sb_reply_error(r, 500, "internal", "out of memory");
-		goto done;
+		return NULL;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, j->blob, (int)j->blob_len);
 	snprintf(r->audit.target, sizeof(r->audit.target), "%s", j->msid);
-	sb_info("request %s: uid %u made a backup of master secret %s", r->id,
-		(unsigned)j->uid, j->msid);
-	sb_reply_json(r, 200,
-		      json_pack("{s:s, s:s}", "msid", j->msid, "blob", b64));
-done:
+	return b64;
+}
+
+/* Worker thread: replies with the backup of job arg, then frees it. */
+static void backup_done(struct sb_req *r, void *arg)
+{
+	struct secret_job *j = arg;
+	char *b64 = job_blob_b64(r, j);
+
+	if (b64 != NULL) {
+		sb_info("request %s: uid %u made a backup of master secret %s",
+			r->id, (unsigned)j->uid, j->msid);
+		sb_reply_json(
+			r, 200,
+			json_pack("{s:s, s:s}", "msid", j->msid, "blob", b64));
+	}
 	free(b64);
 	secret_job_free(j);
 }
 
-/* POST /v1/secret/backup {"password", "hint"} */
-void sb_handle_secret_backup(struct sb_req *r)
+/* A job for a request whose body has a backup "password" (at least
+ * SB_MIN_PASSWORD_LEN characters) and an optional "hint" (backup,
+ * rotate), or NULL having replied 400 or 500. */
+static struct secret_job *password_job(struct sb_req *r)
 {
 	const char *password, *hint;
 	struct secret_job *j;
 	json_t *hv;
-	uint64_t epoch = 0;
-	int state;
 
-	sb_req_audit(r, "secret.backup", 1, NULL, NULL);
-	if (!sb_require_admin(r))
-		return;
 	if ((password = sb_body_string(r, "password", 1)) == NULL)
-		return;
+		return NULL;
 	hv = json_object_get(r->body, "hint");
 	if (hv && !json_is_null(hv) && !json_is_string(hv)) {
 		sb_reply_error(r, 400, "bad_request",
 			       "field \"hint\" must be a string");
-		return;
+		return NULL;
 	}
 	hint = json_is_string(hv) ? json_string_value(hv) : NULL;
 	if (strlen(password) < SB_MIN_PASSWORD_LEN) {
@@ -170,24 +181,160 @@ void sb_handle_secret_backup(struct sb_req *r)
 			r, 400, "weak_password",
 			"the backup password must have at least %d characters",
 			SB_MIN_PASSWORD_LEN);
-		return;
+		return NULL;
 	}
 	if (hint && strlen(hint) > MAX_HINT) {
 		sb_reply_error(r, 400, "bad_request",
 			       "the hint is longer than %d bytes", MAX_HINT);
-		return;
+		return NULL;
 	}
-	/* A standby may still back up its copy; only the record is fenced. */
-	sb_fence_view(r->d, &state, &epoch);
 	j = secret_job_new(r, password);
 	if (j == NULL || (hint && (j->hint = strdup(hint)) == NULL)) {
 		if (j)
 			secret_job_free(j);
 		sb_reply_error(r, 500, "internal", "out of memory");
-		return;
+		return NULL;
 	}
+	return j;
+}
+
+/* POST /v1/secret/backup {"password", "hint"} */
+void sb_handle_secret_backup(struct sb_req *r)
+{
+	struct secret_job *j;
+	uint64_t epoch = 0;
+	int state;
+
+	sb_req_audit(r, "secret.backup", 1, NULL, NULL);
+	if (!sb_require_admin(r))
+		return;
+	if ((j = password_job(r)) == NULL)
+		return;
+	/* A standby may still back up its copy; only the record is fenced. */
+	sb_fence_view(r->d, &state, &epoch);
 	j->epoch = state == SB_FENCE_ACTIVE ? epoch : 0;
 	if (sb_req_defer(r, backup_run, backup_done, j) != 0)
+		secret_job_free(j);
+}
+
+/* Job thread: prepares a rotation (the new secret and its backup). */
+static void rotate_run(void *arg)
+{
+	struct secret_job *j = arg;
+
+	j->ok = sb_secret_rotate_prepare(j->d, j->gen, j->password, j->hint,
+					 &j->blob, &j->blob_len, j->msid,
+					 j->previous_msid, &j->e) == 0;
+}
+
+/* Worker thread: replies with the prepared secret's backup, frees j. */
+static void rotate_done(struct sb_req *r, void *arg)
+{
+	struct secret_job *j = arg;
+	char *b64 = job_blob_b64(r, j);
+
+	if (b64 != NULL) {
+		sb_info("request %s: uid %u prepared master secret %s to "
+			"replace %s; it becomes current at its commit",
+			r->id, (unsigned)j->uid, j->msid, j->previous_msid);
+		sb_reply_json(r, 200,
+			      json_pack("{s:s, s:s, s:s}", "msid", j->msid,
+					"previous_msid", j->previous_msid,
+					"blob", b64));
+	}
+	free(b64);
+	secret_job_free(j);
+}
+
+/* POST /v1/secret/rotate {"password", "hint"}: the active MSS only. */
+void sb_handle_secret_rotate(struct sb_req *r)
+{
+	struct secret_job *j;
+	uint64_t epoch;
+
+	sb_req_audit(r, "secret.rotate", 1, NULL, NULL);
+	if (!sb_require_admin(r) || !sb_api_mss_only(r) ||
+	    sb_api_active_epoch(r, &epoch) != 0)
+		return;
+	if ((j = password_job(r)) == NULL)
+		return;
+	j->epoch = epoch;
+	if (sb_req_defer(r, rotate_run, rotate_done, j) != 0)
+		secret_job_free(j);
+}
+
+/* Job thread: counts the records and commits the prepared secret. */
+static void commit_run(void *arg)
+{
+	struct secret_job *j = arg;
+	struct sb_error err = {{0}};
+	char cur[SB_MSID_MAX + 1] = "";
+	int rc;
+
+	rc = sb_reencrypt_count(j->gen, &j->total, &err);
+	if (rc != SB_OK) {
+		store_error_to_api(&j->e, rc, &err,
+				   "counting the records to re-encrypt");
+		return;
+	}
+	(void)sb_secret_current_msid(j->d->secret, cur);
+	memcpy(j->previous_msid, cur, sizeof(cur));
+	j->ok = sb_secret_rotate_commit(j->d, j->gen, j->epoch, j->msid,
+					j->total, &j->e) == 0;
+}
+
+/* Worker thread: replies with the outcome of the commit, frees j. */
+static void commit_done(struct sb_req *r, void *arg)
+{
+	struct secret_job *j = arg;
+
+	if (!j->ok) {
+		sb_info("request %s: uid %u: rotation commit refused: %s (%s)",
+			r->id, (unsigned)j->uid, j->e.msg, j->e.code);
+		sb_reply_api_error(r, &j->e);
+	} else {
+		snprintf(r->audit.target, sizeof(r->audit.target), "%s",
+			 j->msid);
+		sb_info("request %s: uid %u made master secret %s current "
+			"(previous %s); re-encrypting %llu records",
+			r->id, (unsigned)j->uid, j->msid, j->previous_msid,
+			(unsigned long long)j->total);
+		sb_reencrypt_wake();
+		sb_reply_json(r, 200,
+			      json_pack("{s:s, s:s, s:I}", "msid", j->msid,
+					"previous_msid", j->previous_msid,
+					"records", (json_int_t)j->total));
+	}
+	secret_job_free(j);
+}
+
+/* POST /v1/secret/rotate/commit {"msid"}: the active MSS only. */
+void sb_handle_secret_rotate_commit(struct sb_req *r)
+{
+	const char *msid;
+	struct secret_job *j;
+	uint64_t epoch;
+
+	sb_req_audit(r, "secret.rotate.commit", 1, NULL, NULL);
+	if (!sb_require_admin(r) || !sb_api_mss_only(r) ||
+	    sb_api_active_epoch(r, &epoch) != 0)
+		return;
+	if ((msid = sb_body_string(r, "msid", 1)) == NULL)
+		return;
+	if (strlen(msid) > SB_MSID_MAX) {
+		sb_reply_error(r, 400, "bad_request",
+			       "field \"msid\" is longer than %d characters",
+			       SB_MSID_MAX);
+		return;
+	}
+	j = secret_job_new(r, "");
+	if (j == NULL) {
+		sb_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	j->epoch = epoch;
+	snprintf(j->msid, sizeof(j->msid), "%s", msid);
+	if (sb_req_defer(r, commit_run, commit_done, j) != 0)
 		secret_job_free(j);
 }
 

@@ -43,7 +43,7 @@ int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g, char *msg,
 	const char *addr;
 	size_t n = 0;
 	json_t *mss;
-	int st, ret = -1;
+	int st, rc, ret = -1;
 
 	mss = sb_cluster_active_mss(g, &st);
 	addr = mss ? json_string_value(json_object_get(mss, "address")) : NULL;
@@ -62,9 +62,13 @@ int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g, char *msg,
 	if (sb_member_fetch_secrets(addr, &tls, FETCH_TIMEOUT_MS, &secrets, &n,
 				    msg, msglen) != 0)
 		goto done;
-	if (sb_secret_install_memory(d->secret, g, secrets, n, msg, msglen) !=
-	    0)
+	rc = sb_secret_install_memory(d->secret, g, secrets, n, msg, msglen);
+	if (rc < 0)
 		goto done;
+	/* A retired secret's records may sit in the cache: drop them all
+	 * (a rotation changes the secrets twice, hours apart). */
+	if (rc > 0)
+		sb_cache_invalidate_all(&d->cache_inval);
 	ret = 0;
 done:
 	atomic_store(&mt.reachable, ret == 0);

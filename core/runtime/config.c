@@ -124,6 +124,9 @@ static const char *const audit_keys[] = {"file", "positive_level",
 					 "negative_level", NULL};
 static const char *const cluster_keys[] = {"role", "address", "refresh_s",
 					   NULL};
+static const char *const secret_keys[] = {"reencrypt_batch", "reencrypt_rate",
+					  "reencrypt_delay_s", "max_age_days",
+					  NULL};
 
 static const struct {
 	const char *name;
@@ -132,7 +135,7 @@ static const struct {
 	{"broker", broker_keys},   {"listen", listen_keys},
 	{"access", access_keys},   {"cluster", cluster_keys},
 	{"cache", cache_keys},	   {"audit", audit_keys},
-	{"tickets", tickets_keys}, {"tls", tls_keys},
+	{"tickets", tickets_keys}, {"tls", tls_keys}, {"secret", secret_keys},
 	{"storage", NULL},	   {"crypto", NULL},
 	{"fencing", NULL},
 };
@@ -534,6 +537,20 @@ struct sb_conf *sb_conf_load(const char *path, struct sb_errlist *errs)
 	if (int_key(d, abspath, "cluster", "refresh_s", "30", 1, 3600, 10,
 		    "a number of seconds", &n, errs) == 0)
 		conf->refresh_ms = (uint64_t)n * 1000;
+
+	/* [secret]: rotation (reloadable) */
+	if (int_key(d, abspath, "secret", "reencrypt_batch", "200", 1, 10000,
+		    10, "a number of records", &n, errs) == 0)
+		conf->reencrypt_batch = (unsigned)n;
+	if (int_key(d, abspath, "secret", "reencrypt_rate", "2000", 0, 1000000,
+		    10, "a number of records per second", &n, errs) == 0)
+		conf->reencrypt_rate = (unsigned)n;
+	if (int_key(d, abspath, "secret", "reencrypt_delay_s", "40", 0, 86400,
+		    10, "a number of seconds", &n, errs) == 0)
+		conf->reencrypt_delay_ms = (uint64_t)n * 1000;
+	if (int_key(d, abspath, "secret", "max_age_days", "365", 0, 36500, 10,
+		    "a number of days", &n, errs) == 0)
+		conf->max_age_days = (unsigned)n;
 
 	/* [tls], [listen] tls_address, certificate identities */
 	v = get(d, "tls", "cert", NULL);

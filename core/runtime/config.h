@@ -91,6 +91,13 @@ struct sb_conf {
 	uint64_t refresh_ms; /* members: how often to check for a new secret */
 	char *cluster_address; /* advertised HOST:PORT, NULL when none */
 
+	/* [secret]: rotation; all reloadable */
+	unsigned reencrypt_batch; /* records per fenced batch */
+	unsigned reencrypt_rate;  /* records per second; 0: no limit */
+	uint64_t
+		reencrypt_delay_ms; /* after a rotation, before re-encrypting */
+	unsigned max_age_days;	    /* warn past this age; 0: never */
+
 	/* Plugin sections: the whole section, "plugin" key included. */
 	struct sb_config *storage;
 	struct sb_config *crypto;

@@ -5,6 +5,7 @@
 #include "runtime/log.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,4 +28,18 @@ void sb_crash_point(const char *op, const char *point)
 		return;
 	sb_warn("crash point %s: SIGKILL (test build)", name);
 	raise(SIGKILL);
+}
+
+void sb_pause_point(const char *op, const char *point)
+{
+	static atomic_int fired;
+	char name[64];
+
+	if (armed[0] == '\0')
+		return;
+	snprintf(name, sizeof(name), "pause:%s-%s", op, point);
+	if (strcmp(name, armed) != 0 || atomic_exchange(&fired, 1))
+		return;
+	sb_warn("pause point %s: SIGSTOP (test build)", name + 6);
+	raise(SIGSTOP);
 }

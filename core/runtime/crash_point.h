@@ -20,4 +20,9 @@ void sb_crash_points_arm(const char *name);
  * (op "restore", point "after-db"), after logging it; returns otherwise. */
 void sb_crash_point(const char *op, const char *point);
 
+/* Stops the whole process with SIGSTOP, once, when the armed name is
+ * "pause:" op "-" point, after logging it; the test sends SIGCONT (a node
+ * frozen between deciding a write and making it). Returns otherwise. */
+void sb_pause_point(const char *op, const char *point);
+
 #endif

@@ -1,6 +1,8 @@
 /* The master secret on this node: see secret.h. */
 #define _GNU_SOURCE
-#include "secret/secret.h"
+#include "secret/secret_private.h"
+
+#include "secret/rotate.h"
 
 #include "host/daemon.h"
 #include "runtime/crash_point.h"
@@ -19,10 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECRETS_BYTES (2 * sizeof(struct sb_backup_secret))
 #define SEALED_FORMAT 1
 #define SEALED_MAX    (64 * 1024)
-#define CHECK_INFO    "secretbroker/check/v1/"
 
 int sb_secret_state_init(struct sb_secret_state *s)
 {
@@ -31,21 +31,27 @@ int sb_secret_state_init(struct sb_secret_state *s)
 		return -1;
 	s->secrets = sb_secure_alloc(SECRETS_BYTES);
 	s->rkeys = sb_secure_alloc(sizeof(*s->rkeys));
+	s->prepared = sb_secure_alloc(sizeof(*s->prepared));
+	pthread_mutex_init(&s->progress_lock, NULL);
 	atomic_init(&s->keys_seq, 1);
-	return s->secrets && s->rkeys ? 0 : -1;
+	return s->secrets && s->rkeys && s->prepared ? 0 : -1;
 }
 
 void sb_secret_state_destroy(struct sb_secret_state *s)
 {
 	SB_SECURE_PURGE(&s->secrets, SECRETS_BYTES);
 	SB_SECURE_PURGE(&s->rkeys, sizeof(*s->rkeys));
+	SB_SECURE_PURGE(&s->prepared, sizeof(*s->prepared));
 	s->n_secrets = 0;
+	free(s->progress);
+	s->progress = NULL;
+	pthread_mutex_destroy(&s->progress_lock);
 	pthread_rwlock_destroy(&s->lock);
 }
 
 /* STATE_DIR/name: name is SB_SECRET_FILE or SB_SECRET_PENDING_FILE. */
-static void sealed_path(struct sb_generation *g, const char *name, char *out,
-			size_t len)
+void sb_sealed_path(struct sb_generation *g, const char *name, char *out,
+		    size_t len)
 {
 	snprintf(out, len, "%s/%s", g->conf->state_dir, name);
 }
@@ -109,7 +115,7 @@ static int sealed_read(struct sb_generation *g, const char *name,
 	struct sb_error err = {{0}};
 	int rc, ret = -1;
 
-	sealed_path(g, name, path, sizeof(path));
+	sb_sealed_path(g, name, path, sizeof(path));
 	if (sb_read_file(path, SEALED_MAX, &blob, &blob_len, msg, msglen) != 0)
 		return access(path, F_OK) != 0 && errno == ENOENT ? 1 : -1;
 	rc = g->cops->unseal(g->crypto.inst, blob, blob_len, &pt, &pt_len,
@@ -133,9 +139,9 @@ done:
 }
 
 /* Seals secrets and writes them atomically to STATE_DIR/name. */
-static int sealed_write(struct sb_generation *g, const char *name,
-			const struct sb_backup_secret *s, size_t n,
-			struct sb_api_error *e)
+int sb_sealed_write(struct sb_generation *g, const char *name,
+		    const struct sb_backup_secret *s, size_t n,
+		    struct sb_api_error *e)
 {
 	char path[4096], msg[1024];
 	uint8_t *pt = NULL, *blob = NULL;
@@ -143,7 +149,7 @@ static int sealed_write(struct sb_generation *g, const char *name,
 	struct sb_error err = {{0}};
 	int rc, ret = -1;
 
-	sealed_path(g, name, path, sizeof(path));
+	sb_sealed_path(g, name, path, sizeof(path));
 	pt = sb_secure_alloc(SEALED_PT_MAX);
 	if (pt == NULL) {
 		sb_api_fail(e, 500, "internal",
@@ -176,8 +182,7 @@ done:
 
 /* Recomputes s->rkeys from s->secrets; call with s->lock held for writing.
  * Returns 0, or -1 (rkeys then empty: nothing can be encrypted). */
-static int derive_record_keys(struct sb_secret_state *s,
-			      struct sb_generation *g)
+int sb_secret_derive_keys(struct sb_secret_state *s, struct sb_generation *g)
 {
 	static const char info[] = "secretbroker/records/v1";
 	struct sb_error err;
@@ -220,7 +225,7 @@ int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 		memset(s->secrets, 0, SECRETS_BYTES);
 		memcpy(s->secrets, secrets, n * sizeof(*secrets));
 		s->n_secrets = n;
-		if (derive_record_keys(s, g) != 0) {
+		if (sb_secret_derive_keys(s, g) != 0) {
 			pthread_rwlock_unlock(&s->lock);
 			snprintf(msg, msglen, "cannot derive the record keys");
 			return -1;
@@ -228,10 +233,11 @@ int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 	}
 	pthread_rwlock_unlock(&s->lock);
 	if (changed)
-		sb_info("member: holding master secret %s (from the master "
+		sb_info("member: holding master secret %s%s%s (from the master "
 			"secret server)",
-			secrets[0].msid);
-	return 0;
+			secrets[0].msid, n > 1 ? ", previous " : "",
+			n > 1 ? secrets[1].msid : "");
+	return changed;
 }
 
 size_t sb_secret_copy(struct sb_secret_state *s, struct sb_backup_secret *out)
@@ -268,7 +274,7 @@ int sb_secret_load(struct sb_secret_state *s, struct sb_generation *g,
 		rc = sealed_read(g, SB_SECRET_FILE, s->secrets, &n, msg,
 				 msglen);
 	s->n_secrets = rc == 0 ? n : 0;
-	if (rc == 0 && derive_record_keys(s, g) != 0) {
+	if (rc == 0 && sb_secret_derive_keys(s, g) != 0) {
 		snprintf(msg, msglen, "cannot derive the record keys");
 		rc = -1;
 	}
@@ -291,6 +297,25 @@ int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen)
 	return rc < 0 ? -1 : 0;
 }
 
+int sb_secret_current_info(struct sb_secret_state *s, char *msid,
+			   char *previous_msid, uint64_t *created_at_ms)
+{
+	int ret = -1;
+
+	pthread_rwlock_rdlock(&s->lock);
+	previous_msid[0] = '\0';
+	if (s->n_secrets > 0) {
+		memcpy(msid, s->secrets[0].msid, SB_MSID_MAX + 1);
+		*created_at_ms = s->secrets[0].created_at_ms;
+		if (s->n_secrets > 1)
+			memcpy(previous_msid, s->secrets[1].msid,
+			       SB_MSID_MAX + 1);
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return ret;
+}
+
 int sb_secret_current_msid(struct sb_secret_state *s, char *msid)
 {
 	int ret = -1;
@@ -301,118 +326,6 @@ int sb_secret_current_msid(struct sb_secret_state *s, char *msid)
 		ret = 0;
 	}
 	pthread_rwlock_unlock(&s->lock);
-	return ret;
-}
-
-/* Computes the hex check value of one secret into hex (65 bytes). */
-static int check_value(struct sb_generation *g,
-		       const struct sb_backup_secret *s, char *hex)
-{
-	uint8_t out[32];
-	char info[sizeof(CHECK_INFO) + SB_MSID_MAX];
-	struct sb_error err;
-	int n = snprintf(info, sizeof(info), "%s%s", CHECK_INFO, s->msid);
-
-	if (g->cops->kdf(g->crypto.inst, s->key, sizeof(s->key), NULL, 0,
-			 (const uint8_t *)info, (size_t)n, out, sizeof(out),
-			 &err) != SB_OK)
-		return -1;
-	for (size_t i = 0; i < sizeof(out); i++)
-		sprintf(hex + 2 * i, "%02x", out[i]);
-	explicit_bzero(out, sizeof(out));
-	return 0;
-}
-
-/* Reads a JSON record. Returns SB_OK with *out (caller json_decref's),
- * SB_ENOTFOUND, or another status with err. */
-static int record_get(struct sb_generation *g, const char *key, json_t **out,
-		      struct sb_error *err)
-{
-	uint8_t *val = NULL;
-	size_t len = 0;
-	uint64_t version;
-	json_error_t jerr;
-	int rc;
-
-	rc = store_get_record(g, key, &val, &len, &version, err);
-	if (rc != SB_OK)
-		return rc;
-	*out = json_loadb((const char *)val, len, 0, &jerr);
-	free(val);
-	if (*out == NULL)
-		return sb_error_set(
-			err, SB_ERR,
-			"record %s in the SSO database is not valid JSON", key);
-	return SB_OK;
-}
-
-static char *record_dump(json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-
-	json_decref(j);
-	return s;
-}
-
-static int make_msid(struct sb_generation *g, char *msid, struct sb_error *err)
-{
-	uint8_t r[16];
-	int rc = g->cops->random(g->crypto.inst, r, sizeof(r), err);
-
-	if (rc != SB_OK)
-		return rc;
-	r[6] = (r[6] & 0x0f) | 0x40; /* UUID version 4 */
-	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(msid, SB_MSID_MAX + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%"
-		 "02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-		 r[10], r[11], r[12], r[13], r[14], r[15]);
-	return SB_OK;
-}
-
-/* Writes secret/current and secret/check/<msid> for s, both required to be
- * absent, fenced by epoch. */
-static int record_new_secret(struct sb_generation *g, uint64_t epoch,
-			     const struct sb_backup_secret *s,
-			     struct sb_api_error *e)
-{
-	char hex[65];
-	char *cur = NULL, *chk = NULL;
-	struct sb_error err = {{0}};
-	int rc, ret = -1;
-
-	if (check_value(g, s, hex) != 0) {
-		sb_api_fail(e, 500, "crypto_error",
-			    "cannot compute the check value");
-		goto done;
-	}
-	cur = record_dump(json_pack("{s:s, s:I}", "msid", s->msid,
-				    "created_at_ms",
-				    (json_int_t)s->created_at_ms));
-	chk = record_dump(json_pack("{s:s, s:I}", "check", hex, "created_at_ms",
-				    (json_int_t)s->created_at_ms));
-	if (cur == NULL || chk == NULL) {
-		sb_api_fail(e, 500, "internal", "out of memory");
-		goto done;
-	}
-	rc = store_commit_secret(g, STORE_FENCED_AT(epoch), s->msid, cur, chk,
-				 &err);
-	if (rc == SB_ECONFLICT) {
-		sb_api_fail(e, 409, "secret_exists",
-			    "the SSO database already has a master secret "
-			    "(written meanwhile by another node); restore its "
-			    "backup on this node instead");
-		goto done;
-	}
-	if (rc != SB_OK) {
-		store_error_to_api(e, rc, &err, "recording the master secret");
-		goto done;
-	}
-	ret = 0;
-done:
-	free(cur);
-	free(chk);
 	return ret;
 }
 
@@ -431,12 +344,12 @@ static int seed_and_seal(struct sb_generation *g, uint64_t epoch,
 {
 	char pending[4096], sealed[4096], msg[1024];
 
-	sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
-	sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
-	if (sealed_write(g, SB_SECRET_PENDING_FILE, secrets, n, e) != 0)
+	sb_sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
+	sb_sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
+	if (sb_sealed_write(g, SB_SECRET_PENDING_FILE, secrets, n, e) != 0)
 		return -1;
 	sb_crash_point(op, "after-seal");
-	if (record_new_secret(g, epoch, &secrets[0], e) != 0) {
+	if (sb_secret_record_new(g, epoch, &secrets[0], e) != 0) {
 		unlink(pending);
 		return -1;
 	}
@@ -465,12 +378,12 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 	pthread_rwlock_wrlock(&s->lock);
 	if (s->n_secrets > 0) {
 		sb_api_fail(e, 409, "secret_exists",
-			    "this node already holds master secret %s "
-			    "(rotation is not supported yet)",
+			    "this node already holds master secret %s (to "
+			    "replace it: 'sbctl secret rotate FILE')",
 			    s->secrets[0].msid);
 		goto done;
 	}
-	rc = record_get(g, "secret/current", &rec, &err);
+	rc = sb_secret_record_get(g, "secret/current", &rec, &err);
 	if (rc == SB_OK) {
 		sb_api_fail(e, 409, "secret_exists",
 			    "the SSO database already has master secret %s; "
@@ -488,7 +401,7 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 			    "cannot lock memory for the master secret");
 		goto done;
 	}
-	if ((rc = make_msid(g, fresh->msid, &err)) != SB_OK ||
+	if ((rc = sb_secret_make_msid(g, fresh->msid, &err)) != SB_OK ||
 	    (rc = g->cops->random(g->crypto.inst, fresh->key,
 				  sizeof(fresh->key), &err)) != SB_OK) {
 		sb_api_fail(e, 500, "crypto_error",
@@ -500,43 +413,13 @@ int sb_secret_generate(struct sb_daemon *d, struct sb_generation *g,
 		goto done;
 	memcpy(&s->secrets[0], fresh, sizeof(*fresh));
 	s->n_secrets = 1;
-	derive_record_keys(s, g);
+	sb_secret_derive_keys(s, g);
 	memcpy(msid, fresh->msid, SB_MSID_MAX + 1);
 	*created_at_ms = fresh->created_at_ms;
 	ret = 0;
 done:
 	pthread_rwlock_unlock(&s->lock);
 	sb_secure_free(fresh, sizeof(*fresh));
-	json_decref(rec);
-	return ret;
-}
-
-/* Compares secret s with its check value in the database. Returns 1 match,
- * 0 mismatch, -2 no check value recorded, -1 storage error (err). */
-static int check_against_db(struct sb_generation *g,
-			    const struct sb_backup_secret *s,
-			    struct sb_error *err, int *status)
-{
-	char key[256], hex[65];
-	json_t *rec = NULL;
-	const char *stored;
-	int rc, ret;
-
-	snprintf(key, sizeof(key), "secret/check/%s", s->msid);
-	rc = record_get(g, key, &rec, err);
-	*status = rc;
-	if (rc == SB_ENOTFOUND)
-		return -2;
-	if (rc != SB_OK)
-		return -1;
-	stored = json_string_value(json_object_get(rec, "check"));
-	if (check_value(g, s, hex) != 0) {
-		json_decref(rec);
-		sb_error_set(err, SB_ERR, "cannot compute the check value");
-		*status = SB_ERR;
-		return -1;
-	}
-	ret = stored && strcmp(stored, hex) == 0;
 	json_decref(rec);
 	return ret;
 }
@@ -562,8 +445,8 @@ static int pending_settle(struct sb_generation *g, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot lock memory for the secret");
 		return -1;
 	}
-	sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
-	sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
+	sb_sealed_path(g, SB_SECRET_PENDING_FILE, pending, sizeof(pending));
+	sb_sealed_path(g, SB_SECRET_FILE, sealed, sizeof(sealed));
 	rc = sealed_read(g, SB_SECRET_PENDING_FILE, p, &n, why, sizeof(why));
 	if (rc == 1) {
 		ret = 0;
@@ -576,11 +459,11 @@ static int pending_settle(struct sb_generation *g, char *msg, size_t msglen)
 			 pending, why);
 		goto done;
 	}
-	rc = record_get(g, "secret/current", &rec, &err);
+	rc = sb_secret_record_get(g, "secret/current", &rec, &err);
 	if (rc == SB_OK)
 		db_msid = json_string_value(json_object_get(rec, "msid"));
 	if (db_msid && strcmp(db_msid, p[0].msid) == 0)
-		chk = check_against_db(g, &p[0], &err, &st);
+		chk = sb_secret_check_against_db(g, &p[0], &err, &st);
 	if ((rc != SB_OK && rc != SB_ENOTFOUND) || chk == -1) {
 		snprintf(msg, msglen,
 			 "an interrupted restore or generate of master secret "
@@ -619,6 +502,44 @@ done:
 	json_decref(rec);
 	sb_secure_free(p, SECRETS_BYTES);
 	return ret;
+}
+
+/* Adds the rotation fields to status object out (sb_rotation_status_add),
+ * and an "error" when the SSO database uses another secret than this
+ * node's (rotated since this node got it). Returns 0, or -1 with e. */
+static int status_rotation(struct sb_secret_state *s, struct sb_generation *g,
+			   json_t *out, struct sb_error *err,
+			   struct sb_api_error *e)
+{
+	struct sb_rotation rot, mem;
+	const char *mine = json_string_value(json_object_get(out, "msid"));
+	const char *db = NULL;
+	json_t *dbcur = NULL;
+	int have = sb_rotation_read(g, &rot, err);
+
+	if (have != SB_OK && have != SB_ENOTFOUND)
+		return store_error_to_api(e, have, err,
+					  "reading secret/rotation");
+	if (have == SB_OK && sb_rotation_progress_get(s, &mem) &&
+	    strcmp(mem.to, rot.to) == 0)
+		rot.rate = mem.rate;
+	if (sb_secret_record_get(g, "secret/current", &dbcur, err) == SB_OK)
+		db = json_string_value(json_object_get(dbcur, "msid"));
+	if (db && mine && strcmp(db, mine) != 0)
+		json_object_set_new(
+			out, "error",
+			json_sprintf("this node holds master secret %s, but "
+				     "the SSO database uses %s (rotated): "
+				     "restore a backup of %s on this node "
+				     "('sbctl secret restore FILE')",
+				     mine, db, db));
+	json_decref(dbcur);
+	sb_rotation_status_add(
+		out, have == SB_OK ? &rot : NULL,
+		(uint64_t)json_integer_value(json_object_get(out, "age_s")) *
+			1000,
+		g->conf->max_age_days);
+	return 0;
 }
 
 void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
@@ -661,7 +582,7 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 			    prev_msid[0] ? json_string(prev_msid)
 					 : json_null());
 
-	chk = check_against_db(g, &cur, &err, &st);
+	chk = sb_secret_check_against_db(g, &cur, &err, &st);
 	explicit_bzero(&cur, sizeof(cur));
 	if (chk == -1) {
 		json_decref(out);
@@ -679,9 +600,13 @@ void *sb_secret_status_json(struct sb_daemon *d, struct sb_generation *g,
 				    "the check value in the SSO database: "
 				    "restore the right backup"));
 
+	if (status_rotation(s, g, out, &err, e) != 0) {
+		json_decref(out);
+		return NULL;
+	}
 	snprintf(key, sizeof(key), "secret/backup/%s",
 		 json_string_value(json_object_get(out, "msid")));
-	rc = record_get(g, key, &rec, &err);
+	rc = sb_secret_record_get(g, key, &rec, &err);
 	if (rc == SB_OK) {
 		json_int_t at = json_integer_value(
 			json_object_get(rec, "last_backup_at_ms"));
@@ -745,8 +670,8 @@ int sb_secret_backup(struct sb_daemon *d, struct sb_generation *g,
 	memcpy(msid, copy[0].msid, SB_MSID_MAX + 1);
 
 	snprintf(key, sizeof(key), "secret/backup/%s", copy[0].msid);
-	rec = record_dump(json_pack("{s:I}", "last_backup_at_ms",
-				    (json_int_t)sb_wall_ms()));
+	rec = sb_secret_record_dump(json_pack("{s:I}", "last_backup_at_ms",
+					      (json_int_t)sb_wall_ms()));
 	if (epoch == 0) {
 		/* Only the active node writes to the SSO database's secret
 		 * records; a backup made on a standby is still a good one. */
@@ -809,18 +734,19 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 {
 	struct sb_secret_state *s = d->secret;
 	struct sb_backup_secret *restored = NULL;
-	size_t n = 0;
+	size_t n = 0, n_keep;
 	struct sb_error err = {{0}};
 	json_t *rec = NULL;
-	const char *db_msid;
+	const char *db_msid, *prev;
 	int rc, chk, st, ret = -1;
 
 	rc = sb_backup_decode(g->cops, g->crypto.inst, blob, blob_len, password,
 			      strlen(password), &restored, &n, &err);
 	if (rc != SB_BACKUP_OK)
 		return sb_secret_backup_error(e, rc, &err);
+	n_keep = n;
 
-	rc = record_get(g, "secret/current", &rec, &err);
+	rc = sb_secret_record_get(g, "secret/current", &rec, &err);
 	if (rc != SB_OK && rc != SB_ENOTFOUND) {
 		store_error_to_api(e, rc, &err, "reading secret/current");
 		goto done;
@@ -828,14 +754,16 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	db_msid = rc == SB_OK ? json_string_value(json_object_get(rec, "msid"))
 			      : NULL;
 	if (db_msid && strcmp(db_msid, restored[0].msid) != 0) {
-		sb_api_fail(e, 409, "secret_mismatch",
-			    "the SSO database uses master secret %s, but this "
-			    "backup holds %s: it belongs to another SSO "
-			    "database or is outdated",
-			    db_msid, restored[0].msid);
+		sb_rotation_restore_refusal(g, restored[0].msid, rec, e);
 		goto done;
 	}
-	chk = check_against_db(g, &restored[0], &err, &st);
+	/* A backup made during a rotation holds its previous secret too;
+	 * once that is retired, only the current one is installed. */
+	prev = rec ? json_string_value(json_object_get(rec, "previous_msid"))
+		   : NULL;
+	if (n > 1 && (prev == NULL || strcmp(prev, restored[1].msid) != 0))
+		n_keep = 1;
+	chk = sb_secret_check_against_db(g, &restored[0], &err, &st);
 	if (chk == -1) {
 		store_error_to_api(e, st, &err, "reading the check value");
 		goto done;
@@ -866,19 +794,20 @@ int sb_secret_restore(struct sb_daemon *d, struct sb_generation *g,
 	}
 
 	pthread_rwlock_wrlock(&s->lock);
-	if (db_msid == NULL
-		    ? seed_and_seal(g, epoch, restored, n, "restore", e) != 0
-		    : sealed_write(g, SB_SECRET_FILE, restored, n, e) != 0) {
+	if (db_msid == NULL ? seed_and_seal(g, epoch, restored, n_keep,
+					    "restore", e) != 0
+			    : sb_sealed_write(g, SB_SECRET_FILE, restored,
+					      n_keep, e) != 0) {
 		pthread_rwlock_unlock(&s->lock);
 		goto done;
 	}
 	memset(s->secrets, 0, SECRETS_BYTES);
-	memcpy(s->secrets, restored, n * sizeof(*restored));
-	s->n_secrets = n;
-	derive_record_keys(s, g);
+	memcpy(s->secrets, restored, n_keep * sizeof(*restored));
+	s->n_secrets = n_keep;
+	sb_secret_derive_keys(s, g);
 	pthread_rwlock_unlock(&s->lock);
 	memcpy(msid, restored[0].msid, SB_MSID_MAX + 1);
-	if (n > 1)
+	if (n_keep > 1)
 		memcpy(previous_msid, restored[1].msid, SB_MSID_MAX + 1);
 	else
 		previous_msid[0] = '\0';

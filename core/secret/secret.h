@@ -11,6 +11,8 @@
  *   secret/current        {"msid", "created_at_ms"}   the cluster's secret
  *   secret/check/<MSID>   {"check", "created_at_ms"}  HKDF check value, hex
  *   secret/backup/<MSID>  {"last_backup_at_ms"}       a backup was made
+ *   secret/rotation       re-encryption in progress (rotate.h)
+ *   secret/retired/<MSID> {"successor", "retired_at_ms"} a retired secret
  * Every write of these carries the node's fencing epoch.
  */
 #ifndef SB_SECRET_H
@@ -18,6 +20,8 @@
 
 #include "runtime/api_error.h"
 #include "secret/backup_format.h"
+
+#include <secretbroker/plugin.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +37,21 @@
 
 struct sb_daemon;
 struct sb_generation;
+
+/* The re-encryption after a rotation, as secret/rotation holds it. */
+struct sb_rotation {
+	char from[SB_MSID_MAX + 1];  /* the previous secret */
+	char to[SB_MSID_MAX + 1];    /* the current secret */
+	char cursor[SB_KEY_MAX + 1]; /* last key passed; "" from the start */
+	uint64_t pass;		     /* 1 re-encrypting, 2+ verifying */
+	uint64_t rewritten;	     /* records re-encrypted in this pass */
+	uint64_t done;		     /* records passed in this pass */
+	uint64_t total;		     /* records at the rotation */
+	uint64_t skipped;	     /* under neither secret: left as is */
+	uint64_t started_at_ms;
+	uint64_t version; /* of secret/rotation, for the next write */
+	double rate;	  /* records/s re-encrypted by this node, 0: none */
+};
 
 /* Keys that encrypt credential records, derived from each master secret
  * (HKDF, info "secretbroker/records/v1"): [0] current, [1] previous. */
@@ -53,6 +72,16 @@ struct sb_secret_state {
 	 * own copy and take no lock while it is current. */
 	struct sb_record_keys *rkeys;
 	atomic_uint_fast64_t keys_seq;
+
+	/* Rotation (rotate.c): a new secret sb_secret_rotate_prepare made
+	 * and whose commit has not come yet (secure memory of 1 entry, under
+	 * lock), prepared_at_ms 0 when none. */
+	struct sb_backup_secret *prepared;
+	uint64_t prepared_at_ms;
+	/* The re-encryption's progress as this node last read or wrote it,
+	 * for the status views that never touch the database. */
+	pthread_mutex_t progress_lock;
+	struct sb_rotation *progress; /* NULL: no rotation in progress */
 };
 
 int sb_secret_state_init(struct sb_secret_state *s);
@@ -76,9 +105,16 @@ int sb_secret_check_unseal(struct sb_generation *g, char *msg, size_t msglen);
  * -1 when this node holds no secret. */
 int sb_secret_current_msid(struct sb_secret_state *s, char *msid);
 
+/* Copies the current MSID, the previous one ("" when none; both
+ * SB_MSID_MAX + 1 bytes) and the current one's creation time. Returns 0,
+ * or -1 when this node holds no secret. */
+int sb_secret_current_info(struct sb_secret_state *s, char *msid,
+			   char *previous_msid, uint64_t *created_at_ms);
+
 /* Installs secrets (1 or 2, current first) in memory only, as a member
  * node does with what it fetched from the MSS: nothing is sealed at rest.
- * Returns 0, or -1 with msg. */
+ * Returns 1 when they changed, 0 when this node held them already, or -1
+ * with msg. */
 int sb_secret_install_memory(struct sb_secret_state *s, struct sb_generation *g,
 			     const struct sb_backup_secret *secrets, size_t n,
 			     char *msg, size_t msglen);

@@ -171,8 +171,9 @@ static void test_usage_errors(void **state)
 	expect_error("unknown command 'frobnicate'",
 		     parse(&a, "frobnicate", NULL));
 	expect_error("'secret' needs a command", parse(&a, "secret", NULL));
-	expect_error("unknown command 'secret rotate'",
-		     parse(&a, "secret", "rotate", NULL));
+	expect_error("unknown command 'secret frobnicate'",
+		     parse(&a, "secret", "frobnicate", NULL));
+	expect_error("needs FILE", parse(&a, "secret", "rotate", NULL));
 	expect_error("needs FILE", parse(&a, "secret", "backup", NULL));
 	expect_error("needs FILE", parse(&a, "secret", "hint", NULL));
 	expect_error("needs FILE", parse(&a, "secret", "restore", "", NULL));

@@ -35,6 +35,9 @@
 # daemons of a node (a host lost and rebooted); cl_kill / cl_start on the
 # broker only. CL_KA_CHECK_MS (default 200) is epoch_check_ms.
 #
+# CL_MSS_EXTRA_INI, when set, is merged into both MSS nodes' configs
+# (ini_merge: its keys replace the generated ones).
+#
 # Per node, CL_STORAGE_INI_<NODE> (e.g. CL_STORAGE_INI_mss1), when set by a
 # hook, replaces the [storage] section; CL_PRE_START_HOOK, when set, is
 # run after the server started (CL_STORAGE_INI is set) and before the node
@@ -48,6 +51,7 @@
 CL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CL_SRC=$(cd "$CL_HERE/../../.." && pwd)
 . "$CL_SRC/tests/lib/certs.sh"
+. "$CL_SRC/tests/lib/backend.sh"
 
 CL_TTL_MS=${CL_TTL_MS:-1500}
 CL_FENCING=${CL_FENCING:-lease}
@@ -80,54 +84,26 @@ _cl_free_port() {
 
 # ---- the SSO database ----
 
-# _cl_backend_start BACKEND: starts a real server in $CL_DIR and sets
-# CL_STORAGE_INI (the [storage] section every node uses).
+# _cl_backend_start BACKEND: starts a real server in $CL_DIR
+# (tests/lib/backend.sh) and sets CL_STORAGE_INI (the [storage] section
+# every node uses).
 _cl_backend_start() {
 	case "$1" in
-	postgres)
-		CL_PG_ENV=$CL_DIR/pg.env
-		bash "$CL_SRC/tests/fixtures/postgres.sh" start "$CL_PG_ENV" \
-			>/dev/null || return 1
-		# shellcheck disable=SC1090
-		. "$CL_PG_ENV"
-		CL_STORAGE_INI="[storage]
-plugin = postgres
-conninfo = host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres sslmode=disable
-schema = secretbroker
-op_timeout_ms = 2000"
-		;;
-	redis)
-		. "$CL_SRC/tests/fixtures/redis.sh"
-		redis_start "$CL_DIR" redis --appendonly yes \
-			--appendfsync everysec || return 1
-		CL_REDIS_PORT=$(redis_port "$CL_DIR" redis)
-		CL_STORAGE_INI="[storage]
-plugin = redis
-host = 127.0.0.1
-port = $CL_REDIS_PORT
-key_prefix = sb:
-op_timeout_ms = 2000"
-		;;
+	postgres | redis) ;;
 	*)
 		echo "cluster_lib: unknown backend $1 (postgres or redis)" >&2
 		return 1
 		;;
 	esac
+	backend_start "$1" "$CL_DIR" || return 1
+	CL_STORAGE_INI=$BACKEND_STORAGE_INI
+	CL_PG_ENV=$BACKEND_PG_ENV
+	CL_REDIS_PORT=$BACKEND_REDIS_PORT
 }
 
-_cl_backend_stop() {
-	case "$CL_BACKEND" in
-	postgres) bash "$CL_SRC/tests/fixtures/postgres.sh" stop "$CL_PG_ENV" ;;
-	redis) redis_stop "$CL_DIR" redis ;;
-	esac
-}
+_cl_backend_stop() { backend_stop; }
 
-_cl_backend_log() {
-	case "$CL_BACKEND" in
-	postgres) bash "$CL_SRC/tests/fixtures/postgres.sh" log "$CL_PG_ENV" ;;
-	redis) redis_log "$CL_DIR" redis ;;
-	esac
-}
+_cl_backend_log() { backend_log; }
 
 # cl_db_records: KEY<TAB>VALUE for every mapping record (map/...), read
 # straight from the database.
@@ -288,6 +264,8 @@ address = 127.0.0.1:$port
 INI
 		_cl_fencing_ini "$n"
 	} >"$d/secretbroker.ini"
+	[ -z "${CL_MSS_EXTRA_INI:-}" ] ||
+		ini_merge "$d/secretbroker.ini" "$CL_MSS_EXTRA_INI"
 }
 
 # _cl_ka_node NODE: the keepalived fixture's node of MSS NODE.
