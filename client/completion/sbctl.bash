@@ -8,7 +8,7 @@
 # _sbctl_subcommands GROUP: the second words of a command group.
 _sbctl_subcommands() {
 	case $1 in
-	secret) echo "generate status backup hint restore" ;;
+	secret) echo "generate status backup hint restore rotate" ;;
 	cluster) echo "status designate" ;;
 	app) echo "create list show update enable disable delete import" ;;
 	cred) echo "set get" ;;
@@ -26,6 +26,7 @@ _sbctl_options() {
 	"health ") echo "--quiet" ;;
 	"secret backup") echo "--password-file --hint --force" ;;
 	"secret restore") echo "--password-file" ;;
+	"secret rotate") echo "--password-file --hint --force" ;;
 	"cluster designate") echo "--yes" ;;
 	"app create") echo "--type --fields --user-group --admin-group --description --contact" ;;
 	"app update") echo "--user-group --admin-group --description --contact" ;;
@@ -110,7 +111,8 @@ _sbctl() {
 	[[ -n $help ]] && return
 	# Arguments that are files.
 	case "$group $sub" in
-	"secret backup" | "secret hint" | "secret restore" | "app import")
+	"secret backup" | "secret hint" | "secret restore" | "secret rotate" | \
+		"app import")
 		if ((nargs == 0)); then
 			compopt -o filenames 2>/dev/null
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")

@@ -9,6 +9,7 @@
 #include "cluster/member.h"
 #include "runtime/clock.h"
 #include "runtime/metrics.h"
+#include "secret/rotate.h"
 #include "secret/secret.h"
 #include "store/store.h"
 
@@ -23,6 +24,33 @@ static void gauge(FILE *f, const char *name, const char *help, double v)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help,
 		name, name, v);
+}
+
+/* Writes the progress of a master secret rotation's re-encryption as this
+ * MSS node last saw it (docs/rotation.md): running, the pass, records done
+ * of the total, and the rate; 0s when none runs. */
+static void reencrypt_gauges(FILE *f, struct sb_daemon *d)
+{
+	struct sb_rotation rot = {0};
+	int running = sb_rotation_progress_get(d->secret, &rot);
+
+	gauge(f, "secretbroker_reencrypt_running",
+	      "1 while a rotation's re-encryption is in progress (the "
+	      "previous master secret is still kept).",
+	      running);
+	gauge(f, "secretbroker_reencrypt_pass",
+	      "The re-encryption's pass: 1 re-encrypting, 2 and more "
+	      "verifying; 0 when none runs.",
+	      running ? (double)rot.pass : 0);
+	gauge(f, "secretbroker_reencrypt_records",
+	      "Records in the SSO database when the rotation began.",
+	      running ? (double)rot.total : 0);
+	gauge(f, "secretbroker_reencrypt_records_done",
+	      "Records passed by the running pass.",
+	      running ? (double)rot.done : 0);
+	gauge(f, "secretbroker_reencrypt_records_per_second",
+	      "Records re-encrypted per second by this node (0: none).",
+	      running ? rot.rate : 0);
 }
 
 /* Writes the gauges of this node's state: what it is (role, fencing state
@@ -93,9 +121,8 @@ static void state_gauges(FILE *f, struct sb_req *r)
 	gauge(f, "secretbroker_requests_in_flight",
 	      "Requests accepted and not yet answered.",
 	      (double)atomic_load(&d->inflight));
-	/* Re-encryption progress after a secret generate goes here, beside
-	 * the state above, once rotation exists (docs/monitoring.md reserves
-	 * secretbroker_reencrypt_records_total, _done and _running). */
+	if (!member)
+		reencrypt_gauges(f, d);
 }
 
 /* 1 when the caller may read metrics (an SSO administrator or a member of

@@ -97,6 +97,10 @@ check "the old backup is refused during re-encryption: rotation_in_progress" \
 check "... saying a rotation is in progress" contains "$out" "rotation in progress"
 out=$(sbctl_in "$A" secret rotate "$T/again.sbk" --password-file "$T/pw" 2>&1)
 check "a second rotation waits for the first" contains "$out" "rotation_in_progress"
+m=$(curl -s --unix-socket "$A/sb.sock" http://sb/v1/metrics)
+check "GET /v1/metrics: the re-encryption running" \
+	contains "$m" "secretbroker_reencrypt_running 1"
+check "... with its total" contains "$m" "secretbroker_reencrypt_records $N"
 st=$(sbctl_in "$A" --json status | jq -c .secret)
 check "/v1/status shows the rotation too" \
 	test "$(echo "$st" | jq -r .rotation.to)" = "$MSID1"
