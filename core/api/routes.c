@@ -65,6 +65,10 @@ static const struct sb_route route_table[] = {
 	{GET, "/v1/cluster", SB_ACCESS_LOCAL, sb_handle_cluster, 0},
 	{POST, "/v1/cluster/designate", SB_ACCESS_SSO_ADMIN,
 	 sb_handle_cluster_designate, 0},
+	{POST, "/v1/cluster/promote", SB_ACCESS_SSO_ADMIN,
+	 sb_handle_cluster_promote, 0},
+	{POST, "/v1/cluster/demote", SB_ACCESS_SSO_ADMIN,
+	 sb_handle_cluster_demote, 0},
 	{GET, "/v1/cluster/secret", SB_ACCESS_CLUSTER_MEMBER,
 	 sb_handle_cluster_secret, 0},
 };
