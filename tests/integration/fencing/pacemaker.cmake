@@ -14,3 +14,33 @@ set_tests_properties(fencing.pacemaker.agent PROPERTIES
   LABELS "fencing;pacemaker;sqlite"
   ENVIRONMENT "SB_BUILD=${CMAKE_BINARY_DIR}"
   TIMEOUT 180)
+
+# With real Pacemaker and corosync (tests/fixtures/pacemaker.sh: each node
+# in network and mount namespaces of its own), the brokers run by the
+# agent as a promotable clone; they hold the cluster tests' lock, as their
+# monitors and timeouts should not compete with another cluster test for
+# the two cores of a CI machine.
+#
+#   cluster.pacemaker_one_node  one node promotes the broker; a node
+#                               without the secret is never promoted
+#                               (SQLite)
+#   cluster.pacemaker.BACKEND   two nodes: kill -9 of the promoted node's
+#                               stack, a failed monitor, a planned move
+#                               under a writer, SIGSTOP past the monitor
+#                               timeout (asserted on the database)
+add_test(NAME cluster.pacemaker_one_node
+         COMMAND bash ${SB_PCMK_TESTS}/one_node.sh)
+set_tests_properties(cluster.pacemaker_one_node PROPERTIES
+  LABELS "cluster;pacemaker;sqlite"
+  ENVIRONMENT "SB_BUILD=${CMAKE_BINARY_DIR}"
+  RESOURCE_LOCK secretbroker_cluster
+  TIMEOUT 240)
+foreach(backend postgres redis)
+  add_test(NAME cluster.pacemaker.${backend}
+           COMMAND bash ${SB_PCMK_TESTS}/two_nodes.sh ${backend})
+  set_tests_properties(cluster.pacemaker.${backend} PROPERTIES
+    LABELS "cluster;pacemaker;${backend}"
+    ENVIRONMENT "SB_BUILD=${CMAKE_BINARY_DIR}"
+    RESOURCE_LOCK secretbroker_cluster
+    TIMEOUT 400)
+endforeach()
