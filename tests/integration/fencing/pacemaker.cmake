@@ -24,10 +24,14 @@ set_tests_properties(fencing.pacemaker.agent PROPERTIES
 #   cluster.pacemaker_one_node  one node promotes the broker; a node
 #                               without the secret is never promoted
 #                               (SQLite)
-#   cluster.pacemaker.BACKEND   two nodes: kill -9 of the promoted node's
-#                               stack, a failed monitor, a planned move
-#                               under a writer, SIGSTOP past the monitor
-#                               timeout (asserted on the database)
+#   cluster.pacemaker.BACKEND   two nodes: a failed monitor, a planned
+#                               move, under a writer (asserted on the
+#                               database)
+#   cluster.pacemaker_cycles.BACKEND  10 cycles, alternately kill -9 of the
+#                               promoted node's stack and SIGSTOP of the
+#                               promoted broker past the monitor timeout,
+#                               under a writer: every acknowledged write
+#                               there, none under a superseded epoch
 add_test(NAME cluster.pacemaker_one_node
          COMMAND bash ${SB_PCMK_TESTS}/one_node.sh)
 set_tests_properties(cluster.pacemaker_one_node PROPERTIES
@@ -38,7 +42,10 @@ set_tests_properties(cluster.pacemaker_one_node PROPERTIES
 foreach(backend postgres redis)
   add_test(NAME cluster.pacemaker.${backend}
            COMMAND bash ${SB_PCMK_TESTS}/two_nodes.sh ${backend})
-  set_tests_properties(cluster.pacemaker.${backend} PROPERTIES
+  add_test(NAME cluster.pacemaker_cycles.${backend}
+           COMMAND bash ${SB_PCMK_TESTS}/cycles.sh ${backend})
+  set_tests_properties(cluster.pacemaker.${backend}
+                       cluster.pacemaker_cycles.${backend} PROPERTIES
     LABELS "cluster;pacemaker;${backend}"
     ENVIRONMENT "SB_BUILD=${CMAKE_BINARY_DIR}"
     RESOURCE_LOCK secretbroker_cluster
