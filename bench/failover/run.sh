@@ -234,7 +234,7 @@ while read -r backend fencing param s; do
 	elif [ "$fencing" = pacemaker ]; then
 		what="pacemaker token 1000"
 		aim_med=0 aim_max=999999999
-		aim="no aim set"
+		aim="(no aim set)"
 	else
 		what="keepalived advert_int $param"
 		case $param in
@@ -248,8 +248,9 @@ while read -r backend fencing param s; do
 		END {
 			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			ok = v[NR] <= ax && (am == 0 || med < am)
-			printf "%-9s %-24s %5d %8d %9d %8d  %s: %s\n", b, w, NR,
-				v[1], med, v[NR], aim, ok ? "met" : "MISSED"
+			printf "%-9s %-24s %5d %8d %9d %8d  %s%s\n", b, w, NR,
+				v[1], med, v[NR], aim,
+				ax >= 999999999 ? "" : (ok ? ": met" : ": MISSED")
 		}'
 done <"$SAMPLES"
 exit $rc

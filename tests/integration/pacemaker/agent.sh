@@ -76,6 +76,31 @@ sbctl_in "$A" health --quiet
 check "a restarted node that held the fence starts standby" test $? = 10
 broker_stop "$A"
 
+# ---- refusals: settings, callers, plugins that take no orders ----
+broker_config "$T/badset" $'[fencing]\nplugin = pacemaker\ncheck_interval_ms = 5'
+out=$("$SECRETBROKERD" -t -c "$T/badset/secretbroker.ini" 2>&1)
+check "check_interval_ms out of range is refused" test $? != 0
+check "... naming the section and key" contains "$out" "[fencing] check_interval_ms"
+broker_config "$T/typo" $'[fencing]\nplugin = pacemaker\ncheck_intervall_ms = 500'
+out=$("$SECRETBROKERD" -t -c "$T/typo/secretbroker.ini" 2>&1)
+check "an unknown key in [fencing] is refused" test $? != 0
+check "... naming it" contains "$out" "check_intervall_ms"
+broker_start "$A" || exit 1
+out=$(runuser -u nobody -- "$SBCTL" -s "$A/sb.sock" cluster promote 2>&1)
+check "promote by a caller who is not an SSO administrator: forbidden" contains "$out" "(forbidden)"
+out=$(runuser -u nobody -- "$SBCTL" -s "$A/sb.sock" cluster demote 2>&1)
+check "demote by a caller who is not an SSO administrator: forbidden" contains "$out" "(forbidden)"
+sbctl_in "$A" health --quiet
+check "... and the node is still standby" test $? = 10
+broker_stop "$A"
+SB_DB=$T/single.db broker_config "$T/single"
+broker_start "$T/single" || exit 1
+out=$(sbctl_in "$T/single" cluster demote 2>&1)
+check "demote with fencing plugin none: automatic_failover" contains "$out" "(automatic_failover)"
+check "... and the node is still active (fencing none, epoch 1)" \
+	contains "$(api "$T/single" GET /v1/status)" '"state":"active"' 
+broker_stop "$T/single"
+
 # ---- meta-data and validate-all ----
 out=$("$AGENT" meta-data)
 check "meta-data is valid against the OCF DTD (with its DOCTYPE)" \
