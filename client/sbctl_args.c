@@ -145,6 +145,31 @@ const struct sbctl_command sbctl_commands[] = {
 		 "steps down by itself, and the storage refuses its writes "
 		 "from then on. Asks for confirmation on the terminal unless "
 		 "--yes. Needs membership of the sso_admins group (or root)."},
+	{.id = SBCTL_CMD_CLUSTER_PROMOTE,
+	 .group = "cluster",
+	 .name = "promote",
+	 .summary = "make this node the active MSS (for resource agents)",
+	 .help = "Makes the node whose daemon answers the active master "
+		 "secret server, as 'cluster designate' does for that node, "
+		 "without asking: what a cluster manager's resource agent "
+		 "runs on the node it promotes (the pacemaker fencing "
+		 "plugin's OCF agent). The node takes a new, larger fencing "
+		 "epoch and records itself in the SSO database; on a node "
+		 "that is active already it only records itself again. "
+		 "Refused (automatic_failover) with a fencing plugin that "
+		 "elects the master secret server by itself. Needs "
+		 "membership of the sso_admins group (or root)."},
+	{.id = SBCTL_CMD_CLUSTER_DEMOTE,
+	 .group = "cluster",
+	 .name = "demote",
+	 .summary = "make this node a standby MSS (for resource agents)",
+	 .help = "Makes the node whose daemon answers a standby master "
+		 "secret server: it refuses writes at once and releases its "
+		 "fencing lease. A standby node answers the same. What a "
+		 "cluster manager's resource agent runs on the node it "
+		 "demotes. Refused (automatic_failover) with a fencing "
+		 "plugin that elects the master secret server by itself. "
+		 "Needs membership of the sso_admins group (or root)."},
 
 	{.id = SBCTL_CMD_APP_CREATE,
 	 .group = "app",

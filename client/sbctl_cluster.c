@@ -107,12 +107,29 @@ int sbctl_cmd_cluster_status(struct sbctl_ctx *x)
 	return 0;
 }
 
+/* Prints the reply of a designation or promotion ({"active", "epoch"}):
+ * "VERB NODE as the active master secret server at epoch N", then tail. */
+static void print_promoted(const json_t *reply, const char *verb,
+			   const char *tail)
+{
+	const json_t *epoch = json_object_get(reply, "epoch");
+
+	fprintf(stdout, "%s ", verb);
+	sbctl_put_safe(stdout,
+		       json_string_value(json_object_get(reply, "active")));
+	fputs(" as the active master secret server at epoch ", stdout);
+	if (json_is_integer(epoch))
+		fprintf(stdout, "%lld", (long long)json_integer_value(epoch));
+	else
+		fputc('?', stdout);
+	fprintf(stdout, "%s\n", tail);
+}
+
 int sbctl_cmd_cluster_designate(struct sbctl_ctx *x)
 {
 	const char *node = x->args->name;
 	json_t *body = NULL, *reply = NULL;
 	char question[512], what[256];
-	const json_t *epoch;
 	int ret;
 
 	snprintf(question, sizeof(question),
@@ -130,24 +147,50 @@ int sbctl_cmd_cluster_designate(struct sbctl_ctx *x)
 	if ((ret = sbctl_call(x, "POST", "/v1/cluster/designate", body,
 			      &reply)) != 0)
 		goto done;
+	if (x->args->json)
+		sbctl_print_json(stdout, reply);
+	else
+		print_promoted(reply, "designated",
+			       "; the node active before steps down by itself");
+done:
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+int sbctl_cmd_cluster_promote(struct sbctl_ctx *x)
+{
+	json_t *reply = NULL;
+	int ret;
+
+	if ((ret = sbctl_call(x, "POST", "/v1/cluster/promote", NULL,
+			      &reply)) != 0)
+		goto done;
+	if (x->args->json)
+		sbctl_print_json(stdout, reply);
+	else
+		print_promoted(reply, "promoted", "");
+done:
+	json_decref(reply);
+	return ret;
+}
+
+int sbctl_cmd_cluster_demote(struct sbctl_ctx *x)
+{
+	json_t *reply = NULL;
+	int ret;
+
+	if ((ret = sbctl_call(x, "POST", "/v1/cluster/demote", NULL, &reply)) !=
+	    0)
+		goto done;
 	if (x->args->json) {
 		sbctl_print_json(stdout, reply);
 	} else {
-		epoch = json_object_get(reply, "epoch");
-		fputs("designated ", stdout);
-		sbctl_put_safe(stdout, json_string_value(json_object_get(
-					       reply, "active")));
-		fputs(" as the active master secret server at epoch ", stdout);
-		if (json_is_integer(epoch))
-			fprintf(stdout, "%lld",
-				(long long)json_integer_value(epoch));
-		else
-			fputc('?', stdout);
-		fputs("; the node active before steps down by itself\n",
-		      stdout);
+		sbctl_put_safe(stdout, json_string_value(
+					       json_object_get(reply, "node")));
+		fputs(" is a standby master secret server\n", stdout);
 	}
 done:
-	json_decref(body);
 	json_decref(reply);
 	return ret;
 }

@@ -69,6 +69,8 @@ int sbctl_health_exit(long http_status, const json_t *body);
 int sbctl_cmd_health(struct sbctl_ctx *x);
 int sbctl_cmd_cluster_status(struct sbctl_ctx *x);
 int sbctl_cmd_cluster_designate(struct sbctl_ctx *x);
+int sbctl_cmd_cluster_promote(struct sbctl_ctx *x);
+int sbctl_cmd_cluster_demote(struct sbctl_ctx *x);
 
 int sbctl_cmd_ticket_issue(struct sbctl_ctx *x);
 int sbctl_cmd_ticket_redeem(struct sbctl_ctx *x);

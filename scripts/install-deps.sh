@@ -10,6 +10,7 @@ PKGS=(
   libsqlite3-dev sqlite3 libpq-dev libhiredis-dev libcmocka-dev
   postgresql redis-server
   keepalived nftables iproute2
+  pacemaker corosync resource-agents pacemaker-cli-utils libxml2-utils
   libcurl4-openssl-dev
   python3 python3-cryptography
   softhsm2 opensc libp11-kit-dev

@@ -14,6 +14,13 @@
 # (unicast VRRP over a veth pair); the whole host is lost (SIGKILL of both
 # daemons) and VRRP, not a lease, moves the role, at each advert_int given.
 #
+# The same with Pacemaker (issue 12): each MSS node is a Pacemaker +
+# corosync node in network and mount namespaces of its own
+# (tests/fixtures/pacemaker.sh, corosync token 1000 ms), running the broker
+# as the OCF agent's promotable clone; the promoted node's whole stack is
+# lost (kill -9 of corosync, Pacemaker and the broker) and Pacemaker
+# promotes the other.
+#
 # Prints, per backend and TTL or advert_int: the samples, min / median /
 # max, and the aim (lease: at most TTL + 1 s; keepalived at advert_int
 # 0.1: median under 0.5 s, max under 1 s; at 1: max under 4.5 s, VRRP's
@@ -21,7 +28,7 @@
 #
 # usage: bench/failover/run.sh [--runs N] [--backends "postgres redis"]
 #                              [--ttl "1500 3000"] [--acquire-ms MS]
-#                              [--fencing "lease keepalived"]
+#                              [--fencing "lease keepalived pacemaker"]
 #                              [--advert "1 0.1"] [--record]
 #   --runs N        failovers per backend and TTL (10)
 #   --backends L    postgres, redis or both (both)
@@ -29,7 +36,7 @@
 #                   settings are the plugin's defaults for that TTL unless
 #                   --acquire-ms is given
 #   --acquire-ms MS [fencing] acquire_interval_ms (default: ttl_ms / 3)
-#   --fencing L     lease, keepalived or both (both)
+#   --fencing L     any of lease, keepalived, pacemaker (all three)
 #   --advert L      keepalived advert_int values ("1 0.1"; below 1 s VRRP
 #                   version 3)
 #   --record        also write the output to
@@ -56,7 +63,7 @@ BACKENDS="postgres redis"
 TTLS="1500"
 ACQUIRE_MS=
 RECORD=0
-FENCINGS="lease keepalived"
+FENCINGS="lease keepalived pacemaker"
 ADVERTS="1 0.1"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -79,7 +86,8 @@ if [ -z "${SB_BUILD:-}" ]; then
 	cmake -S "$src" -B "$SB_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		>/dev/null && cmake --build "$SB_BUILD" -j"$(nproc)" \
 		--target secretbrokerd sbctl storage_postgres storage_redis \
-		crypto_openssl fencing_lease fencing_keepalived >/dev/null || exit 1
+		crypto_openssl fencing_lease fencing_keepalived fencing_pacemaker \
+		>/dev/null || exit 1
 fi
 export SB_BUILD
 
@@ -91,6 +99,46 @@ fi
 
 SAMPLES=$(mktemp "${TMPDIR:-/tmp}/sbfailover.XXXXXX") || exit 1
 trap 'rm -f "$SAMPLES"' EXIT
+
+# measure_pacemaker BACKEND: as measure, with a two-node Pacemaker cluster
+# (tests/integration/pacemaker/pcmk_lib.sh); a run is kill -9 of the
+# promoted node's stack, its restart and rejoin after the sample.
+measure_pacemaker() {
+	local backend=$1
+	(
+		. "$src/tests/lib/testlib.sh"
+		. "$src/tests/lib/broker.sh"
+		. "$src/tests/integration/pacemaker/pcmk_lib.sh"
+		local act other t0 t1 i k code samples=()
+		pm_setup "$backend" mss1 mss2 >&2 || { fail "cluster setup"; exit 1; }
+		for i in $(seq 1 "$RUNS"); do
+			pm_wait_both_running 60 || { fail "both nodes not running"; exit 1; }
+			act=$(cl_wait_active "" 30) || { fail "no active MSS"; exit 1; }
+			other=$(cl_other_of "$act")
+			cl_wait_health "$other" 429 20 ||
+				{ fail "$other is not a standby"; exit 1; }
+			t0=$(now_ms)
+			pcmk_kill "$act"
+			k=0
+			while :; do
+				k=$((k + 1))
+				code=$(cl_put "$other" "bench$i-$k" "v" 2)
+				[ "$code" = 201 ] && break
+				if (($(now_ms) - t0 > 60000)); then
+					fail "run $i: no write through $other"
+					exit 1
+				fi
+			done
+			t1=$(now_ms)
+			samples+=($((t1 - t0)))
+			printf '  run %2d: %s stack killed, first write through %s after %5d ms (%d tries)\n' \
+				"$i" "$act" "$other" $((t1 - t0)) "$k"
+			pcmk_start "$act" >&2 || { fail "restarting $act"; exit 1; }
+			pm_cleanup
+		done
+		echo "$backend pacemaker - ${samples[*]}" >>"$SAMPLES"
+	)
+}
 
 # One backend and fencing setting in a subshell of its own: its own
 # cluster, torn down (by testlib's exit hooks) when it ends. FENCING is
@@ -147,23 +195,28 @@ measure() {
 echo "# secretbroker failover benchmark, $(date -u +%FT%TZ)"
 echo "# $(uname -srm), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# source $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$src" diff --quiet HEAD -- core plugins 2>/dev/null || echo ' (core or plugins modified)'), build $SB_BUILD"
-echo "# time from SIGKILL of the active MSS (with keepalived: its whole host)"
+echo "# time from SIGKILL of the active MSS (with keepalived or pacemaker: its whole host)"
 echo "# to the first acknowledged write through the other MSS node ($RUNS runs per row)"
 rc=0
 for fencing in $FENCINGS; do
 	case $fencing in
 	lease) params=$TTLS ;;
 	keepalived) params=$ADVERTS ;;
-	*) echo "run.sh: unknown fencing $fencing (lease or keepalived)" >&2; exit 1 ;;
+	pacemaker) params=- ;;
+	*) echo "run.sh: unknown fencing $fencing (lease, keepalived or pacemaker)" >&2; exit 1 ;;
 	esac
 	for param in $params; do
 		for backend in $BACKENDS; do
-			if [ "$fencing" = lease ]; then
-				echo "## $backend, lease, ttl_ms $param, acquire_interval_ms ${ACQUIRE_MS:-$((param / 3))}"
+			case $fencing in
+			lease) echo "## $backend, lease, ttl_ms $param, acquire_interval_ms ${ACQUIRE_MS:-$((param / 3))}" ;;
+			keepalived) echo "## $backend, keepalived, advert_int $param" ;;
+			pacemaker) echo "## $backend, pacemaker, corosync token 1000 ms, monitor 1 s promoted / 2 s unpromoted" ;;
+			esac
+			if [ "$fencing" = pacemaker ]; then
+				measure_pacemaker "$backend"
 			else
-				echo "## $backend, keepalived, advert_int $param"
-			fi
-			measure "$backend" "$fencing" "$param" || {
+				measure "$backend" "$fencing" "$param"
+			fi || {
 				echo "## $backend $fencing $param: FAILED (see the messages above)"
 				rc=1
 			}
@@ -178,6 +231,10 @@ while read -r backend fencing param s; do
 		what="lease ttl_ms $param"
 		aim_med=0 aim_max=$((param + 1000))
 		aim="max <= $aim_max"
+	elif [ "$fencing" = pacemaker ]; then
+		what="pacemaker token 1000"
+		aim_med=0 aim_max=999999999
+		aim="(no aim set)"
 	else
 		what="keepalived advert_int $param"
 		case $param in
@@ -191,8 +248,9 @@ while read -r backend fencing param s; do
 		END {
 			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			ok = v[NR] <= ax && (am == 0 || med < am)
-			printf "%-9s %-24s %5d %8d %9d %8d  %s: %s\n", b, w, NR,
-				v[1], med, v[NR], aim, ok ? "met" : "MISSED"
+			printf "%-9s %-24s %5d %8d %9d %8d  %s%s\n", b, w, NR,
+				v[1], med, v[NR], aim,
+				ax >= 999999999 ? "" : (ok ? ": met" : ": MISSED")
 		}'
 done <"$SAMPLES"
 exit $rc

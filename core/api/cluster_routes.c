@@ -37,32 +37,19 @@ void sb_handle_cluster(struct sb_req *r)
 	sb_reply_json(r, 200, j);
 }
 
-/* POST /v1/cluster/designate {"node"}: ENTSSO's "designate a new master
- * secret server", run on the node to designate. Promotes it through the
- * fencing plugin when the plugin takes orders (promote); a node that is
- * already active just records itself as the MSS again. */
-void sb_handle_cluster_designate(struct sb_req *r)
+/* Makes this node the active MSS for r (designate, promote): through the
+ * fencing plugin's promote when standby and the plugin takes orders, then
+ * the cluster/mss record written at the node's epoch. how ("designated",
+ * "promoted") goes into the log. Replies to r in every case. */
+static void promote_self(struct sb_req *r, const char *how)
 {
 	struct sb_generation *g = r->gen;
-	const char *node;
+	const char *node = g->conf->node_name;
 	char msg[SB_ERROR_MAX];
 	struct sb_error err = {{0}};
 	uint64_t epoch;
 	int state, rc;
 
-	sb_req_audit(r, "cluster.designate", 1, NULL, NULL);
-	if (!sb_require_admin(r) || !sb_api_mss_only(r))
-		return;
-	if ((node = sb_body_string(r, "node", 1)) == NULL)
-		return;
-	snprintf(r->audit.target, sizeof(r->audit.target), "%s", node);
-	if (strcmp(node, g->conf->node_name) != 0) {
-		sb_reply_error(r, 400, "wrong_node",
-			       "this is node %s: run the designation on node "
-			       "%s itself",
-			       g->conf->node_name, node);
-		return;
-	}
 	sb_fence_view(r->d, &state, &epoch);
 	if (state != SB_FENCE_ACTIVE) {
 		if (!g->fencing_owned || !SB_OPS_HAS(g->fops, promote)) {
@@ -97,13 +84,93 @@ void sb_handle_cluster_designate(struct sb_req *r)
 		sb_reply_api_error(r, &e);
 		return;
 	}
-	sb_info("request %s: uid %u designated %s as the master secret server "
+	sb_info("request %s: uid %u %s %s as the master secret server "
 		"(epoch %llu)",
-		r->id, (unsigned)r->caller.uid, node,
+		r->id, (unsigned)r->caller.uid, how, node,
 		(unsigned long long)epoch);
 	sb_reply_json(r, 200,
 		      json_pack("{s:s, s:I}", "active", node, "epoch",
 				(json_int_t)epoch));
+}
+
+/* POST /v1/cluster/designate {"node"}: ENTSSO's "designate a new master
+ * secret server", run on the node to designate. Promotes it through the
+ * fencing plugin when the plugin takes orders (promote); a node that is
+ * already active just records itself as the MSS again. */
+void sb_handle_cluster_designate(struct sb_req *r)
+{
+	const char *node;
+
+	sb_req_audit(r, "cluster.designate", 1, NULL, NULL);
+	if (!sb_require_admin(r) || !sb_api_mss_only(r))
+		return;
+	if ((node = sb_body_string(r, "node", 1)) == NULL)
+		return;
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s", node);
+	if (strcmp(node, r->gen->conf->node_name) != 0) {
+		sb_reply_error(r, 400, "wrong_node",
+			       "this is node %s: run the designation on node "
+			       "%s itself",
+			       r->gen->conf->node_name, node);
+		return;
+	}
+	promote_self(r, "designated");
+}
+
+/* POST /v1/cluster/promote: what a cluster manager's resource agent sends
+ * to the node it promotes (no body): designate, for this node. */
+void sb_handle_cluster_promote(struct sb_req *r)
+{
+	sb_req_audit(r, "cluster.promote", 1, NULL, NULL);
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s",
+		 r->gen->conf->node_name);
+	if (!sb_require_admin(r) || !sb_api_mss_only(r))
+		return;
+	promote_self(r, "promoted");
+}
+
+/* POST /v1/cluster/demote: this node becomes standby through the fencing
+ * plugin's demote (standby at once, then its lease released). A standby
+ * node answers the same (idempotent). */
+void sb_handle_cluster_demote(struct sb_req *r)
+{
+	struct sb_generation *g = r->gen;
+	struct sb_error err = {{0}};
+	uint64_t epoch;
+	int state, rc;
+
+	sb_req_audit(r, "cluster.demote", 1, NULL, NULL);
+	snprintf(r->audit.target, sizeof(r->audit.target), "%s",
+		 g->conf->node_name);
+	if (!sb_require_admin(r) || !sb_api_mss_only(r))
+		return;
+	if (!g->fencing_owned || !SB_OPS_HAS(g->fops, demote)) {
+		sb_reply_error(r, 409, "automatic_failover",
+			       "fencing plugin %s elects the master secret "
+			       "server by itself and takes no demote",
+			       g->fencing.plugin.desc->name);
+		return;
+	}
+	rc = g->fops->demote(g->fencing.inst, &err);
+	sb_fence_view(r->d, &state, &epoch);
+	if (state == SB_FENCE_ACTIVE) {
+		sb_reply_error(r, 409, "demote_failed",
+			       "node %s is still active: %s",
+			       g->conf->node_name,
+			       rc != SB_OK ? err.msg : "the plugin kept it");
+		return;
+	}
+	/* Standby whatever the release said: no write of this node is sent
+	 * any more, and a lease left behind is taken over unconditionally. */
+	if (rc != SB_OK)
+		sb_warn("request %s: demoted %s, but releasing the lease "
+			"failed: %s",
+			r->id, g->conf->node_name, err.msg);
+	sb_info("request %s: uid %u demoted %s to standby", r->id,
+		(unsigned)r->caller.uid, g->conf->node_name);
+	sb_reply_json(r, 200,
+		      json_pack("{s:s, s:s}", "node", g->conf->node_name,
+				"state", "standby"));
 }
 
 /* GET /v1/cluster/secret: the current and previous master secret, for a

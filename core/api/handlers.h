@@ -36,6 +36,8 @@ void sb_handle_secret_rotate_commit(struct sb_req *r);
 /* cluster_routes.c */
 void sb_handle_cluster(struct sb_req *r);
 void sb_handle_cluster_designate(struct sb_req *r);
+void sb_handle_cluster_promote(struct sb_req *r);
+void sb_handle_cluster_demote(struct sb_req *r);
 void sb_handle_cluster_secret(struct sb_req *r);
 
 /* apps.c: {app} is params.value[0] */

@@ -248,10 +248,20 @@ static void test_cluster_commands(void **state)
 	memset(longname, 'n', SBCTL_NODE_NAME_MAX);
 	longname[SBCTL_NODE_NAME_MAX] = '\0';
 	assert_int_equal(parse(&a, "cluster", "designate", longname, NULL), 0);
+	/* For resource agents: this node, no argument, no question. */
+	assert_int_equal(parse(&a, "cluster", "promote", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CLUSTER_PROMOTE);
+	assert_int_equal(parse(&a, "--json", "cluster", "demote", NULL), 0);
+	assert_int_equal(a.cmd->id, SBCTL_CMD_CLUSTER_DEMOTE);
+	assert_int_equal(a.json, 1);
 
 	expect_error("'cluster' needs a command", parse(&a, "cluster", NULL));
-	expect_error("unknown command 'cluster promote'",
-		     parse(&a, "cluster", "promote", NULL));
+	expect_error("unknown command 'cluster elect'",
+		     parse(&a, "cluster", "elect", NULL));
+	expect_error("too many arguments for 'cluster promote'",
+		     parse(&a, "cluster", "promote", "mss-b", NULL));
+	expect_error("--yes does not apply to 'cluster demote'",
+		     parse(&a, "cluster", "demote", "--yes", NULL));
 	expect_error("'cluster designate' needs NODE",
 		     parse(&a, "cluster", "designate", NULL));
 	expect_error("needs NODE, not an empty string",

@@ -212,6 +212,133 @@ cl_observer() {
 	' >"$CL_DIR/observer.log"
 }
 
+# cl_writer OUTFILE STOPFILE: until STOPFILE exists, writes mappings w1,
+# w2, ... of $CL_APP through whichever MSS node is active (found via
+# /v1/health) and logs to OUTFILE "ack N NODE EPOCH_BEFORE MS" per
+# acknowledged write, "nak N NODE STATUS" per failed one (its outcome may
+# be unknown: it may or may not be in the database, and either is right).
+# One curl per write, on one connection: GET /v1/health (the node's epoch
+# before the write), then the PUT. Run it in the background.
+cl_writer() {
+	local out_file=$1 stop=$2 n=0 target= out hj code n_try
+	local re='"status":"active".*"epoch":([0-9]+)'
+	while [ ! -e "$stop" ]; do
+		if [ -z "$target" ]; then
+			for n_try in $CL_MSS_NODES; do
+				if [ "$(curl -s -o /dev/null -w '%{http_code}' \
+					--max-time 0.3 --unix-socket \
+					"$CL_DIR/$n_try/sb.sock" \
+					http://sb/v1/health)" = 200 ]; then
+					target=$n_try
+					break
+				fi
+			done
+			[ -n "$target" ] || { sleep 0.02; continue; }
+		fi
+		n=$((n + 1))
+		out=$(curl -s --max-time 0.5 --unix-socket "$CL_DIR/$target/sb.sock" \
+			-w '\n' http://sb/v1/health --next \
+			-s -o /dev/null -w '%{http_code}' --max-time 2 \
+			--unix-socket "$CL_DIR/$target/sb.sock" -X PUT \
+			-H 'Content-Type: application/json' --data-binary \
+			"{\"values\": {\"user\": \"w$n\", \"password\": \"v$n\"}}" \
+			"http://sb/v1/apps/$CL_APP/mappings/w$n")
+		hj=${out%%$'\n'*}
+		code=${out##*$'\n'}
+		if [ "${code:0:1}" = 2 ] && [[ "$hj" =~ $re ]]; then
+			echo "ack $n $target ${BASH_REMATCH[1]} $(now_ms)"
+		elif [ "${code:0:1}" = 2 ]; then
+			# Acknowledged, but the health answer before it was
+			# not "active": impossible unless fencing is broken.
+			echo "ack $n $target 999999999 $(now_ms) (health: $hj)"
+		else
+			echo "nak $n $target ${code:-000}"
+			target=
+		fi
+	done >"$out_file"
+}
+
+# cl_start_writing WRITER_LOG STOPFILE: cl_writer and cl_observer (to
+# $CL_DIR/observer.log) in the background until STOPFILE exists
+# (cl_stop_writing); stopped at exit too.
+cl_start_writing() {
+	cl_writer "$1" "$2" &
+	CL_WRITER_PID=$!
+	cl_observer "$2" "$CL_DIR/observer.log" &
+	CL_OBSERVER_PID=$!
+	on_exit "touch '$2'; wait $CL_WRITER_PID $CL_OBSERVER_PID 2>/dev/null"
+}
+
+# cl_stop_writing STOPFILE: ends both and waits for them.
+cl_stop_writing() {
+	touch "$1"
+	wait "$CL_WRITER_PID" "$CL_OBSERVER_PID"
+}
+
+# cl_acks_on WRITER_LOG NODE N: cl_writer has N acknowledged writes
+# through NODE.
+cl_acks_on() { [ "$(grep -c "^ack .* $2 " "$1")" -ge "$3" ]; }
+
+# cl_other_of NODE: the other MSS node of two.
+cl_other_of() { if [ "$1" = mss1 ]; then echo mss2; else echo mss1; fi; }
+
+# cl_check_acks WRITER_LOG MIN_EPOCHS: checks, from the database itself,
+# that every write cl_writer logged as acknowledged is there, with an epoch
+# >= its node's when it was sent, epochs never going back in
+# acknowledgement order and spanning at least MIN_EPOCHS epochs, and no
+# record above the store's epoch. Leaves KEY<TAB>EPOCH of every record in
+# $CL_DIR/record-epochs.txt.
+cl_check_acks() {
+	local W=$1 min_epochs=$2 acked result missing low back n_epochs dbepoch maxrec
+	acked=$(grep -c '^ack' "$W")
+	# Every acknowledged write, from the database itself.
+	cl_db_records >"$CL_DIR/records.txt"
+	awk -F'\t' '{ split($1, k, "/"); match($2, /"epoch":[0-9]+/)
+		print k[3] "\t" substr($2, RSTART + 8, RLENGTH - 8) }' \
+		"$CL_DIR/records.txt" >"$CL_DIR/record-epochs.txt"
+	result=$(awk -F'\t' '
+		FNR == NR { epoch[$1] = $2; next }
+		$1 == "ack" {
+			split($0, f, " "); id = "w" f[2]
+			if (!(id in epoch)) { missing++; if (missing <= 5) print "MISSING " id; next }
+			e = epoch[id] + 0
+			if (e < f[4]) { low++; print "LOW " id " epoch " e " < " f[4] " (node " f[3] ")" }
+			if (e < last) { back++; print "BACK " id " epoch " e " after " last }
+			last = e; seen[e] = 1
+		}
+		END { n = 0; for (e in seen) n++
+			printf "SUMMARY %d %d %d %d\n", missing, low, back, n }
+		' "$CL_DIR/record-epochs.txt" FS=' ' "$W")
+	echo "$result" | grep -v '^SUMMARY' | head -n 20 >&2
+	read -r _ missing low back n_epochs <<<"$(echo "$result" | grep '^SUMMARY')"
+	check "every acknowledged write is in the database ($missing missing of $acked)" \
+		test "$missing" -eq 0
+	check "each carries an epoch >= its node's when it was sent ($low lower)" \
+		test "$low" -eq 0
+	check "epochs in acknowledgement order never go back ($back times)" \
+		test "$back" -eq 0
+	check "acknowledged writes span $n_epochs epochs (>= $min_epochs)" \
+		test "$n_epochs" -ge "$min_epochs"
+	dbepoch=$(cl_db_epoch)
+	maxrec=$(cut -f2 "$CL_DIR/record-epochs.txt" | sort -n | tail -n 1)
+	check "no record is above the store's epoch ($maxrec <= $dbepoch)" \
+		test "$maxrec" -le "$dbepoch"
+}
+
+# cl_check_observer [MIN_SNAPSHOTS]: cl_observer saw no write committed
+# with a superseded epoch, and took snapshots all along (at least
+# MIN_SNAPSHOTS, default 50).
+cl_check_observer() {
+	local violations min=${1:-50}
+	cat "$CL_DIR/observer.log" | tail -n 1 | sed 's/^/# observer: /'
+	violations=$(grep -c VIOLATION "$CL_DIR/observer.log")
+	grep VIOLATION "$CL_DIR/observer.log" | head >&2
+	check "the observer saw no write committed with a superseded epoch ($violations)" \
+		test "$violations" -eq 0
+	check "the observer took snapshots all along" \
+		test "$(tail -n 1 "$CL_DIR/observer.log" | awk '{ print $2 }')" -ge "$min"
+}
+
 # ---- nodes ----
 
 _cl_common_ini() { # NODE

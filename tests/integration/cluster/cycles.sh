@@ -45,67 +45,18 @@ for i in $(seq 1 5); do
 done
 cl_start_poller member1 seed1 seed2 seed3 seed4 seed5
 
-# The writer: "ack N NODE EPOCH_BEFORE MS" per acknowledged write, "nak N
-# NODE STATUS" per failed one (its outcome may be unknown: it may or may
-# not be in the database, and either is right). One curl per write, on one
-# connection: GET /v1/health (the node's epoch before the write), then the
-# PUT.
-writer() {
-	local n=0 target= out hj code epre n_try
-	local re='"status":"active".*"epoch":([0-9]+)'
-	while [ ! -e "$STOP" ]; do
-		if [ -z "$target" ]; then
-			for n_try in $CL_MSS_NODES; do
-				if [ "$(curl -s -o /dev/null -w '%{http_code}' \
-					--max-time 0.3 --unix-socket \
-					"$CL_DIR/$n_try/sb.sock" \
-					http://sb/v1/health)" = 200 ]; then
-					target=$n_try
-					break
-				fi
-			done
-			[ -n "$target" ] || { sleep 0.02; continue; }
-		fi
-		n=$((n + 1))
-		out=$(curl -s --max-time 0.5 --unix-socket "$CL_DIR/$target/sb.sock" \
-			-w '\n' http://sb/v1/health --next \
-			-s -o /dev/null -w '%{http_code}' --max-time 2 \
-			--unix-socket "$CL_DIR/$target/sb.sock" -X PUT \
-			-H 'Content-Type: application/json' --data-binary \
-			"{\"values\": {\"user\": \"w$n\", \"password\": \"v$n\"}}" \
-			"http://sb/v1/apps/$CL_APP/mappings/w$n")
-		hj=${out%%$'\n'*}
-		code=${out##*$'\n'}
-		if [ "${code:0:1}" = 2 ] && [[ "$hj" =~ $re ]]; then
-			echo "ack $n $target ${BASH_REMATCH[1]} $(now_ms)"
-		elif [ "${code:0:1}" = 2 ]; then
-			# Acknowledged, but the health answer before it was
-			# not "active": impossible unless fencing is broken.
-			echo "ack $n $target 999999999 $(now_ms) (health: $hj)"
-		else
-			echo "nak $n $target ${code:-000}"
-			target=
-		fi
-	done >"$W"
-}
-
-writer &
-writer_pid=$!
-cl_observer "$STOP" "$CL_DIR/observer.log" &
-observer_pid=$!
-on_exit "touch '$STOP'; wait $writer_pid $observer_pid 2>/dev/null"
+cl_start_writing "$W" "$STOP"
 n_acks() { grep -c '^ack' "$W"; }
-acks_on() { [ "$(grep -c "^ack .* $1 " "$W")" -ge "$2" ]; }
+acks_on() { cl_acks_on "$W" "$@"; }
 check "the writer writes" wait_until 20 acks_on mss1 20
 
-other_of() { if [ "$1" = mss1 ]; then echo mss2; else echo mss1; fi; }
 start_s=$SECONDS
 done_cycles=0
 : >"$CL_DIR/stale.ids"
 for c in $(seq 1 "$cycles"); do
 	((SECONDS - start_s < budget_s)) || break
 	act=$(cl_wait_active "" 15) || { fail "cycle $c: no active MSS"; break; }
-	other=$(other_of "$act")
+	other=$(cl_other_of "$act")
 	e_old=$(cl_epoch "$act")
 	before=$(grep -c "^ack .* $other " "$W")
 	t0=$(now_ms)
@@ -145,8 +96,7 @@ for c in $(seq 1 "$cycles"); do
 		test "$e_new" -gt "$e_old"
 	done_cycles=$c
 done
-touch "$STOP"
-wait "$writer_pid" "$observer_pid"
+cl_stop_writing "$STOP"
 cl_stop_poller
 echo "# $done_cycles cycles in $((SECONDS - start_s)) s"
 check "at least $min_cycles cycles ran ($done_cycles)" test "$done_cycles" -ge "$min_cycles"
@@ -155,46 +105,8 @@ acked=$(n_acks)
 echo "# writer: $acked acknowledged, $(grep -c '^nak' "$W") failed ($(grep '^nak' "$W" | awk '{ print $4 }' | sort | uniq -c | awk '{ printf "%s%s: %s", sep, $2, $1; sep = ", " }'))"
 check "the writer got writes acknowledged ($acked)" test "$acked" -ge 50
 
-# Every acknowledged write, from the database itself.
-cl_db_records >"$CL_DIR/records.txt"
-awk -F'\t' '{ split($1, k, "/"); match($2, /"epoch":[0-9]+/)
-	print k[3] "\t" substr($2, RSTART + 8, RLENGTH - 8) }' \
-	"$CL_DIR/records.txt" >"$CL_DIR/record-epochs.txt"
-result=$(awk -F'\t' '
-	FNR == NR { epoch[$1] = $2; next }
-	$1 == "ack" {
-		split($0, f, " "); id = "w" f[2]
-		if (!(id in epoch)) { missing++; if (missing <= 5) print "MISSING " id; next }
-		e = epoch[id] + 0
-		if (e < f[4]) { low++; print "LOW " id " epoch " e " < " f[4] " (node " f[3] ")" }
-		if (e < last) { back++; print "BACK " id " epoch " e " after " last }
-		last = e; seen[e] = 1
-	}
-	END { n = 0; for (e in seen) n++
-		printf "SUMMARY %d %d %d %d\n", missing, low, back, n }
-	' "$CL_DIR/record-epochs.txt" FS=' ' "$W")
-echo "$result" | grep -v '^SUMMARY' | head -n 20 >&2
-read -r _ missing low back n_epochs <<<"$(echo "$result" | grep '^SUMMARY')"
-check "every acknowledged write is in the database ($missing missing of $acked)" \
-	test "$missing" -eq 0
-check "each carries an epoch >= its node's when it was sent ($low lower)" \
-	test "$low" -eq 0
-check "epochs in acknowledgement order never go back ($back times)" \
-	test "$back" -eq 0
-check "acknowledged writes span $n_epochs epochs (>= $done_cycles)" \
-	test "$n_epochs" -ge "$done_cycles"
-dbepoch=$(cl_db_epoch)
-maxrec=$(cut -f2 "$CL_DIR/record-epochs.txt" | sort -n | tail -n 1)
-check "no record is above the store's epoch ($maxrec <= $dbepoch)" \
-	test "$maxrec" -le "$dbepoch"
-
-cat "$CL_DIR/observer.log" | tail -n 1 | sed 's/^/# observer: /'
-violations=$(grep -c VIOLATION "$CL_DIR/observer.log")
-grep VIOLATION "$CL_DIR/observer.log" | head >&2
-check "the observer saw no write committed with a superseded epoch ($violations)" \
-	test "$violations" -eq 0
-check "the observer took snapshots all along" \
-	test "$(tail -n 1 "$CL_DIR/observer.log" | awk '{ print $2 }')" -ge 50
+cl_check_acks "$W" "$done_cycles"
+cl_check_observer
 
 stale=$(cut -f1 "$CL_DIR/record-epochs.txt" | grep -c -x -F -f "$CL_DIR/stale.ids")
 check "nothing sent to a resumed node right after SIGCONT is in the database ($stale)" \
