@@ -9,7 +9,7 @@
 _sbctl_subcommands() {
 	case $1 in
 	secret) echo "generate status backup hint restore rotate" ;;
-	cluster) echo "status designate" ;;
+	cluster) echo "status designate promote demote" ;;
 	app) echo "create list show update enable disable delete import" ;;
 	cred) echo "set get" ;;
 	mapping) echo "list enable disable delete" ;;
