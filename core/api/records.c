@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "api/records.h"
 
+#include "cluster/member.h"
 #include "host/host.h"
 
 #include <openssl/evp.h>
@@ -361,11 +362,17 @@ int sb_value_open_raw(const struct sb_crypto_ctx *cc, const char *kind,
 	for (size_t i = 0; msid && i < cc->keys->n; i++)
 		if (strcmp(cc->keys->msid[i], msid) == 0)
 			key = cc->keys->key[i];
-	if (key == NULL)
-		return sb_api_fail(e, 503, "unknown_secret",
-				   "a record is encrypted under master secret "
-				   "%s, which this node does not hold",
-				   msid ? msid : "(none)");
+	if (key == NULL) {
+		/* On a member, the MSS has rotated the secret since the last
+		 * check: fetch it now, so the next try succeeds. */
+		sb_member_check_soon();
+		return sb_api_fail(
+			e, 503, "unknown_secret",
+			"a record is encrypted under master secret "
+			"%s, which this node does not hold (a member "
+			"node fetches it now: try again)",
+			msid ? msid : "(none)");
+	}
 	if (blen < SB_AEAD_NONCE_LEN + SB_AEAD_TAG_LEN)
 		return sb_api_fail(e, 500, "record_damaged",
 				   "a stored %s value of %s/%s is damaged",

@@ -6,6 +6,7 @@
 #include "cluster/cluster.h"
 #include "host/daemon.h"
 #include "host/host.h"
+#include "runtime/clock.h"
 #include "runtime/log.h"
 #include "cluster/member_fetch.h"
 #include "runtime/secure_mem.h"
@@ -23,7 +24,9 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop, started;
+	int check_soon; /* under lock: fetch without waiting */
 	atomic_int reachable;
+	atomic_uint_fast64_t last_early_ms; /* sb_member_check_soon's limit */
 } mt = {.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.reachable = 1};
@@ -77,6 +80,22 @@ done:
 	return ret;
 }
 
+void sb_member_check_soon(void)
+{
+	uint64_t now = sb_mono_ms(), last = atomic_load(&mt.last_early_ms);
+
+	if (last != 0 && now - last < 1000)
+		return;
+	if (!atomic_compare_exchange_strong(&mt.last_early_ms, &last, now))
+		return; /* another thread asked at the same moment */
+	pthread_mutex_lock(&mt.lock);
+	if (mt.started && !mt.stop) {
+		mt.check_soon = 1;
+		pthread_cond_signal(&mt.cond);
+	}
+	pthread_mutex_unlock(&mt.lock);
+}
+
 static void *member_main(void *arg)
 {
 	struct sb_daemon *d = arg;
@@ -111,7 +130,14 @@ static void *member_main(void *arg)
 		ts.tv_nsec += (refresh_ms % 1000) * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&mt.cond, &mt.lock, &ts);
+		while (!mt.stop && !mt.check_soon &&
+		       pthread_cond_timedwait(&mt.cond, &mt.lock, &ts) == 0)
+			;
+		if (mt.check_soon)
+			sb_info("member: a record is sealed under a master "
+				"secret this node does not hold: checking the "
+				"master secret server now");
+		mt.check_soon = 0;
 	}
 	pthread_mutex_unlock(&mt.lock);
 	return NULL;

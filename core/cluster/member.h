@@ -20,6 +20,11 @@ int sb_member_fetch_now(struct sb_daemon *d, struct sb_generation *g, char *msg,
 			size_t msglen);
 int sb_member_start(struct sb_daemon *d);
 void sb_member_stop(struct sb_daemon *d);
+/* Asks a member's check thread to fetch the secrets now rather than at its
+ * next [cluster] refresh_s: a record sealed under a secret this node does
+ * not hold means the MSS has rotated it. At most one early check a second;
+ * safe from any thread, and a no-op where no check thread runs. */
+void sb_member_check_soon(void);
 /* 1 on an MSS node, or a member whose last check reached the MSS. */
 int sb_member_can_encrypt(struct sb_daemon *d);
 

@@ -24,7 +24,9 @@ ca = $T/pki/ca.crt
 [access]
 cluster_members = member1
 [cluster]
-address = 127.0.0.1:$port"
+address = 127.0.0.1:$port
+[secret]
+reencrypt_delay_s = 3600"
 broker_config "$N" "
 [tls]
 cert = $T/pki/member1.crt
@@ -75,4 +77,24 @@ check "metrics: the MSS is reachable again" contains "$(curl -s --unix-socket "$
 r=$(api "$N" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u1","password":"p2"}}')
 check "and encrypts again" test "${r%% *}" = 200
 check "the new value is served" contains "$(lookup)" '"password":"p2"'
+
+# ---- a rotation the member has not heard of yet ----
+# The member checks only every 10 minutes now; a value written right after
+# a rotation is sealed under a secret it does not hold. Meeting it makes
+# the member fetch the secrets at once, so a retry reads it.
+broker_stop "$N"
+sed -i 's/^refresh_s = 1$/refresh_s = 600/' "$N/secretbroker.ini"
+broker_start "$N" || exit 1
+printf 'member test password\n' >"$T/pw"
+chmod 600 "$T/pw"
+check "the MSS rotates the secret" \
+	sbctl_in "$M" secret rotate "$T/rot.sbk" --password-file "$T/pw"
+r=$(api "$M" PUT /v1/apps/payroll/mappings/root '{"values":{"user":"u3","password":"p3"}}')
+check "credentials written under the new secret on the MSS" test "${r%% *}" = 200
+first=$(lookup)
+check "the member's first lookup: unknown_secret, try again" \
+	contains "$first" unknown_secret
+check "... and the member fetches the new secret at once" \
+	wait_until 10 bash -c "curl -s --unix-socket '$N/sb.sock' 'http://sb/v1/lookup/payroll?show_masked=1&cache=bypass' | grep -q '\"password\":\"p3\"'"
+check "... saying why" grep -q "checking the master secret server now" "$N/broker.log"
 finish
