@@ -217,7 +217,8 @@ done:
  * its group's). */
 void sb_handle_ticket_issue(struct sb_req *r)
 {
-	const char *name = sb_body_string(r, "app", 1);
+	json_t *app_field = r->body ? json_object_get(r->body, "app") : NULL;
+	const char *name = json_string_value(app_field); /* NULL if none */
 	struct sb_app app = {0};
 	struct sb_api_error e;
 	struct sb_batch_op op;
@@ -229,8 +230,10 @@ void sb_handle_ticket_issue(struct sb_req *r)
 	char *text = NULL;
 	uint64_t now;
 
+	/* The audit record first: a missing or non-string "app" is refused
+	 * (and the request finished) by sb_body_string. */
 	sb_req_audit(r, "ticket.issue", SB_AUDIT_LOW, name, NULL);
-	if (name == NULL)
+	if (sb_body_string(r, "app", 1) == NULL)
 		return; /* replied 400 */
 	if (!sb_valid_name(name)) {
 		sb_reply_error(r, 400, "bad_request",
