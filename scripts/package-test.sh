@@ -76,7 +76,9 @@ if ! (cd "$B" && dpkg-buildpackage -us -uc -b >"$W/build.log" 2>&1); then
 fi
 pass "dpkg-buildpackage -us -uc -b ($((SECONDS - start)) s)"
 mapfile -t DEBS < <(ls "$W"/*.deb | grep -v -- '-dbgsym_')
-check "six packages built" test "${#DEBS[@]}" -eq 6
+# Every binary package debian/control names, and nothing else.
+mapfile -t PKGS < <(sed -n 's/^Package: //p' "$SRC/debian/control")
+check "the ${#PKGS[@]} packages of debian/control built" test "${#DEBS[@]}" -eq "${#PKGS[@]}"
 [ -z "$OUTDIR" ] || { mkdir -p "$OUTDIR" && cp "$W"/*.deb "$OUTDIR/"; }
 
 # ---- 2. lintian ----
@@ -126,9 +128,8 @@ if ! dpkg --root="$R" -i "${DEBS[@]}" >"$W/install.log" 2>&1; then
 fi
 pass "dpkg --root -i: every package installs"
 status=$(dpkg-query --admindir="$R/var/lib/dpkg" -W -f='${Package} ${Status}\n' \
-	secretbroker secretbroker-postgres secretbroker-redis secretbroker-keepalived \
-	libsecretbroker0 libsecretbroker-dev 2>&1)
-check "all six are installed" test "$(grep -c 'install ok installed' <<<"$status")" -eq 6
+	"${PKGS[@]}" 2>&1)
+check "all ${#PKGS[@]} are installed" test "$(grep -c 'install ok installed' <<<"$status")" -eq "${#PKGS[@]}"
 check "the system user secretbroker exists" has_user "$R"
 check "... with no login shell" bash -c "chroot '$R' getent passwd secretbroker | grep -q ':/usr/sbin/nologin$'"
 st=$(in_root "$R" stat -c '%U:%G %a' /var/lib/secretbroker)
@@ -189,8 +190,7 @@ check "the daemon stops on SIGTERM with exit 0" test "$rc" -eq 0
 rm -rf "$R/run/secretbroker"
 
 # ---- 5. purge ----
-if dpkg --root="$R" --purge libsecretbroker-dev libsecretbroker0 secretbroker-keepalived \
-	secretbroker-redis secretbroker-postgres secretbroker >"$W/purge.log" 2>&1; then
+if dpkg --root="$R" --purge "${PKGS[@]}" >"$W/purge.log" 2>&1; then
 	pass "dpkg --root --purge: every package purges"
 else
 	cat "$W/purge.log"
