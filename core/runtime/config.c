@@ -135,9 +135,9 @@ static const struct {
 	{"broker", broker_keys},   {"listen", listen_keys},
 	{"access", access_keys},   {"cluster", cluster_keys},
 	{"cache", cache_keys},	   {"audit", audit_keys},
-	{"tickets", tickets_keys}, {"tls", tls_keys}, {"secret", secret_keys},
-	{"storage", NULL},	   {"crypto", NULL},
-	{"fencing", NULL},
+	{"tickets", tickets_keys}, {"tls", tls_keys},
+	{"secret", secret_keys},   {"storage", NULL},
+	{"crypto", NULL},	   {"fencing", NULL},
 };
 
 static const char *get(dictionary *d, const char *section, const char *key,
