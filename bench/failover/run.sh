@@ -100,6 +100,23 @@ fi
 SAMPLES=$(mktemp "${TMPDIR:-/tmp}/sbfailover.XXXXXX") || exit 1
 trap 'rm -f "$SAMPLES"' EXIT
 
+# first_write NODE RUN T0 LIMIT_MS: writes through NODE again and again,
+# without pause, until one is acknowledged (201); prints the number of
+# tries. Fails when none is within LIMIT_MS of T0 (ms since the epoch).
+first_write() {
+	local node=$1 run=$2 t0=$3 limit=$4 k=0 code
+	while :; do
+		k=$((k + 1))
+		code=$(cl_put "$node" "bench$run-$k" "v" 2)
+		[ "$code" = 201 ] && break
+		if (($(now_ms) - t0 > limit)); then
+			fail "run $run: no write through $node" >&2
+			return 1
+		fi
+	done
+	echo "$k"
+}
+
 # measure_pacemaker BACKEND: as measure, with a two-node Pacemaker cluster
 # (tests/integration/pacemaker/pcmk_lib.sh); a run is kill -9 of the
 # promoted node's stack, its restart and rejoin after the sample.
@@ -109,7 +126,7 @@ measure_pacemaker() {
 		. "$src/tests/lib/testlib.sh"
 		. "$src/tests/lib/broker.sh"
 		. "$src/tests/integration/pacemaker/pcmk_lib.sh"
-		local act other t0 t1 i k code samples=()
+		local act other t0 t1 i k samples=()
 		pm_setup "$backend" mss1 mss2 >&2 || { fail "cluster setup"; exit 1; }
 		for i in $(seq 1 "$RUNS"); do
 			pm_wait_both_running 60 || { fail "both nodes not running"; exit 1; }
@@ -119,16 +136,7 @@ measure_pacemaker() {
 				{ fail "$other is not a standby"; exit 1; }
 			t0=$(now_ms)
 			pcmk_kill "$act"
-			k=0
-			while :; do
-				k=$((k + 1))
-				code=$(cl_put "$other" "bench$i-$k" "v" 2)
-				[ "$code" = 201 ] && break
-				if (($(now_ms) - t0 > 60000)); then
-					fail "run $i: no write through $other"
-					exit 1
-				fi
-			done
+			k=$(first_write "$other" "$i" "$t0" 60000) || exit 1
 			t1=$(now_ms)
 			samples+=($((t1 - t0)))
 			printf '  run %2d: %s stack killed, first write through %s after %5d ms (%d tries)\n' \
@@ -157,7 +165,7 @@ measure() {
 		fi
 		CL_TTL_MS=$ttl
 		. "$src/tests/integration/cluster/cluster_lib.sh"
-		local act other t0 t1 i k code samples=()
+		local act other t0 t1 i k samples=()
 		if [ -n "$ACQUIRE_MS" ]; then
 			CL_LEASE_EXTRA="acquire_interval_ms = $ACQUIRE_MS"
 		fi
@@ -172,16 +180,7 @@ measure() {
 				'BEGIN { printf "%.3f", r / 32768 * t / 3000 }')"
 			t0=$(now_ms)
 			cl_crash "$act"
-			k=0
-			while :; do
-				k=$((k + 1))
-				code=$(cl_put "$other" "bench$i-$k" "v" 2)
-				[ "$code" = 201 ] && break
-				if (($(now_ms) - t0 > ttl * 4 + 10000)); then
-					fail "run $i: no write through $other"
-					exit 1
-				fi
-			done
+			k=$(first_write "$other" "$i" "$t0" $((ttl * 4 + 10000))) || exit 1
 			t1=$(now_ms)
 			samples+=($((t1 - t0)))
 			printf '  run %2d: %s killed, first write through %s after %5d ms (%d tries)\n' \

@@ -20,27 +20,15 @@ Values never appear in argv or the environment; the test data is not
 secret, but the reader is written as a client of real secrets would be.
 """
 import hashlib
-import http.client
 import json
 import os
 import random
-import socket
 import sys
 import time
 
+from unix_http import UnixHTTPConnection
+
 PER_ID = 500  # keys per config PUT: a body under the default max_body
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("sb", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 def call(conn, method, path, body=None):
@@ -72,7 +60,7 @@ def must(status, reply, want, what):
 
 
 def load(sock, n_cfg, n_map):
-    c = UnixConnection(sock)
+    c = UnixHTTPConnection(sock)
     st, r = call(c, "POST", "/v1/apps", {"name": "rotcfg", "type": "config-store",
                                           "user_group": "root"})
     must(st, r, (201,), "create rotcfg")
@@ -95,7 +83,7 @@ def load(sock, n_cfg, n_map):
 
 
 def verify(sock, n_cfg, n_map):
-    c = UnixConnection(sock)
+    c = UnixHTTPConnection(sock)
     h = hashlib.sha256()
     bad = 0
     for start in range(0, n_cfg, PER_ID):
@@ -124,7 +112,7 @@ def verify(sock, n_cfg, n_map):
 
 
 def read(sock, n_cfg, n_map, stopfile, out):
-    c = UnixConnection(sock)
+    c = UnixHTTPConnection(sock)
     rnd = random.Random(1)
     lat = []
     failed = wrong = 0

@@ -325,6 +325,27 @@ cl_check_acks() {
 		test "$maxrec" -le "$dbepoch"
 }
 
+# cl_put_stale NODE CYCLE: three writes to NODE right after it was thawed
+# (SIGCONT) from a pause in which the other node took over: none may
+# succeed. Their ids go to $CL_DIR/stale.ids for cl_check_stale.
+cl_put_stale() {
+	local node=$1 c=$2 k code
+	for k in 1 2 3; do
+		code=$(cl_put "$node" "stale$c-$k" "stale" 10)
+		echo "stale$c-$k" >>"$CL_DIR/stale.ids"
+		[ "${code:0:1}" != 2 ] ||
+			fail "cycle $c: write $k to $node right after SIGCONT succeeded"
+	done
+}
+
+# cl_check_stale WHAT: no id listed in $CL_DIR/stale.ids (writes sent to a
+# frozen or just thawed node) is in the database; cl_check_acks first.
+cl_check_stale() {
+	local stale
+	stale=$(cut -f1 "$CL_DIR/record-epochs.txt" | grep -c -x -F -f "$CL_DIR/stale.ids")
+	check "nothing sent to $1 is in the database ($stale)" test "$stale" -eq 0
+}
+
 # cl_check_observer [MIN_SNAPSHOTS]: cl_observer saw no write committed
 # with a superseded epoch, and took snapshots all along (at least
 # MIN_SNAPSHOTS, default 50).
@@ -681,21 +702,27 @@ cl_lookup() {
 			else "?\t!\(.error.code)" end'
 }
 
-# cl_setup BACKEND: the whole cluster, ready: mss1 active with the secret,
-# mss2 standby with the restored secret, member1 holding the secret, and
-# application $CL_APP (fields user, password:masked) enabled.
-cl_setup() {
-	local out
-	CL_BACKEND=$1
-	# Not make_tmpdir: its removal hook would be registered in the
-	# subshell of $(...) and never run.
-	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sbcluster.XXXXXX") || return 1
+# _cl_dir_init PREFIX: a new $CL_DIR (PREFIX.XXXXXX under $TMPDIR), with the
+# exit hooks that stop the nodes, print their logs on failure, stop the
+# server and remove it (unless KEEP_TMP). Not make_tmpdir: its removal hook
+# would be registered in the subshell of $(...) and never run.
+_cl_dir_init() {
+	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || return 1
 	chmod 755 "$CL_DIR"
 	[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$CL_DIR'"
 	# Run in reverse: nodes stopped, logs printed, then the server.
 	on_exit "_cl_backend_stop"
 	on_exit "_cl_logs_on_failure"
 	on_exit "_cl_teardown"
+}
+
+# cl_setup BACKEND: the whole cluster, ready: mss1 active with the secret,
+# mss2 standby with the restored secret, member1 holding the secret, and
+# application $CL_APP (fields user, password:masked) enabled.
+cl_setup() {
+	local out
+	CL_BACKEND=$1
+	_cl_dir_init sbcluster || return 1
 	make_test_pki "$CL_DIR/pki" mss1 mss2 member1 || return 1
 	_cl_backend_start "$1" || return 1
 	if [ -n "${CL_PRE_START_HOOK:-}" ]; then

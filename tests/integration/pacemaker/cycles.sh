@@ -73,12 +73,7 @@ for c in $(seq 1 "$cycles"); do
 			[ "${code:0:1}" != 2 ] ||
 				fail "cycle $c: write $k sent to the frozen $act was acknowledged"
 		done
-		for k in 1 2 3; do
-			code=$(cl_put "$act" "stale$c-$k" "stale" 10)
-			echo "stale$c-$k" >>"$CL_DIR/stale.ids"
-			[ "${code:0:1}" != 2 ] ||
-				fail "cycle $c: write $k to $act right after SIGCONT succeeded"
-		done
+		cl_put_stale "$act" "$c"
 	else
 		pcmk_start "$act" || { fail "cycle $c: restarting $act's stack"; break; }
 	fi
@@ -94,7 +89,5 @@ check "all $cycles cycles ran ($done_cycles)" test "$done_cycles" -ge "$cycles"
 echo "# writer: $(grep -c '^ack' "$W") acknowledged, $(grep -c '^nak' "$W") failed"
 cl_check_acks "$W" "$done_cycles"
 cl_check_observer
-stale=$(cut -f1 "$CL_DIR/record-epochs.txt" | grep -c -x -F -f "$CL_DIR/stale.ids")
-check "nothing sent to a frozen node, or to it right after SIGCONT, is in the database ($stale)" \
-	test "$stale" -eq 0
+cl_check_stale "a frozen node, or to it right after SIGCONT"
 pm_finish

@@ -217,12 +217,7 @@ pm_setup() {
 	CL_MSS_NODES="$*"
 	first=$1
 	CL_BACKEND=$backend
-	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sbpcmk.XXXXXX") || return 1
-	chmod 755 "$CL_DIR"
-	[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$CL_DIR'"
-	on_exit "_cl_backend_stop"
-	on_exit "_cl_logs_on_failure"
-	on_exit "_cl_teardown"
+	_cl_dir_init sbpcmk || return 1
 	pcmk_setup "$CL_DIR/pcmk" "$@" || return 1
 	on_exit "_pm_logs_on_failure"
 	_pm_backend_start "$backend" || return 1
